@@ -1,0 +1,22 @@
+package io.guardedtuning.cli;
+
+import io.guardedtuning.engine.DjlRuntime;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code gt} tool: one entry point for model work, local sessions and Kubernetes operations. */
+@Command(name = "gt", mixinStandardHelpOptions = true, version = "GuardedTuning 0.1.0",
+        description = "GuardedTuning: privacy-preserving fine-tuning of OPT models.",
+        subcommands = {CommandLine.HelpCommand.class})
+public final class GtCommand implements Runnable {
+
+    @Override
+    public void run() {
+        CommandLine.usage(this, System.out);
+    }
+
+    public static void main(String[] args) {
+        DjlRuntime.configure();
+        System.exit(new CommandLine(new GtCommand()).execute(args));
+    }
+}
