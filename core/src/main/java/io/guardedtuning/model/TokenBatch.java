@@ -79,6 +79,24 @@ public final class TokenBatch implements AutoCloseable {
                 manager.create(next, shape), manager.create(weight, shape), lengths);
     }
 
+    /**
+     * The batch a party sees when only the padding mask crosses the wire (the backbone): right-padded sequences of
+     * the given lengths, with placeholder ids that no stage of the backbone reads.
+     */
+    public static TokenBatch ofLengths(NDManager manager, long[] lengths, int sequenceLength, int padId) {
+        List<int[]> placeholders = new java.util.ArrayList<>(lengths.length);
+        for (long length : lengths) {
+            if (length < 1 || length > sequenceLength) {
+                throw new IllegalArgumentException("sequence length " + length + " outside 1.." + sequenceLength);
+            }
+            placeholders.add(new int[(int) length]);
+        }
+        if (java.util.Arrays.stream(lengths).max().orElse(0) != sequenceLength) {
+            throw new IllegalArgumentException("no sequence reaches the batch length " + sequenceLength);
+        }
+        return of(manager, placeholders, null, padId);
+    }
+
     /** Causal plus key-padding mask, [B, 1, T, T], 0 where attention is allowed and fp32's lowest value elsewhere. */
     private static NDArray additiveMask(NDManager manager, float[] mask, int b, int t) {
         float[] m = new float[b * t * t];

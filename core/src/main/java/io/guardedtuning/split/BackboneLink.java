@@ -1,0 +1,19 @@
+package io.guardedtuning.split;
+
+import io.guardedtuning.tensor.HostTensor;
+
+/**
+ * The client's view of the provider's backbone: a request/response exchange for one step. Implementations move
+ * the tensors in-process or over Kafka, applying the configured wire codecs (so quantisation happens here).
+ */
+public interface BackboneLink {
+
+    /**
+     * Sends h_in for a step and returns h_out. {@code forBackward} tells the server a gradient will follow and
+     * it should keep what backward needs.
+     */
+    HostTensor forward(long step, HostTensor hIn, long[] lengths, boolean forBackward);
+
+    /** Sends dL/dh_out for a step whose forward was sent with {@code forBackward}, returns dL/dh_in. */
+    HostTensor backward(long step, HostTensor gradOut);
+}
