@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
@@ -15,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -104,7 +106,9 @@ public final class BpeTokenizer {
             Integer right = vocab.get(merge.right());
             Integer merged = vocab.get(merge.left() + merge.right());
             if (left == null || right == null || merged == null) {
-                String missing = left == null ? merge.left() : right == null ? merge.right() : merge.left() + merge.right();
+                String missing = left == null ? merge.left()
+                        : right == null ? merge.right()
+                        : merge.left() + merge.right();
                 throw new TokenizerFormatException(origin.merges(), "merge " + rank + " '" + merge.left() + " "
                         + merge.right() + "': token '" + missing + "' is not in " + origin.vocab());
             }
@@ -119,16 +123,17 @@ public final class BpeTokenizer {
             }
             String holder = tokenById.get(token.id());
             if (holder != null && !holder.equals(token.content())) {
-                throw new TokenizerFormatException(origin.addedTokens(), "added token '" + token.content() + "' has id " + token.id()
-                        + ", which " + origin.vocab() + " gives to '" + holder + "'");
+                throw new TokenizerFormatException(origin.addedTokens(), "added token '" + token.content()
+                        + "' has id " + token.id() + ", which " + origin.vocab() + " gives to '" + holder + "'");
             }
             Integer vocabId = vocab.get(token.content());
             if (vocabId != null && vocabId != token.id()) {
-                throw new TokenizerFormatException(origin.addedTokens(), "added token '" + token.content() + "' has id " + token.id()
-                        + " but " + origin.vocab() + " gives it id " + vocabId);
+                throw new TokenizerFormatException(origin.addedTokens(), "added token '" + token.content()
+                        + "' has id " + token.id() + " but " + origin.vocab() + " gives it id " + vocabId);
             }
             if (added.put(token.content(), token.id()) != null) {
-                throw new TokenizerFormatException(origin.addedTokens(), "added token '" + token.content() + "' is listed twice");
+                throw new TokenizerFormatException(origin.addedTokens(),
+                        "added token '" + token.content() + "' is listed twice");
             }
             maxId = Math.max(maxId, token.id());
         }
@@ -152,7 +157,7 @@ public final class BpeTokenizer {
         }
     }
 
-    /** As {@link #fromTokenizerJson(Path)}, from a stream (e.g. a classpath resource); {@code sourceName} is for errors. */
+    /** As {@link #fromTokenizerJson(Path)}, from a stream (e.g. a classpath resource); errors name it sourceName. */
     public static BpeTokenizer fromTokenizerJson(InputStream in, String sourceName) throws IOException {
         return TokenizerFiles.readTokenizerJson(in, sourceName);
     }
@@ -162,13 +167,13 @@ public final class BpeTokenizer {
      * the usual ones ({@code <s> </s> <pad> <unk> <mask> <|endoftext|>}) become added tokens where the vocab has them.
      */
     public static BpeTokenizer fromVocabAndMerges(Path vocabJson, Path mergesTxt) throws IOException {
-        return TokenizerFiles.readVocabAndMerges(vocabJson, mergesTxt, TokenizerFiles.USUAL_SPECIAL_TOKENS);
+        return TokenizerFiles.readVocabAndMerges(vocabJson, mergesTxt, TokenizerFiles.USUAL_SPECIAL_TOKENS, false);
     }
 
-    /** As {@link #fromVocabAndMerges(Path, Path)}, with the given special tokens, each of which must be in the vocab. */
+    /** As {@link #fromVocabAndMerges(Path, Path)}, with these special tokens, each of which must be in the vocab. */
     public static BpeTokenizer fromVocabAndMerges(Path vocabJson, Path mergesTxt, Collection<String> specialTokens)
             throws IOException {
-        return TokenizerFiles.readVocabAndMerges(vocabJson, mergesTxt, List.copyOf(specialTokens));
+        return TokenizerFiles.readVocabAndMerges(vocabJson, mergesTxt, List.copyOf(specialTokens), true);
     }
 
     /**
@@ -296,9 +301,10 @@ public final class BpeTokenizer {
     public void writeTokenizerJson(Path file) throws IOException {
         Path directory = file.toAbsolutePath().getParent();
         Files.createDirectories(directory);
-        Path temporary = Files.createTempFile(directory, file.getFileName().toString(), ".tmp");
+        // A sibling name, so the rename stays on one file system; not createTempFile, whose 0600 mode would stick.
+        Path temporary = directory.resolve(file.getFileName() + "." + UUID.randomUUID() + ".tmp");
         try {
-            Files.write(temporary, toTokenizerJson());
+            Files.write(temporary, toTokenizerJson(), StandardOpenOption.CREATE_NEW);
             Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING,
                     StandardCopyOption.ATOMIC_MOVE);
         } finally {

@@ -46,7 +46,8 @@ final class MergeTable {
             previous[i] = i - 1;
             next[i] = i + 1;
         }
-        // Candidate: rank in the high 32 bits, left position in the low 32 bits, so the natural order is the merge order.
+        // A candidate is the rank in the high 32 bits and the left position in the low 32 bits: sorted, it is in
+        // merge order.
         PriorityQueue<Long> candidates = new PriorityQueue<>();
         for (int i = 0; i + 1 < n; i++) {
             offer(candidates, symbols, i, i + 1);

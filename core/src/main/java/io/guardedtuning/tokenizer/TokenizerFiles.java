@@ -23,7 +23,8 @@ import java.util.Map;
 /** Reading and writing the Hugging Face tokenizer files, with errors that name the file and the field. */
 final class TokenizerFiles {
 
-    static final List<String> USUAL_SPECIAL_TOKENS = List.of("<s>", "</s>", "<pad>", "<unk>", "<mask>", "<|endoftext|>");
+    static final List<String> USUAL_SPECIAL_TOKENS =
+            List.of("<s>", "</s>", "<pad>", "<unk>", "<mask>", "<|endoftext|>");
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -61,7 +62,8 @@ final class TokenizerFiles {
         for (String affix : List.of("continuing_subword_prefix", "end_of_word_suffix")) {
             String value = model.path(affix).asText("");
             if (!value.isEmpty()) {
-                throw new TokenizerFormatException(source, "field 'model." + affix + "' must be empty, got '" + value + "'");
+                throw new TokenizerFormatException(source,
+                        "field 'model." + affix + "' must be empty, got '" + value + "'");
             }
         }
         JsonNode dropout = model.path("dropout");
@@ -94,7 +96,8 @@ final class TokenizerFiles {
             String field = "added_tokens[" + i + "]";
             if (!token.path("content").isTextual() || !token.path("id").canConvertToInt()
                     || !token.path("id").isIntegralNumber()) {
-                throw new TokenizerFormatException(source, "field '" + field + "' needs a string 'content' and an int 'id'");
+                throw new TokenizerFormatException(source,
+                        "field '" + field + "' needs a string 'content' and an int 'id'");
             }
             addedTokens.add(new BpeTokenizer.AddedToken(token.get("content").asText(), token.get("id").asInt(),
                     token.path("special").asBoolean(false)));
@@ -103,8 +106,9 @@ final class TokenizerFiles {
                 source + " field 'model.vocab'", source + " field 'model.merges'", source + " field 'added_tokens'"));
     }
 
-    static BpeTokenizer readVocabAndMerges(Path vocabJson, Path mergesTxt, List<String> specialTokens)
-            throws IOException {
+    /** Special tokens missing from the vocab are an error if {@code specialsMustExist}, otherwise skipped. */
+    static BpeTokenizer readVocabAndMerges(Path vocabJson, Path mergesTxt, List<String> specialTokens,
+                                           boolean specialsMustExist) throws IOException {
         String vocabSource = vocabJson.toString();
         JsonNode vocabNode;
         try (InputStream in = Files.newInputStream(vocabJson)) {
@@ -138,7 +142,7 @@ final class TokenizerFiles {
             Integer id = vocab.get(special);
             if (id != null) {
                 addedTokens.add(new BpeTokenizer.AddedToken(special, id, true));
-            } else if (specialTokens != USUAL_SPECIAL_TOKENS) {
+            } else if (specialsMustExist) {
                 throw new TokenizerFormatException(vocabSource, "special token '" + special + "' is not in the vocab");
             }
         }

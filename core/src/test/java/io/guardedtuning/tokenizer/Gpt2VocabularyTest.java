@@ -190,13 +190,18 @@ class Gpt2VocabularyTest {
         String[] words = ("the of and to in a is that for it as was with be by on not he I this are or his from at "
                 + "which but have an they you were her she there been one all we their has would when if so no will "
                 + "privacy split learning gradient embedding transformer attention Wikipedia encyclopedia history "
-                + "government university population approximately distinguished characteristics Hawaiʻi naïve").split(" ");
+                + "government university population approximately distinguished characteristics Hawaiʻi naïve")
+                .split(" ");
         StringBuilder text = new StringBuilder(length + 100);
         while (text.length() < length) {
             int index = (int) Math.min(words.length - 1, Math.abs(random.nextGaussian()) * words.length / 3);
             text.append(words[index]);
             int r = random.nextInt(100);
-            text.append(r < 8 ? ", " : r < 12 ? ". " : r < 13 ? " " + random.nextInt(3000) + " " : r < 14 ? "\n\n" : " ");
+            text.append(r < 8 ? ", "
+                    : r < 12 ? ". "
+                    : r < 13 ? " " + random.nextInt(3000) + " "
+                    : r < 14 ? "\n\n"
+                    : " ");
         }
         return text.toString();
     }
