@@ -1,5 +1,6 @@
 package io.guardedtuning.checkpoint;
 
+import io.guardedtuning.storage.AtomicFiles;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

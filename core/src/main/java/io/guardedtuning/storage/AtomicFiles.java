@@ -1,4 +1,4 @@
-package io.guardedtuning.checkpoint;
+package io.guardedtuning.storage;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -17,22 +17,22 @@ import java.util.UUID;
  * Crash-safe writes: content goes to a hidden temporary sibling, is fsynced, and only then renamed to its final name,
  * so a reader (or a restart after a crash) sees either the old content or the complete new one.
  */
-final class AtomicFiles {
+public final class AtomicFiles {
 
     @FunctionalInterface
-    interface ChannelWriter {
+    public interface ChannelWriter {
         void writeTo(FileChannel channel) throws IOException;
     }
 
     @FunctionalInterface
-    interface DirectoryWriter {
+    public interface DirectoryWriter {
         void writeInto(Path directory) throws IOException;
     }
 
     private AtomicFiles() {
     }
 
-    static void write(Path target, ChannelWriter writer) throws IOException {
+    public static void write(Path target, ChannelWriter writer) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
@@ -53,7 +53,7 @@ final class AtomicFiles {
         }
     }
 
-    static void write(Path target, byte[] content) throws IOException {
+    public static void write(Path target, byte[] content) throws IOException {
         write(target, channel -> {
             ByteBuffer buffer = ByteBuffer.wrap(content);
             while (buffer.hasRemaining()) {
@@ -68,7 +68,7 @@ final class AtomicFiles {
      * crash between the two renames leaves no directory under the final name, but the old one survives intact as a
      * hidden {@code .name.old-*} sibling; never a mix of old and new files.
      */
-    static void replaceDirectory(Path target, DirectoryWriter writer) throws IOException {
+    public static void replaceDirectory(Path target, DirectoryWriter writer) throws IOException {
         Path absolute = target.toAbsolutePath();
         Path parent = absolute.getParent();
         String name = absolute.getFileName().toString();
@@ -106,7 +106,7 @@ final class AtomicFiles {
     }
 
     /** Makes a rename durable; a no-op where the platform cannot open a directory for syncing. */
-    static void syncDirectory(Path dir) {
+    public static void syncDirectory(Path dir) {
         FileChannel channel;
         try {
             channel = FileChannel.open(dir, StandardOpenOption.READ);
@@ -120,7 +120,7 @@ final class AtomicFiles {
         }
     }
 
-    static void deleteRecursively(Path root) throws IOException {
+    public static void deleteRecursively(Path root) throws IOException {
         if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }

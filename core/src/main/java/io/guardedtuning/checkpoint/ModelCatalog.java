@@ -1,0 +1,77 @@
+package io.guardedtuning.checkpoint;
+
+import io.guardedtuning.storage.AtomicFiles;
+import io.guardedtuning.model.TinyOpt;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Resolves a model argument to a Hugging Face directory: a path the user gives (e.g. a downloaded
+ * {@code facebook/opt-1.3b}), or the name of the model bundled in this library, unpacked once into the cache.
+ */
+public final class ModelCatalog {
+
+    private static final String BUNDLE = "/models/" + TinyOpt.NAME + "/";
+    private static final List<String> BUNDLE_FILES = List.of(HfCheckpoint.CONFIG_FILE, HfCheckpoint.SINGLE_FILE,
+            "tokenizer.json", "training.json");
+
+    private ModelCatalog() {
+    }
+
+    public static Path cacheRoot() {
+        String env = System.getenv("GT_CACHE_DIR");
+        String prop = System.getProperty("gt.cache.dir");
+        String dir = prop != null ? prop : env;
+        return dir != null ? Path.of(dir) : Path.of(System.getProperty("user.home"), ".cache", "guardedtuning");
+    }
+
+    public static Path resolve(String model) throws IOException {
+        if (TinyOpt.NAME.equals(model)) {
+            return bundled();
+        }
+        Path p = Path.of(model);
+        if (Files.isDirectory(p)) {
+            return p;
+        }
+        throw new IOException("model '" + model + "' is neither a directory nor a bundled model (bundled: "
+                + TinyOpt.NAME + ")");
+    }
+
+    public static boolean hasBundled() {
+        return ModelCatalog.class.getResource(BUNDLE + HfCheckpoint.SINGLE_FILE) != null;
+    }
+
+    /** The bundled tiny model, unpacked into the cache on first use (atomically, keyed by its content). */
+    public static Path bundled() throws IOException {
+        if (!hasBundled()) {
+            throw new IOException("the bundled model " + TinyOpt.NAME + " is missing from the classpath; build it with"
+                    + " `gt pretrain --bundle`");
+        }
+        byte[] weights = read(HfCheckpoint.SINGLE_FILE);
+        String digest = Integer.toHexString(java.util.Arrays.hashCode(weights));
+        Path target = cacheRoot().resolve("models").resolve(TinyOpt.NAME + "-" + digest);
+        if (Files.isDirectory(target)) {
+            return target;
+        }
+        Files.createDirectories(target.getParent());
+        AtomicFiles.replaceDirectory(target, temp -> {
+            for (String f : BUNDLE_FILES) {
+                AtomicFiles.write(temp.resolve(f), read(f));
+            }
+        });
+        return target;
+    }
+
+    private static byte[] read(String file) throws IOException {
+        try (InputStream in = ModelCatalog.class.getResourceAsStream(BUNDLE + file)) {
+            if (in == null) {
+                throw new IOException("bundled model file missing from the classpath: " + BUNDLE + file);
+            }
+            return in.readAllBytes();
+        }
+    }
+}
