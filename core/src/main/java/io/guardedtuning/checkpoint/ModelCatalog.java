@@ -1,6 +1,7 @@
 package io.guardedtuning.checkpoint;
 
 import io.guardedtuning.storage.AtomicFiles;
+import io.guardedtuning.data.PackageCache;
 import io.guardedtuning.model.TinyOpt;
 
 import java.io.IOException;
@@ -20,13 +21,6 @@ public final class ModelCatalog {
             "tokenizer.json", "training.json");
 
     private ModelCatalog() {
-    }
-
-    public static Path cacheRoot() {
-        String env = System.getenv("GT_CACHE_DIR");
-        String prop = System.getProperty("gt.cache.dir");
-        String dir = prop != null ? prop : env;
-        return dir != null ? Path.of(dir) : Path.of(System.getProperty("user.home"), ".cache", "guardedtuning");
     }
 
     public static Path resolve(String model) throws IOException {
@@ -53,7 +47,7 @@ public final class ModelCatalog {
         }
         byte[] weights = read(HfCheckpoint.SINGLE_FILE);
         String digest = Integer.toHexString(java.util.Arrays.hashCode(weights));
-        Path target = cacheRoot().resolve("models").resolve(TinyOpt.NAME + "-" + digest);
+        Path target = PackageCache.defaultCacheDir().resolve("models").resolve(TinyOpt.NAME + "-" + digest);
         if (Files.isDirectory(target)) {
             return target;
         }

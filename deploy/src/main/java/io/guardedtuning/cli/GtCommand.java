@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 /** The {@code gt} tool: one entry point for model work, local sessions and Kubernetes operations. */
 @Command(name = "gt", mixinStandardHelpOptions = true, version = "GuardedTuning 0.1.0",
         description = "GuardedTuning: privacy-preserving fine-tuning of OPT models.",
-        subcommands = {CommandLine.HelpCommand.class})
+        subcommands = {PretrainCommand.class, FinetuneCommand.class, EvalCommand.class,
+                CommandLine.HelpCommand.class})
 public final class GtCommand implements Runnable {
 
     @Override
