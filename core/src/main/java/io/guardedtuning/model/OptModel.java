@@ -110,6 +110,26 @@ public final class OptModel implements AutoCloseable {
         return fromTensors(config, randomTensors(config, seed, n -> true));
     }
 
+    /**
+     * Random weights drawn by the engine, without a copy through Java memory: for benchmarks of large shapes
+     * (OPT-1.3B is 5 GB in fp32). Not reproducible across engines; use {@link #random} where values matter.
+     */
+    public static OptModel randomNative(OptConfig config, int seed) {
+        DjlRuntime.engine().setRandomSeed(seed);
+        NDManager manager = DjlRuntime.newManager();
+        Map<String, NDArray> params = new LinkedHashMap<>();
+        for (Map.Entry<String, long[]> e : OptParameters.expectedShapes(config).entrySet()) {
+            Shape shape = new Shape(e.getValue());
+            String name = e.getKey();
+            NDArray a = name.endsWith("layer_norm.weight") ? manager.ones(shape)
+                    : name.endsWith(".bias") ? manager.zeros(shape) : manager.randomNormal(0f, INIT_STD, shape,
+                    DataType.FLOAT32);
+            a.setName(name);
+            params.put(name, a);
+        }
+        return new OptModel(config, manager, params);
+    }
+
     private static double gaussian(SplittableRandom rnd) {
         double u = rnd.nextDouble();
         double v = rnd.nextDouble();
