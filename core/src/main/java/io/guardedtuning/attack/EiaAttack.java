@@ -82,7 +82,7 @@ public final class EiaAttack extends BaseAttack {
             try (TokenBatch batch = threatModel.batchFor(scope, lengths)) {
                 NDArray tempered = DjlRuntime.withoutGradients(() -> logits.div(settings.temperature()));
                 return new Guess(argmaxTokens(logits, lengths), meanMaxProbability(tempered, batch.attentionMask()),
-                        String.format("%d steps (cap %d), final squared error %.3g", settings.maxSteps(),
+                        String.format("%d steps (the CPU cap; the reference allows 72k), final squared error %.3g",
                                 settings.maxSteps(), loss));
             }
         }

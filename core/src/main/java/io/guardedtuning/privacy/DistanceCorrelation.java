@@ -54,9 +54,15 @@ public final class DistanceCorrelation {
 
     /**
      * dCor² between {@code x} [B, T, dx] and {@code z} [B, T, dz] over the rows {@link #rows()} selects;
-     * {@code attentionMask} [B, T] is 1 on real tokens and 0 on padding.
+     * {@code attentionMask} [B, T] is 1 on real tokens and 0 on padding. With fewer than 2 rows dCor is undefined
+     * and the result is a constant 0, so that a training step on a one-token batch still runs.
      */
     public NDArray squared(NDArray x, NDArray z, NDArray attentionMask) {
+        long available = rows == Rows.PER_SEQUENCE_MEAN ? attentionMask.getShape().get(0)
+                : (long) attentionMask.sum().getFloat();
+        if (available < 2) {
+            return attentionMask.getManager().zeros(new Shape());
+        }
         if (rows == Rows.PER_SEQUENCE_MEAN) {
             NDArray weights = attentionMask.expandDims(-1);
             NDArray counts = attentionMask.sum(new int[] {1}, true).maximum(1f);

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -51,7 +52,7 @@ class AttackTest {
                 STRONG);
         secret = ClientSimulation.randomSequences(new Random(2), 6, 8, 14, CONFIG.vocabSize());
         cleanStep = ClientSimulation.observe(client, SPLIT, secret, WireDefence.NONE, 3, true);
-        List<int[]> guesses = ClientSimulation.randomSequences(new Random(4), 0, 1, 1, CONFIG.vocabSize());
+        List<int[]> guesses = new ArrayList<>();
         Random r = new Random(4);
         for (int[] s : secret) {
             int[] g = new int[s.length];

@@ -174,6 +174,18 @@ class DistanceCorrelationTest {
     }
 
     @Test
+    void aSingleTokenGivesZeroInsteadOfFailing() {
+        float v = DjlRuntime.withoutGradients(() -> {
+            try (NDManager m = DjlRuntime.newManager()) {
+                NDArray x = m.ones(new Shape(1, 3, 4));
+                NDArray mask = m.create(new float[] {1, 0, 0}, new Shape(1, 3));
+                return value(DistanceCorrelation.perToken().squared(x, x, mask));
+            }
+        });
+        assertEquals(0f, v, 0f);
+    }
+
+    @Test
     void perSequenceModeUsesOneRowPerSequence() {
         Random r = new Random(5);
         DistanceCorrelation perSequence = new DistanceCorrelation(DistanceCorrelation.Rows.PER_SEQUENCE_MEAN, 512,
