@@ -214,7 +214,15 @@ public final class OptModel implements AutoCloseable {
 
     /** Token embeddings (projected in if needed) plus learned positions: the input of layer 0, [B, T, hidden]. */
     public NDArray embed(TokenBatch batch) {
-        NDArray tokens = tokenEmbeddings(batch);
+        return embedFrom(tokenEmbeddings(batch), batch);
+    }
+
+    /**
+     * The input of layer 0 from given token embeddings [B, T, word_embed_proj_dim] instead of ids: attacks optimise
+     * soft or continuous embeddings through the bottom.
+     */
+    public NDArray embedFrom(NDArray tokenEmbeddings, TokenBatch batch) {
+        NDArray tokens = tokenEmbeddings;
         if (config.hasProjections()) {
             tokens = linear(tokens, parameter(OptParameters.PROJECT_IN), null);
         }

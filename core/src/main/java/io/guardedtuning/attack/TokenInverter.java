@@ -1,0 +1,134 @@
+package io.guardedtuning.attack;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.internal.NDArrayEx;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import io.guardedtuning.engine.DjlRuntime;
+import io.guardedtuning.model.TokenBatch;
+import io.guardedtuning.train.AdamW;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * SIP's learned inverter: a per-token MLP (parameter-free layer norm → Linear(d→H) → ReLU → Linear(H→V)) in place
+ * of the reference GRU. At the input adapter's output the token at position t dominates h_t, so a per-token model
+ * suffices and is cheaper and simpler to train by hand; the layer norm makes it insensitive to the activation scale.
+ */
+final class TokenInverter implements AutoCloseable {
+
+    private static final float LAYER_NORM_EPS = 1e-5f;
+
+    private final NDManager manager;
+    private final Map<String, NDArray> parameters = new LinkedHashMap<>();
+    private final NDArray unitWeight;
+    private final NDArray zeroBias;
+    private final int width;
+    private int trainingSteps;
+    private float trainingLoss = Float.NaN;
+    private long trainingMillis;
+
+    private TokenInverter(int width, int hiddenUnits, int vocab, Random random) {
+        this.manager = DjlRuntime.newManager();
+        this.width = width;
+        this.unitWeight = manager.ones(new Shape(width));
+        this.zeroBias = manager.zeros(new Shape(width));
+        parameters.put("hidden.weight", gaussian(new Shape(hiddenUnits, width), 1 / Math.sqrt(width), random));
+        parameters.put("hidden.bias", manager.zeros(new Shape(hiddenUnits)));
+        parameters.put("out.weight", gaussian(new Shape(vocab, hiddenUnits), 1 / Math.sqrt(hiddenUnits), random));
+        parameters.put("out.bias", manager.zeros(new Shape(vocab)));
+        parameters.values().forEach(p -> p.setRequiresGradient(true));
+    }
+
+    private NDArray gaussian(Shape shape, double std, Random random) {
+        float[] data = new float[Math.toIntExact(shape.size())];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (float) (random.nextGaussian() * std);
+        }
+        return manager.create(data, shape);
+    }
+
+    /**
+     * Trains on (activation, token) pairs from the pretrained input adapter over the auxiliary sequences, each batch
+     * passed through the known wire defence with fresh noise. Stops after {@code epochs} or {@code maxSteps}.
+     */
+    static TokenInverter train(ThreatModel threatModel, SipAttack.Settings settings) {
+        List<int[]> aux = threatModel.auxiliary();
+        if (aux.isEmpty()) {
+            throw new IllegalStateException("SIP needs auxiliary text in the threat model");
+        }
+        long started = System.nanoTime();
+        Random random = new Random(settings.seed());
+        TokenInverter inverter = new TokenInverter(threatModel.config().hiddenSize(), settings.hiddenUnits(),
+                threatModel.config().vocabSize(), random);
+        AdamW.Settings adam = new AdamW.Settings(0.9f, 0.999f, 1e-8f, settings.weightDecay(), 0f);
+        try (AdamW optimizer = new AdamW(adam)) {
+            List<Integer> order = new ArrayList<>();
+            for (int i = 0; i < aux.size(); i++) {
+                order.add(i);
+            }
+            for (int epoch = 0; epoch < settings.epochs() && inverter.trainingSteps < settings.maxSteps(); epoch++) {
+                Collections.shuffle(order, random);
+                for (int from = 0; from < order.size() && inverter.trainingSteps < settings.maxSteps();
+                     from += settings.batchSequences()) {
+                    List<int[]> batch = new ArrayList<>();
+                    for (int i = from; i < Math.min(order.size(), from + settings.batchSequences()); i++) {
+                        batch.add(aux.get(order.get(i)));
+                    }
+                    inverter.trainingLoss = inverter.step(threatModel, batch, random.nextLong());
+                    optimizer.update(inverter.parameters, settings.learningRate());
+                    inverter.trainingSteps++;
+                }
+            }
+        } catch (RuntimeException e) {
+            inverter.close();
+            throw e;
+        }
+        inverter.trainingMillis = (System.nanoTime() - started) / 1_000_000;
+        return inverter;
+    }
+
+    /** Forward and backward of the mean cross-entropy over the batch's real tokens; gradients are left for AdamW. */
+    private float step(ThreatModel threatModel, List<int[]> sequences, long noiseSeed) {
+        try (NDManager scope = DjlRuntime.newManager();
+             TokenBatch batch = TokenBatch.of(scope, sequences, null, threatModel.config().padTokenId())) {
+            NDArray h = DjlRuntime.withoutGradients(() -> threatModel.knownDefence().apply(
+                    threatModel.inputAdapter(threatModel.pretrained().embed(batch), batch), noiseSeed));
+            NDArray mask = batch.attentionMask();
+            try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+                NDArray picked = logits(h).logSoftmax(-1).gather(batch.inputIds().expandDims(-1), -1).squeeze(-1);
+                NDArray loss = picked.mul(mask).sum().neg().div(mask.sum());
+                gc.backward(loss);
+                return loss.getFloat();
+            }
+        }
+    }
+
+    /** Token logits [B, T, V] for activations [B, T, d]; attached to the activations' manager. */
+    NDArray logits(NDArray h) {
+        NDArray x = ex(h).layerNorm(h, new Shape(width), unitWeight, zeroBias, LAYER_NORM_EPS).singletonOrThrow();
+        x = ex(x).linear(x, parameters.get("hidden.weight"), parameters.get("hidden.bias")).singletonOrThrow();
+        x = ex(x).relu();
+        return ex(x).linear(x, parameters.get("out.weight"), parameters.get("out.bias")).singletonOrThrow();
+    }
+
+    private static NDArrayEx ex(NDArray a) {
+        return a.getNDArrayInternal();
+    }
+
+    String summary() {
+        return String.format("per-token MLP inverter, %d training steps in %d ms, final loss %.3f", trainingSteps,
+                trainingMillis, trainingLoss);
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
