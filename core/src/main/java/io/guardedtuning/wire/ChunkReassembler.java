@@ -3,11 +3,13 @@ package io.guardedtuning.wire;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Rebuilds whole events from chunks that may arrive out of order, twice, or never. Memory is bounded: a set
@@ -36,11 +38,20 @@ public final class ChunkReassembler {
     private final WireLimits limits;
     private final Clock clock;
     private final Map<String, OpenSet> open = new LinkedHashMap<>();
+    /** Recently completed set ids, so a late duplicate chunk does not open a set that can never complete. */
+    private final Set<String> recentlyCompleted;
     private long reservedBytes;
 
     public ChunkReassembler(WireLimits limits, Clock clock) {
         this.limits = limits;
         this.clock = clock;
+        int remembered = 64 * limits.maxOpenChunkSets();
+        this.recentlyCompleted = Collections.newSetFromMap(new LinkedHashMap<>() {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                return size() > remembered;
+            }
+        });
     }
 
     /**
@@ -56,6 +67,9 @@ public final class ChunkReassembler {
         }
         if (position.isWhole()) {
             return Optional.of(chunk);
+        }
+        if (recentlyCompleted.contains(chunk.metadata().id())) {
+            return Optional.empty();
         }
         OpenSet set = open.get(chunk.metadata().id());
         if (set == null) {
@@ -74,6 +88,7 @@ public final class ChunkReassembler {
             return Optional.empty();
         }
         close(chunk.metadata().id(), set);
+        recentlyCompleted.add(chunk.metadata().id());
         return Optional.of(assemble(set));
     }
 

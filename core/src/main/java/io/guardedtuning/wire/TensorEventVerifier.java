@@ -70,11 +70,11 @@ public final class TensorEventVerifier {
         String position = m.microBatch() + "/" + chunk.chunk().index();
         checkFresh(m, position);
         Optional<TensorEvent> whole = reassembler.offer(chunk);
+        Verdict verdict = whole.isEmpty()
+                ? new Verdict.Pending(m.id(), chunk.chunk().index(), chunk.chunk().count())
+                : new Verdict.Accepted(whole.get(), decode(whole.get()));
         remember(m, position);
-        if (whole.isEmpty()) {
-            return new Verdict.Pending(m.id(), chunk.chunk().index(), chunk.chunk().count());
-        }
-        return new Verdict.Accepted(whole.get(), decode(whole.get()));
+        return verdict;
     }
 
     private void checkFresh(EventMetadata m, String position) {

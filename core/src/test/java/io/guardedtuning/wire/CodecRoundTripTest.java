@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.guardedtuning.tensor.FloatFormats;
 import io.guardedtuning.tensor.HostTensor;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -111,27 +112,29 @@ class CodecRoundTripTest {
         int bits = spec.format().quantisationBits();
         int qMax = spec.symmetric() ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
         int groups = x.length == 0 ? 0 : spec.granularity() == ScaleGranularity.PER_TOKEN ? x.length / lastDim : lastDim;
-        for (int g = 0; g < groups; g++) {
-            double lo = Double.MAX_VALUE;
-            double hi = -Double.MAX_VALUE;
-            double maxAbs = 0;
-            List<Integer> members = new ArrayList<>();
-            for (int i = 0; i < x.length; i++) {
-                if ((spec.granularity() == ScaleGranularity.PER_TOKEN ? i / lastDim : i % lastDim) == g) {
-                    members.add(i);
-                    lo = Math.min(lo, x[i]);
-                    hi = Math.max(hi, x[i]);
-                    maxAbs = Math.max(maxAbs, Math.abs(x[i]));
-                }
-            }
-            double step = (spec.symmetric() ? maxAbs : hi - lo) / qMax;
-            double bound = fraction * step * (1 + 1e-6) + Math.ulp((float) maxAbs);
-            for (int i : members) {
-                double err = Math.abs((double) x[i] - y[i]);
-                assertTrue(err <= bound, spec.headerParams() + " " + original + " element " + i + ": " + x[i]
-                        + " -> " + y[i] + ", error " + err + " > " + bound);
-            }
+        double[] lo = new double[groups];
+        double[] hi = new double[groups];
+        double[] maxAbs = new double[groups];
+        Arrays.fill(lo, Double.MAX_VALUE);
+        Arrays.fill(hi, -Double.MAX_VALUE);
+        for (int i = 0; i < x.length; i++) {
+            int g = group(spec, i, lastDim);
+            lo[g] = Math.min(lo[g], x[i]);
+            hi[g] = Math.max(hi[g], x[i]);
+            maxAbs[g] = Math.max(maxAbs[g], Math.abs(x[i]));
         }
+        for (int i = 0; i < x.length; i++) {
+            int g = group(spec, i, lastDim);
+            double step = (spec.symmetric() ? maxAbs[g] : hi[g] - lo[g]) / qMax;
+            double bound = fraction * step * (1 + 1e-6) + Math.ulp((float) maxAbs[g]);
+            double err = Math.abs((double) x[i] - y[i]);
+            assertTrue(err <= bound, spec.headerParams() + " " + original + " element " + i + ": " + x[i]
+                    + " -> " + y[i] + ", error " + err + " > " + bound);
+        }
+    }
+
+    private static int group(CodecSpec spec, int element, int lastDim) {
+        return spec.granularity() == ScaleGranularity.PER_TOKEN ? element / lastDim : element % lastDim;
     }
 
     @Test
@@ -180,7 +183,7 @@ class CodecRoundTripTest {
             for (int i = 0; i < sortedMagnitudes.length; i++) {
                 sortedMagnitudes[i] = Math.abs(t.data()[i]);
             }
-            java.util.Arrays.sort(sortedMagnitudes);
+            Arrays.sort(sortedMagnitudes);
             int kept = Math.min(k, sortedMagnitudes.length);
             float threshold = sortedMagnitudes[sortedMagnitudes.length - kept];
             int nonZero = 0;
