@@ -1,0 +1,72 @@
+package io.guardedtuning.wire;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.record.RecordBatch;
+import org.apache.kafka.common.utils.BufferSupplier;
+import org.apache.kafka.common.utils.ByteBufferOutputStream;
+
+/**
+ * Lossless compression of a codec payload, through kafka-clients' own zstd / lz4 streams (zstd-jni and lz4-java
+ * are its runtime dependencies, so nothing is added). Compressed layout: u32 little-endian uncompressed length,
+ * then the stream. The length comes first so a receiver can refuse a decompression bomb before inflating it.
+ */
+public enum PayloadCompression {
+    NONE,
+    ZSTD,
+    LZ4;
+
+    private Compression kafkaCompression() {
+        return switch (this) {
+            case NONE -> Compression.NONE;
+            case ZSTD -> Compression.zstd().build();
+            case LZ4 -> Compression.lz4().build();
+        };
+    }
+
+    public byte[] compress(byte[] raw) {
+        if (this == NONE) {
+            return raw;
+        }
+        ByteBufferOutputStream buffer = new ByteBufferOutputStream(raw.length / 2 + 64);
+        buffer.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, raw.length).array(), 0, 4);
+        try (OutputStream out = kafkaCompression().wrapForOutput(buffer, RecordBatch.CURRENT_MAGIC_VALUE)) {
+            out.write(raw);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        ByteBuffer written = buffer.buffer();
+        byte[] result = new byte[written.position()];
+        written.flip().get(result);
+        return result;
+    }
+
+    /** @param expectedRawLength what the codec needs for the declared shape; anything else is refused unread */
+    public byte[] decompress(byte[] payload, long expectedRawLength) {
+        if (this == NONE) {
+            return payload;
+        }
+        if (payload.length < 4) {
+            throw new WireRejectionException(RejectReason.SIZE_MISMATCH, "compressed payload shorter than its header");
+        }
+        ByteBuffer in = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
+        long declared = Integer.toUnsignedLong(in.getInt());
+        TensorCodec.requireSize(expectedRawLength, declared);
+        try (InputStream stream = kafkaCompression().wrapForInput(in.slice(), RecordBatch.CURRENT_MAGIC_VALUE,
+                BufferSupplier.NO_CACHING)) {
+            byte[] raw = stream.readNBytes((int) declared);
+            TensorCodec.requireSize(declared, raw.length);
+            return raw;
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof WireRejectionException w) {
+                throw w;
+            }
+            throw new WireRejectionException(RejectReason.SIZE_MISMATCH, "corrupt " + this + " stream: " + e);
+        }
+    }
+}

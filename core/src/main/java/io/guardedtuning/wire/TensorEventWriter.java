@@ -1,0 +1,66 @@
+package io.guardedtuning.wire;
+
+import io.guardedtuning.tensor.HostTensor;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/** The sending side of one session: encodes tensors into events and events into signed, chunked Kafka records. */
+public final class TensorEventWriter {
+
+    private final String source;
+    private final SessionKey key;
+    private final WireLimits limits;
+    private final PayloadChecksum checksum;
+    private final Clock clock;
+    /** One codec per spec, so stochastic rounding keeps advancing its stream instead of repeating it. */
+    private final Map<CodecSpec, TensorCodec> codecs = new ConcurrentHashMap<>();
+
+    public TensorEventWriter(String source, SessionKey key, WireLimits limits, PayloadChecksum checksum, Clock clock) {
+        this.source = source;
+        this.key = key;
+        this.limits = limits;
+        this.checksum = checksum;
+        this.clock = clock;
+    }
+
+    public TensorEventWriter(String source, SessionKey key, WireLimits limits) {
+        this(source, key, limits, PayloadChecksum.CRC32C, Clock.systemUTC());
+    }
+
+    public TensorEvent tensorEvent(EventKind kind, long step, int microBatch, HostTensor tensor, CodecSpec codec) {
+        byte[] payload = codecs.computeIfAbsent(codec, CodecSpec::newCodec).encode(tensor);
+        return event(kind, step, microBatch, tensor.shape(), codec, payload);
+    }
+
+    public TensorEvent opaqueEvent(EventKind kind, long step, int microBatch, byte[] payload) {
+        return event(kind, step, microBatch, new long[] {payload.length}, CodecSpec.of(CodecFormat.RAW), payload);
+    }
+
+    private TensorEvent event(EventKind kind, long step, int microBatch, long[] shape, CodecSpec codec, byte[] payload) {
+        EventMetadata metadata = new EventMetadata(UUID.randomUUID().toString(), source, kind, clock.instant(),
+                key.sessionId(), step, microBatch, shape, codec);
+        return new TensorEvent(metadata, ChunkPosition.whole(payload, checksum), payload);
+    }
+
+    /** The event as records keyed by session id, split into chunks of at most {@link WireLimits#maxChunkBytes()}. */
+    public List<ProducerRecord<String, byte[]>> records(String topic, TensorEvent event) {
+        byte[] payload = event.payload();
+        int chunkBytes = limits.maxChunkBytes();
+        int count = Math.max(1, (int) ((payload.length + (long) chunkBytes - 1) / chunkBytes));
+        List<ProducerRecord<String, byte[]>> records = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            byte[] part = count == 1 ? payload
+                    : Arrays.copyOfRange(payload, i * chunkBytes, (int) Math.min(payload.length, (long) (i + 1) * chunkBytes));
+            ChunkPosition position = new ChunkPosition(i, count, payload.length, event.chunk().totalChecksum());
+            TensorEvent chunk = new TensorEvent(event.metadata(), position, part);
+            records.add(new ProducerRecord<>(topic, null, key.sessionId(), part, WireHeaders.write(chunk, checksum, key)));
+        }
+        return records;
+    }
+}
