@@ -13,6 +13,7 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
 import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
 import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
@@ -33,15 +34,14 @@ import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
- * The operations behind `gt k8s`, against one namespace. Every write is a server-side apply by field manager
- * {@value #FIELD_MANAGER} (create or update), so running an operation twice leaves the same state; the session's
- * HMAC key and client Job are created once and then left alone.
+ * The operations behind `gt k8s`, against one namespace. Every write creates the resource or, when it exists,
+ * replaces it with the declared one (create-or-replace), so running an operation twice leaves the same state; the
+ * session's HMAC key and Jobs are created once and then left alone.
  */
 public final class ClusterOperator {
 
     public static final String PART_OF_LABEL = "app.kubernetes.io/part-of";
     public static final String PART_OF_VALUE = "guardedtuning";
-    public static final String FIELD_MANAGER = "gt";
     /** KEDA holds a ScaledObject's target at this many replicas while the annotation is present. */
     public static final String PAUSED_REPLICAS_ANNOTATION = "autoscaling.keda.sh/paused-replicas";
     /** The namespace the manifests are written for; KEDA's fully qualified bootstrap address names it. */
@@ -315,11 +315,9 @@ public final class ClusterOperator {
     private void apply(HasMetadata resource, CustomResourceKinds crds) {
         resource.getMetadata().setNamespace(namespace);
         if (resource instanceof GenericKubernetesResource generic) {
-            custom(crds.require(ResourceKind.of(generic))).resource(generic)
-                    .fieldManager(FIELD_MANAGER).forceConflicts().serverSideApply();
+            custom(crds.require(ResourceKind.of(generic))).resource(generic).createOr(NonDeletingOperation::update);
         } else {
-            client.resource(resource).inNamespace(namespace)
-                    .fieldManager(FIELD_MANAGER).forceConflicts().serverSideApply();
+            client.resource(resource).inNamespace(namespace).createOr(NonDeletingOperation::update);
         }
     }
 
