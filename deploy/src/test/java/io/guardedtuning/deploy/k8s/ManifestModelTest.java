@@ -4,19 +4,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.KubernetesList;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.guardedtuning.messaging.Topics;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -84,9 +87,9 @@ class ManifestModelTest {
                 .filter(resource -> ResourceKind.of(resource).equals(ResourceKind.KAFKA_USER))
                 .map(GenericKubernetesResource.class::cast)
                 .filter(user -> {
-                    List<java.util.Map<String, Object>> acls = user.get("spec", "authorization", "acls");
+                    List<Map<String, Object>> acls = user.get("spec", "authorization", "acls");
                     return acls.stream().anyMatch(acl -> Topics.AUDIT_SAMPLES.equals(
-                            ((java.util.Map<?, ?>) acl.get("resource")).get("name"))
+                            ((Map<?, ?>) acl.get("resource")).get("name"))
                             && ((List<?>) acl.get("operations")).contains("Read"));
                 })
                 .map(user -> user.getMetadata().getName())
@@ -109,10 +112,10 @@ class ManifestModelTest {
         if (parsed instanceof List<?> list) {
             return list.stream().map(HasMetadata.class::cast).collect(Collectors.toList());
         }
-        if (parsed instanceof io.fabric8.kubernetes.api.model.KubernetesList list) {
-            return new java.util.ArrayList<>(list.getItems());
+        if (parsed instanceof KubernetesList list) {
+            return new ArrayList<>(list.getItems());
         }
-        return new java.util.ArrayList<>(List.of((HasMetadata) parsed));
+        return new ArrayList<>(List.of((HasMetadata) parsed));
     }
 
     private static String sampleSession(String template) {
@@ -129,7 +132,7 @@ class ManifestModelTest {
                         String filled = sampleSession(Files.readString(file));
                         assertFalse(filled.matches("(?s).*\\$\\{[A-Z_]+}.*"), file + " has an unknown placeholder");
                     } catch (IOException unreadable) {
-                        throw new java.io.UncheckedIOException(unreadable);
+                        throw new UncheckedIOException(unreadable);
                     }
                 });
     }
