@@ -1,5 +1,6 @@
 package io.guardedtuning.cli;
 
+import io.guardedtuning.deploy.k8s.K8sCommand;
 import io.guardedtuning.engine.DjlRuntime;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -7,7 +8,7 @@ import picocli.CommandLine.Command;
 /** The {@code gt} tool: one entry point for model work, local sessions and Kubernetes operations. */
 @Command(name = "gt", mixinStandardHelpOptions = true, version = "GuardedTuning 0.1.0",
         description = "GuardedTuning: privacy-preserving fine-tuning of OPT models.",
-        subcommands = {PretrainCommand.class, FinetuneCommand.class, EvalCommand.class,
+        subcommands = {PretrainCommand.class, FinetuneCommand.class, EvalCommand.class, K8sCommand.class,
                 CommandLine.HelpCommand.class})
 public final class GtCommand implements Runnable {
 

@@ -1,0 +1,466 @@
+package io.guardedtuning.deploy.k8s;
+
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.StatusDetails;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
+import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
+import io.fabric8.kubernetes.client.dsl.Resource;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.fabric8.kubernetes.api.model.DeletionPropagation;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+
+/**
+ * The operations behind `gt k8s`, against one namespace. Every write creates the resource or, when it exists,
+ * replaces it with the declared one (create-or-replace), so running an operation twice leaves the same state; the
+ * session's HMAC key and Jobs are created once and then left alone.
+ */
+public final class ClusterOperator {
+
+    public static final String PART_OF_LABEL = "app.kubernetes.io/part-of";
+    public static final String PART_OF_VALUE = "guardedtuning";
+    /** KEDA holds a ScaledObject's target at this many replicas while the annotation is present. */
+    public static final String PAUSED_REPLICAS_ANNOTATION = "autoscaling.keda.sh/paused-replicas";
+    /** The namespace the manifests are written for; KEDA's fully qualified bootstrap address names it. */
+    static final String MANIFEST_NAMESPACE = "guardedtuning";
+    static final String MODELS_CLAIM = "gt-models";
+
+    private static final int SESSION_KEY_BYTES = 32;
+
+    private final KubernetesClient client;
+    private final String namespace;
+    private final SecureRandom random = new SecureRandom();
+
+    public ClusterOperator(KubernetesClient client, String namespace) {
+        this.client = client;
+        this.namespace = namespace;
+    }
+
+    /** Applies every resource of the rendered overlay into the namespace; returns "Kind/name" of each. */
+    public List<String> deploy(Overlay overlay) {
+        return reachingCluster(() -> {
+            List<HasMetadata> manifests = client.load(overlay.openRendered()).items().stream()
+                    .filter(resource -> !(resource instanceof Namespace))
+                    .toList();
+            CustomResourceKinds crds = CustomResourceKinds.of(client);
+            crds.requireAll(manifests.stream()
+                    .filter(GenericKubernetesResource.class::isInstance)
+                    .map(ResourceKind::of)
+                    .toList());
+            ensureNamespace();
+            List<String> applied = new ArrayList<>();
+            for (HasMetadata resource : manifests) {
+                if (ResourceKind.of(resource).equals(ResourceKind.SCALED_OBJECT)) {
+                    pointKafkaTriggersAtNamespace((GenericKubernetesResource) resource);
+                }
+                apply(resource, crds);
+                applied.add(describe(resource));
+            }
+            return applied;
+        });
+    }
+
+    /** Creates the session's down topic, Kafka user, HMAC key Secret and client Job (and emulator Job, Offline). */
+    public List<String> startSession(SessionSpec spec) {
+        return reachingCluster(() -> {
+            ConfigMap templateMap = client.configMaps().inNamespace(namespace).withName(SessionTemplates.CONFIG_MAP)
+                    .get();
+            if (templateMap == null) {
+                throw new K8sOperationException("namespace " + namespace + " has no ConfigMap "
+                        + SessionTemplates.CONFIG_MAP + ": deploy the stack first with `gt k8s deploy --namespace "
+                        + namespace + "`");
+            }
+            List<HasMetadata> resources = new SessionTemplates(templateMap, client.getKubernetesSerialization())
+                    .render(spec);
+            CustomResourceKinds crds = CustomResourceKinds.of(client);
+            crds.requireAll(resources.stream()
+                    .filter(GenericKubernetesResource.class::isInstance)
+                    .map(ResourceKind::of)
+                    .toList());
+            List<Job> jobs = resources.stream().filter(Job.class::isInstance).map(Job.class::cast).toList();
+            jobs.forEach(job -> job.getMetadata().getAnnotations().put(SessionNames.SESSION_SPEC_ANNOTATION,
+                    spec.summary()));
+            jobs.forEach(job -> requireSameSession(job, spec));
+
+            SessionNames names = new SessionNames(spec.sessionId());
+            List<String> done = new ArrayList<>();
+            done.add(ensureSessionKey(names));
+            for (HasMetadata resource : resources) {
+                if (resource instanceof Job job) {
+                    done.add(createJobOnce(job));
+                } else {
+                    apply(resource, crds);
+                    done.add(describe(resource));
+                }
+            }
+            return done;
+        });
+    }
+
+    /** Sets the Deployment's replicas and, when KEDA scales it, pauses KEDA at that count. */
+    public String scale(Component component, int replicas) {
+        if (replicas < 0) {
+            throw new K8sOperationException("replicas must be 0 or more, got " + replicas);
+        }
+        return reachingCluster(() -> {
+            requireDeployment(component);
+            client.apps().deployments().inNamespace(namespace).withName(component.resourceName()).scale(replicas);
+            String message = "Deployment/" + component.resourceName() + " scaled to " + replicas;
+            Optional<Resource<GenericKubernetesResource>> scaledObject = scaledObjectOf(component);
+            if (scaledObject.isPresent()) {
+                scaledObject.get().edit(object -> withAnnotation(object, PAUSED_REPLICAS_ANNOTATION,
+                        Integer.toString(replicas)));
+                message += "; KEDA autoscaling paused at " + replicas + " (resume with --autoscale)";
+            }
+            return message;
+        });
+    }
+
+    /** Hands the Deployment back to KEDA. */
+    public String resumeAutoscaling(Component component) {
+        return reachingCluster(() -> {
+            requireDeployment(component);
+            Resource<GenericKubernetesResource> scaledObject = scaledObjectOf(component)
+                    .orElseThrow(() -> new K8sOperationException("Deployment/" + component.resourceName()
+                            + " has no KEDA ScaledObject in namespace " + namespace + "; nothing to resume"));
+            scaledObject.edit(object -> withAnnotation(object, PAUSED_REPLICAS_ANNOTATION, null));
+            return "Deployment/" + component.resourceName() + " is scaled by KEDA again";
+        });
+    }
+
+    /** Pods, deployments, sessions and, when {@code lagSource} is given, the services' consumer lag. */
+    public ClusterStatus status(Optional<ConsumerLagSource> lagSource) {
+        return reachingCluster(() -> {
+            Optional<ResourceDefinitionContext> scaledObjects = CustomResourceKinds.of(client)
+                    .find(ResourceKind.SCALED_OBJECT);
+            List<ClusterStatus.DeploymentLine> deployments = client.apps().deployments().inNamespace(namespace)
+                    .withLabel(PART_OF_LABEL, PART_OF_VALUE).list().getItems().stream()
+                    .map(deployment -> deploymentLine(deployment, scaledObjects))
+                    .toList();
+            List<ClusterStatus.PodLine> pods = client.pods().inNamespace(namespace).list().getItems().stream()
+                    .map(ClusterOperator::podLine)
+                    .toList();
+            Optional<Map<String, Long>> lag = Optional.empty();
+            String lagUnavailableReason = "no Kafka admin endpoint given; pass --kafka-bootstrap HOST:PORT";
+            if (lagSource.isPresent()) {
+                try {
+                    lag = Optional.of(lagSource.get().lagByGroup(Stream.of(Component.values())
+                            .map(Component::resourceName).toList()));
+                } catch (K8sOperationException | org.apache.kafka.common.KafkaException failure) {
+                    lagUnavailableReason = failure.getMessage();
+                }
+            }
+            return new ClusterStatus(namespace, pods, deployments, sessions(), lag, lagUnavailableReason);
+        });
+    }
+
+    /** Deletes one session's Jobs, Kafka user, down topic and key Secret. */
+    public List<String> teardownSession(String sessionId) {
+        SessionNames names = new SessionNames(sessionId);
+        return reachingCluster(() -> deleteLabelled(SessionNames.SESSION_LABEL, names.label(),
+                List.of(ResourceKind.KAFKA_USER, ResourceKind.KAFKA_TOPIC)));
+    }
+
+    /**
+     * Deletes everything labelled part-of=guardedtuning in the namespace: autoscaling first, then workloads, then
+     * Kafka. The models claim and the namespace stay.
+     */
+    public List<String> teardownAll() {
+        return reachingCluster(() -> {
+            List<String> deleted = new ArrayList<>(deleteCustom(PART_OF_LABEL, PART_OF_VALUE,
+                    List.of(ResourceKind.SCALED_OBJECT, ResourceKind.TRIGGER_AUTHENTICATION)));
+            deleted.addAll(names("Deployment", client.apps().deployments().inNamespace(namespace)
+                    .withLabel(PART_OF_LABEL, PART_OF_VALUE).delete()));
+            deleted.addAll(deleteLabelled(PART_OF_LABEL, PART_OF_VALUE, List.of(ResourceKind.KAFKA_USER,
+                    ResourceKind.KAFKA_TOPIC, ResourceKind.KAFKA_NODE_POOL, ResourceKind.KAFKA)));
+            deleted.addAll(names("Service", client.services().inNamespace(namespace)
+                    .withLabel(PART_OF_LABEL, PART_OF_VALUE).delete()));
+            deleted.addAll(names("PodDisruptionBudget", client.policy().v1().podDisruptionBudget()
+                    .inNamespace(namespace).withLabel(PART_OF_LABEL, PART_OF_VALUE).delete()));
+            deleted.addAll(names("NetworkPolicy", client.network().v1().networkPolicies().inNamespace(namespace)
+                    .withLabel(PART_OF_LABEL, PART_OF_VALUE).delete()));
+            deleted.addAll(names("ConfigMap", client.configMaps().inNamespace(namespace)
+                    .withLabel(PART_OF_LABEL, PART_OF_VALUE).delete()));
+            return deleted;
+        });
+    }
+
+    private List<String> deleteLabelled(String label, String value, List<ResourceKind> customKinds) {
+        List<String> deleted = new ArrayList<>(names("Job", client.batch().v1().jobs().inNamespace(namespace)
+                .withLabel(label, value).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete()));
+        deleted.addAll(names("Secret", client.secrets().inNamespace(namespace).withLabel(label, value).delete()));
+        deleted.addAll(deleteCustom(label, value, customKinds));
+        return deleted;
+    }
+
+    private List<String> deleteCustom(String label, String value, List<ResourceKind> kinds) {
+        CustomResourceKinds crds = CustomResourceKinds.of(client);
+        List<String> deleted = new ArrayList<>();
+        for (ResourceKind kind : kinds) {
+            crds.find(kind).ifPresent(context -> deleted.addAll(names(kind.kind(),
+                    custom(context).withLabel(label, value).delete())));
+        }
+        return deleted;
+    }
+
+    private List<ClusterStatus.SessionLine> sessions() {
+        Map<String, String> idByLabel = new TreeMap<>();
+        Map<String, String> jobStateByLabel = new HashMap<>();
+        for (Job job : client.batch().v1().jobs().inNamespace(namespace).withLabel(SessionNames.SESSION_LABEL).list()
+                .getItems()) {
+            String label = job.getMetadata().getLabels().get(SessionNames.SESSION_LABEL);
+            idByLabel.put(label, sessionIdOf(job));
+            if ("client-compute".equals(job.getMetadata().getLabels().get("app.kubernetes.io/name"))) {
+                jobStateByLabel.put(label, jobState(job));
+            }
+        }
+        Map<String, Boolean> downTopicByLabel = new HashMap<>();
+        CustomResourceKinds.of(client).find(ResourceKind.KAFKA_TOPIC).ifPresent(context -> {
+            for (GenericKubernetesResource topic : custom(context).withLabel(SessionNames.SESSION_LABEL).list()
+                    .getItems()) {
+                String label = topic.getMetadata().getLabels().get(SessionNames.SESSION_LABEL);
+                idByLabel.putIfAbsent(label, sessionIdOf(topic));
+                downTopicByLabel.put(label, true);
+            }
+        });
+        return idByLabel.entrySet().stream()
+                .map(entry -> new ClusterStatus.SessionLine(entry.getValue(), entry.getKey(),
+                        jobStateByLabel.getOrDefault(entry.getKey(), "none"),
+                        downTopicByLabel.getOrDefault(entry.getKey(), false)))
+                .toList();
+    }
+
+    private ClusterStatus.DeploymentLine deploymentLine(Deployment deployment,
+            Optional<ResourceDefinitionContext> scaledObjects) {
+        String name = deployment.getMetadata().getName();
+        int desired = Optional.ofNullable(deployment.getSpec().getReplicas()).orElse(1);
+        int ready = deployment.getStatus() == null ? 0
+                : Optional.ofNullable(deployment.getStatus().getReadyReplicas()).orElse(0);
+        String autoscaling = scaledObjects
+                .map(context -> custom(context).withName(name).get())
+                .map(scaledObject -> {
+                    String paused = annotations(scaledObject).get(PAUSED_REPLICAS_ANNOTATION);
+                    return paused == null ? "autoscaled by KEDA" : "KEDA paused at " + paused;
+                })
+                .orElse("fixed replicas");
+        return new ClusterStatus.DeploymentLine(name, ready, desired, autoscaling);
+    }
+
+    private static ClusterStatus.PodLine podLine(Pod pod) {
+        int containers = pod.getSpec() == null ? 0 : pod.getSpec().getContainers().size();
+        String phase = "Unknown";
+        int ready = 0;
+        if (pod.getStatus() != null) {
+            phase = Optional.ofNullable(pod.getStatus().getPhase()).orElse("Unknown");
+            ready = (int) pod.getStatus().getContainerStatuses().stream()
+                    .filter(status -> Boolean.TRUE.equals(status.getReady()))
+                    .count();
+        }
+        return new ClusterStatus.PodLine(pod.getMetadata().getName(), phase, ready, containers);
+    }
+
+    private static String jobState(Job job) {
+        if (job.getStatus() == null) {
+            return "pending";
+        }
+        if (positive(job.getStatus().getSucceeded())) {
+            return "succeeded";
+        }
+        if (positive(job.getStatus().getActive())) {
+            return "running";
+        }
+        if (positive(job.getStatus().getFailed())) {
+            return "failed";
+        }
+        return "pending";
+    }
+
+    private static boolean positive(Integer count) {
+        return count != null && count > 0;
+    }
+
+    private static String sessionIdOf(HasMetadata resource) {
+        return annotations(resource).getOrDefault(SessionNames.SESSION_ID_ANNOTATION,
+                resource.getMetadata().getLabels().get(SessionNames.SESSION_LABEL));
+    }
+
+    private static Map<String, String> annotations(HasMetadata resource) {
+        Map<String, String> annotations = resource.getMetadata().getAnnotations();
+        return annotations == null ? Map.of() : annotations;
+    }
+
+    private void apply(HasMetadata resource, CustomResourceKinds crds) {
+        resource.getMetadata().setNamespace(namespace);
+        if (resource instanceof GenericKubernetesResource generic) {
+            custom(crds.require(ResourceKind.of(generic))).resource(generic).createOr(NonDeletingOperation::update);
+        } else {
+            client.resource(resource).inNamespace(namespace).createOr(NonDeletingOperation::update);
+        }
+    }
+
+    /** A Job's pod template is immutable: create it once, and refuse a second start with other settings. */
+    private String createJobOnce(Job job) {
+        job.getMetadata().setNamespace(namespace);
+        Job existing = client.batch().v1().jobs().inNamespace(namespace).withName(job.getMetadata().getName()).get();
+        if (existing == null) {
+            client.batch().v1().jobs().inNamespace(namespace).resource(job).create();
+            return describe(job);
+        }
+        return describe(job) + " (already present)";
+    }
+
+    private void requireSameSession(Job job, SessionSpec spec) {
+        Job existing = client.batch().v1().jobs().inNamespace(namespace).withName(job.getMetadata().getName()).get();
+        if (existing == null) {
+            return;
+        }
+        String runningSpec = annotations(existing).get(SessionNames.SESSION_SPEC_ANNOTATION);
+        if (!spec.summary().equals(runningSpec)) {
+            throw new K8sOperationException("session " + spec.sessionId() + " already runs with " + runningSpec
+                    + " (Job/" + existing.getMetadata().getName() + "); tear it down first with "
+                    + "`gt k8s teardown --session " + spec.sessionId() + "` to start it with " + spec.summary());
+        }
+    }
+
+    /** The HMAC key is generated once per session; a repeated start keeps it. */
+    private String ensureSessionKey(SessionNames names) {
+        Resource<Secret> secret = client.secrets().inNamespace(namespace).withName(names.keySecret());
+        if (secret.get() != null) {
+            return "Secret/" + names.keySecret() + " (already present)";
+        }
+        byte[] key = new byte[SESSION_KEY_BYTES];
+        random.nextBytes(key);
+        String keyText = Base64.getEncoder().encodeToString(key);
+        secret.create(new SecretBuilder()
+                .withNewMetadata()
+                .withName(names.keySecret())
+                .withNamespace(namespace)
+                .addToLabels(PART_OF_LABEL, PART_OF_VALUE)
+                .addToLabels(SessionNames.SESSION_LABEL, names.label())
+                .addToAnnotations(SessionNames.SESSION_ID_ANNOTATION, names.sessionId())
+                .endMetadata()
+                .withType("Opaque")
+                .addToData(SessionNames.SESSION_KEY_ENTRY,
+                        Base64.getEncoder().encodeToString(keyText.getBytes(StandardCharsets.US_ASCII)))
+                .build());
+        return "Secret/" + names.keySecret();
+    }
+
+    private void ensureNamespace() {
+        if (client.namespaces().withName(namespace).get() == null) {
+            client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(namespace)
+                    .addToLabels(PART_OF_LABEL, PART_OF_VALUE).endMetadata().build()).create();
+        }
+    }
+
+    /** KEDA's operator resolves the bootstrap address from its own namespace, so it names ours in full. */
+    @SuppressWarnings("unchecked")
+    private void pointKafkaTriggersAtNamespace(GenericKubernetesResource scaledObject) {
+        Object triggers = scaledObject.get("spec", "triggers");
+        if (!(triggers instanceof List<?> list)) {
+            return;
+        }
+        for (Object trigger : list) {
+            if (trigger instanceof Map<?, ?> map && "kafka".equals(map.get("type"))
+                    && map.get("metadata") instanceof Map<?, ?> metadata
+                    && metadata.get("bootstrapServers") instanceof String servers) {
+                ((Map<String, Object>) metadata).put("bootstrapServers",
+                        servers.replace("." + MANIFEST_NAMESPACE + ".svc", "." + namespace + ".svc"));
+            }
+        }
+    }
+
+    private void requireDeployment(Component component) {
+        if (client.apps().deployments().inNamespace(namespace).withName(component.resourceName()).get() == null) {
+            throw new K8sOperationException("namespace " + namespace + " has no Deployment "
+                    + component.resourceName() + ": deploy the stack first with `gt k8s deploy --namespace "
+                    + namespace + "`");
+        }
+    }
+
+    private Optional<Resource<GenericKubernetesResource>> scaledObjectOf(Component component) {
+        return CustomResourceKinds.of(client).find(ResourceKind.SCALED_OBJECT)
+                .map(context -> custom(context).withName(component.resourceName()))
+                .filter(scaledObject -> scaledObject.get() != null);
+    }
+
+    private NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList,
+            Resource<GenericKubernetesResource>> custom(ResourceDefinitionContext context) {
+        return client.genericKubernetesResources(context).inNamespace(namespace);
+    }
+
+    private static GenericKubernetesResource withAnnotation(GenericKubernetesResource object, String key,
+            String value) {
+        Map<String, String> annotations = new LinkedHashMap<>(annotations(object));
+        if (value == null) {
+            annotations.remove(key);
+        } else {
+            annotations.put(key, value);
+        }
+        object.getMetadata().setAnnotations(annotations);
+        return object;
+    }
+
+    private static String describe(HasMetadata resource) {
+        return resource.getKind() + "/" + resource.getMetadata().getName();
+    }
+
+    private static List<String> names(String kind, List<StatusDetails> deleted) {
+        return deleted.stream().map(details -> kind + "/" + details.getName()).toList();
+    }
+
+    /** Runs a cluster operation, turning "cannot connect" into an error that names the API server URL. */
+    private <T> T reachingCluster(Supplier<T> operation) {
+        try {
+            return operation.get();
+        } catch (KubernetesClientException failure) {
+            if (hasIoCause(failure)) {
+                throw new K8sOperationException("cannot reach the Kubernetes API server at "
+                        + client.getConfiguration().getMasterUrl() + " (" + rootMessage(failure)
+                        + "); check your kubeconfig context or pass --server", failure);
+            }
+            throw new K8sOperationException("the Kubernetes API server at " + client.getConfiguration().getMasterUrl()
+                    + " refused the operation: " + failure.getMessage(), failure);
+        }
+    }
+
+    private static boolean hasIoCause(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof IOException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String rootMessage(Throwable failure) {
+        Throwable root = failure;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        return root.getClass().getSimpleName() + ": " + root.getMessage();
+    }
+}

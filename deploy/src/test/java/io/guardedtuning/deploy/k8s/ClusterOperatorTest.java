@@ -1,0 +1,283 @@
+package io.guardedtuning.deploy.k8s;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+@EnableKubernetesMockClient(crud = true)
+class ClusterOperatorTest {
+
+    static KubernetesClient client;
+
+    private static final SessionSpec ONLINE = new SessionSpec("Alice_01", Design.ONLINE, 2, 0.5, 8, 8);
+
+    @BeforeEach
+    void installOperators() {
+        MockCluster.installOperatorCrds(client);
+    }
+
+    @Test
+    void deployAppliesTheWholeOverlayAndASecondRunChangesNothing() {
+        ClusterOperator operator = new ClusterOperator(client, "gt-deploy");
+
+        List<String> applied = operator.deploy(Overlay.DEV);
+        Map<String, Object> first = snapshot("gt-deploy");
+        operator.deploy(Overlay.DEV);
+
+        assertEquals(first, snapshot("gt-deploy"));
+        assertTrue(applied.contains("Kafka/gt"), applied::toString);
+        assertNotNull(client.namespaces().withName("gt-deploy").get());
+        Deployment server = client.apps().deployments().inNamespace("gt-deploy").withName("server-compute").get();
+        assertEquals(1, server.getSpec().getReplicas());
+        assertEquals(10, custom(ResourceKind.KAFKA_TOPIC, "gt-deploy").size());
+        assertEquals(4, custom(ResourceKind.KAFKA_USER, "gt-deploy").size());
+        GenericKubernetesResource scaledObject = custom(ResourceKind.SCALED_OBJECT, "gt-deploy").get(0);
+        List<?> triggers = scaledObject.get("spec", "triggers");
+        assertEquals("gt-kafka-bootstrap.gt-deploy.svc:9093",
+                ((Map<?, ?>) ((Map<?, ?>) triggers.get(0)).get("metadata")).get("bootstrapServers"));
+    }
+
+    @Test
+    void deployNamesTheMissingCrdsAndAppliesNothing() {
+        MockCluster.removeCrd(client, ResourceKind.SCALED_OBJECT);
+        MockCluster.removeCrd(client, ResourceKind.TRIGGER_AUTHENTICATION);
+        ClusterOperator operator = new ClusterOperator(client, "gt-no-keda");
+
+        K8sOperationException failure = assertThrows(K8sOperationException.class, () -> operator.deploy(Overlay.GPU));
+
+        assertTrue(failure.getMessage().contains("scaledobjects.keda.sh"), failure.getMessage());
+        assertTrue(failure.getMessage().contains("triggerauthentications.keda.sh"), failure.getMessage());
+        assertTrue(failure.getMessage().contains("install KEDA"), failure.getMessage());
+        assertTrue(client.apps().deployments().inNamespace("gt-no-keda").list().getItems().isEmpty());
+    }
+
+    @Test
+    void sessionStartCreatesTopicUserKeyAndJobOnceAndKeepsTheKey() {
+        ClusterOperator operator = new ClusterOperator(client, "gt-session");
+        operator.deploy(Overlay.DEV);
+        SessionNames names = new SessionNames(ONLINE.sessionId());
+
+        operator.startSession(ONLINE);
+        Secret key = client.secrets().inNamespace("gt-session").withName(names.keySecret()).get();
+        Map<String, Object> first = snapshot("gt-session");
+        List<String> second = operator.startSession(ONLINE);
+
+        assertEquals(first, snapshot("gt-session"));
+        assertTrue(second.contains("Job/" + names.clientJob() + " (already present)"), second::toString);
+        assertEquals(key.getData(), client.secrets().inNamespace("gt-session").withName(names.keySecret()).get()
+                .getData());
+        GenericKubernetesResource topic = customByName(ResourceKind.KAFKA_TOPIC, "gt-session",
+                names.downTopicResource());
+        assertEquals("gt.session.Alice_01.down", topic.get("spec", "topicName"));
+        assertEquals(1, ((Number) topic.get("spec", "replicas")).intValue());
+        GenericKubernetesResource user = customByName(ResourceKind.KAFKA_USER, "gt-session", names.kafkaUser());
+        List<Map<String, Object>> acls = user.get("spec", "authorization", "acls");
+        List<String> prefixes = acls.stream()
+                .map(acl -> (Map<?, ?>) acl.get("resource"))
+                .filter(resource -> "prefix".equals(resource.get("patternType")))
+                .map(resource -> resource.get("type") + ":" + resource.get("name"))
+                .toList();
+        assertEquals(List.of("topic:gt.session.Alice_01.", "group:gt.session.Alice_01."), prefixes);
+        Job job = client.batch().v1().jobs().inNamespace("gt-session").withName(names.clientJob()).get();
+        Map<String, String> env = job.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv().stream()
+                .filter(variable -> variable.getValue() != null)
+                .collect(Collectors.toMap(variable -> variable.getName(), variable -> variable.getValue()));
+        assertEquals("Alice_01", env.get("GT_SESSION_ID"));
+        assertEquals("online", env.get("GT_DESIGN"));
+        assertEquals("2", env.get("GT_SPLIT_K"));
+        assertEquals("0.5", env.get("GT_ALPHA"));
+        assertNull(client.batch().v1().jobs().inNamespace("gt-session").withName(names.emulatorJob()).get());
+    }
+
+    @Test
+    void aSecondStartWithOtherSettingsIsRefused() {
+        ClusterOperator operator = new ClusterOperator(client, "gt-conflict");
+        operator.deploy(Overlay.DEV);
+        operator.startSession(ONLINE);
+
+        K8sOperationException failure = assertThrows(K8sOperationException.class,
+                () -> operator.startSession(new SessionSpec("Alice_01", Design.ONLINE, 3, 0.5, 8, 8)));
+
+        assertTrue(failure.getMessage().contains("gt k8s teardown --session Alice_01"), failure.getMessage());
+    }
+
+    @Test
+    void offlineSessionsAlsoGetAnEmulatorJob() {
+        ClusterOperator operator = new ClusterOperator(client, "gt-offline");
+        operator.deploy(Overlay.GPU);
+
+        operator.startSession(new SessionSpec("bob", Design.OFFLINE, 4, 0.0, 16, 16));
+
+        Job emulator = client.batch().v1().jobs().inNamespace("gt-offline")
+                .withName(new SessionNames("bob").emulatorJob()).get();
+        assertNotNull(emulator);
+        assertEquals("1", emulator.getSpec().getTemplate().getSpec().getContainers().get(0).getResources()
+                .getLimits().get("nvidia.com/gpu").toString());
+    }
+
+    @Test
+    void sessionStartBeforeDeployTellsToDeployFirst() {
+        K8sOperationException failure = assertThrows(K8sOperationException.class,
+                () -> new ClusterOperator(client, "gt-empty").startSession(ONLINE));
+
+        assertTrue(failure.getMessage().contains("gt k8s deploy --namespace gt-empty"), failure.getMessage());
+    }
+
+    @Test
+    void scalePinsReplicasAndPausesKedaThenAutoscaleResumes() {
+        ClusterOperator operator = new ClusterOperator(client, "gt-scale");
+        operator.deploy(Overlay.DEV);
+
+        operator.scale(Component.SERVER_COMPUTE, 3);
+        Map<String, Object> first = snapshot("gt-scale");
+        operator.scale(Component.SERVER_COMPUTE, 3);
+
+        assertEquals(first, snapshot("gt-scale"));
+        assertEquals(3, client.apps().deployments().inNamespace("gt-scale").withName("server-compute").get()
+                .getSpec().getReplicas());
+        assertEquals("3", customByName(ResourceKind.SCALED_OBJECT, "gt-scale", "server-compute").getMetadata()
+                .getAnnotations().get(ClusterOperator.PAUSED_REPLICAS_ANNOTATION));
+
+        operator.resumeAutoscaling(Component.SERVER_COMPUTE);
+
+        Map<String, String> annotations = customByName(ResourceKind.SCALED_OBJECT, "gt-scale", "server-compute")
+                .getMetadata().getAnnotations();
+        assertFalse(annotations != null && annotations.containsKey(ClusterOperator.PAUSED_REPLICAS_ANNOTATION));
+    }
+
+    @Test
+    void scalingBeforeDeployTellsToDeployFirst() {
+        K8sOperationException failure = assertThrows(K8sOperationException.class,
+                () -> new ClusterOperator(client, "gt-nothing").scale(Component.ATTACK_AUDIT, 2));
+
+        assertTrue(failure.getMessage().contains("no Deployment attack-audit"), failure.getMessage());
+    }
+
+    @Test
+    void statusListsDeploymentsAndSessionsAndSaysWhenLagIsUnavailable() {
+        ClusterOperator operator = new ClusterOperator(client, "gt-status");
+        operator.deploy(Overlay.DEV);
+        operator.startSession(ONLINE);
+        operator.scale(Component.ATTACK_AUDIT, 2);
+
+        ClusterStatus status = operator.status(Optional.empty());
+
+        assertEquals(List.of("attack-audit", "server-compute"), status.deployments().stream()
+                .map(ClusterStatus.DeploymentLine::name).sorted().toList());
+        assertEquals(List.of("Alice_01"), status.sessions().stream().map(ClusterStatus.SessionLine::sessionId)
+                .toList());
+        assertTrue(status.sessions().get(0).downTopic());
+        String text = status.render();
+        assertTrue(text.contains("consumer lag: unavailable (no Kafka admin endpoint given"), text);
+        assertTrue(text.contains("KEDA paused at 2"), text);
+
+        ClusterStatus withLag = operator.status(Optional.of(groups -> Map.of("server-compute", 7L)));
+        assertTrue(withLag.render().contains("server-compute"), withLag.render());
+        assertEquals(Optional.of(Map.of("server-compute", 7L)), withLag.consumerLag());
+    }
+
+    @Test
+    void teardownOfASessionRemovesOnlyThatSessionAndCanRunTwice() {
+        ClusterOperator operator = new ClusterOperator(client, "gt-teardown");
+        operator.deploy(Overlay.DEV);
+        operator.startSession(ONLINE);
+        operator.startSession(new SessionSpec("carol", Design.GRADFREE, 2, 0.0, 8, 8));
+        Map<String, Object> beforeAlice = snapshotWithout("gt-teardown", new SessionNames("Alice_01").label());
+
+        List<String> deleted = operator.teardownSession("Alice_01");
+        List<String> again = operator.teardownSession("Alice_01");
+
+        assertEquals(4, deleted.size(), deleted::toString);
+        assertTrue(again.isEmpty(), again::toString);
+        assertEquals(beforeAlice, snapshot("gt-teardown"));
+        assertEquals(List.of("carol"), operator.status(Optional.empty()).sessions().stream()
+                .map(ClusterStatus.SessionLine::sessionId).toList());
+    }
+
+    @Test
+    void teardownAllRemovesTheStackButKeepsTheModelsClaim() {
+        ClusterOperator operator = new ClusterOperator(client, "gt-all");
+        operator.deploy(Overlay.GPU);
+        operator.startSession(ONLINE);
+
+        operator.teardownAll();
+        List<String> again = operator.teardownAll();
+
+        assertTrue(again.isEmpty(), again::toString);
+        assertEquals(Map.of("PersistentVolumeClaim/gt-models", "kept"), snapshot("gt-all").entrySet().stream()
+                .collect(Collectors.toMap(Map.Entry::getKey, entry -> "kept")));
+    }
+
+    @Test
+    void anUnreachableClusterIsNamedInTheError() {
+        try (KubernetesClient unreachable = Unreachable.client()) {
+            K8sOperationException failure = assertThrows(K8sOperationException.class,
+                    () -> new ClusterOperator(unreachable, "gt").deploy(Overlay.DEV));
+
+            assertTrue(failure.getMessage().startsWith("cannot reach the Kubernetes API server at "
+                    + Unreachable.URL), failure.getMessage());
+        }
+    }
+
+    /** Every GuardedTuning resource in the namespace by "Kind/name", with its spec or data (not server fields). */
+    static Map<String, Object> snapshot(String namespace) {
+        return snapshotWithout(namespace, null);
+    }
+
+    private static Map<String, Object> snapshotWithout(String namespace, String sessionLabel) {
+        Map<String, Object> state = new TreeMap<>();
+        List<HasMetadata> builtIn = new java.util.ArrayList<>();
+        builtIn.addAll(client.apps().deployments().inNamespace(namespace).list().getItems());
+        builtIn.addAll(client.services().inNamespace(namespace).list().getItems());
+        builtIn.addAll(client.configMaps().inNamespace(namespace).list().getItems());
+        builtIn.addAll(client.secrets().inNamespace(namespace).list().getItems());
+        builtIn.addAll(client.batch().v1().jobs().inNamespace(namespace).list().getItems());
+        builtIn.addAll(client.policy().v1().podDisruptionBudget().inNamespace(namespace).list().getItems());
+        builtIn.addAll(client.network().v1().networkPolicies().inNamespace(namespace).list().getItems());
+        builtIn.addAll(client.persistentVolumeClaims().inNamespace(namespace).list().getItems());
+        MockCluster.OPERATOR_KINDS.forEach(kind -> builtIn.addAll(custom(kind, namespace)));
+        for (HasMetadata resource : builtIn) {
+            Map<String, String> labels = resource.getMetadata().getLabels();
+            if (sessionLabel != null && labels != null
+                    && sessionLabel.equals(labels.get(SessionNames.SESSION_LABEL))) {
+                continue;
+            }
+            Map<String, Object> content = new TreeMap<>(client.getKubernetesSerialization()
+                    .convertValue(resource, Map.class));
+            content.remove("status");
+            Map<?, ?> metadata = (Map<?, ?>) content.get("metadata");
+            content.put("metadata", Map.of("labels", String.valueOf(metadata.get("labels")),
+                    "annotations", String.valueOf(metadata.get("annotations"))));
+            state.put(resource.getKind() + "/" + resource.getMetadata().getName(), content);
+        }
+        return state;
+    }
+
+    private static List<GenericKubernetesResource> custom(ResourceKind kind, String namespace) {
+        return client.genericKubernetesResources(kind.apiVersion(), kind.kind()).inNamespace(namespace).list()
+                .getItems();
+    }
+
+    private static GenericKubernetesResource customByName(ResourceKind kind, String namespace, String name) {
+        return client.genericKubernetesResources(kind.apiVersion(), kind.kind()).inNamespace(namespace)
+                .withName(name).get();
+    }
+}
