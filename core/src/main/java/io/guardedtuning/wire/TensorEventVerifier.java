@@ -67,7 +67,7 @@ public final class TensorEventVerifier {
         if (!acceptedKinds.contains(m.kind())) {
             throw new WireRejectionException(RejectReason.UNEXPECTED_KIND, m.kind() + " is not for this role");
         }
-        String position = m.microBatch() + "/" + chunk.chunk().index();
+        String position = m.microBatch() + "/" + m.attempt() + "/" + chunk.chunk().index();
         checkFresh(m, position);
         Optional<TensorEvent> whole = reassembler.offer(chunk);
         Verdict verdict = whole.isEmpty()

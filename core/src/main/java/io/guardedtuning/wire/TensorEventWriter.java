@@ -34,17 +34,29 @@ public final class TensorEventWriter {
     }
 
     public TensorEvent tensorEvent(EventKind kind, long step, int microBatch, HostTensor tensor, CodecSpec codec) {
+        return tensorEvent(kind, step, microBatch, 0, Map.of(), tensor, codec);
+    }
+
+    public TensorEvent tensorEvent(EventKind kind, long step, int microBatch, int attempt,
+                                   Map<String, String> attributes, HostTensor tensor, CodecSpec codec) {
         byte[] payload = codecs.computeIfAbsent(codec, CodecSpec::newCodec).encode(tensor);
-        return event(kind, step, microBatch, tensor.shape(), codec, payload);
+        return event(kind, step, microBatch, attempt, attributes, tensor.shape(), codec, payload);
     }
 
     public TensorEvent opaqueEvent(EventKind kind, long step, int microBatch, byte[] payload) {
-        return event(kind, step, microBatch, new long[] {payload.length}, CodecSpec.of(CodecFormat.RAW), payload);
+        return opaqueEvent(kind, step, microBatch, 0, Map.of(), payload);
     }
 
-    private TensorEvent event(EventKind kind, long step, int microBatch, long[] shape, CodecSpec codec, byte[] payload) {
+    public TensorEvent opaqueEvent(EventKind kind, long step, int microBatch, int attempt,
+                                   Map<String, String> attributes, byte[] payload) {
+        return event(kind, step, microBatch, attempt, attributes, new long[] {payload.length},
+                CodecSpec.of(CodecFormat.RAW), payload);
+    }
+
+    private TensorEvent event(EventKind kind, long step, int microBatch, int attempt, Map<String, String> attributes,
+                              long[] shape, CodecSpec codec, byte[] payload) {
         EventMetadata metadata = new EventMetadata(UUID.randomUUID().toString(), source, kind, clock.instant(),
-                key.sessionId(), step, microBatch, shape, codec);
+                key.sessionId(), step, microBatch, attempt, shape, codec, attributes);
         return new TensorEvent(metadata, ChunkPosition.whole(payload, checksum), payload);
     }
 

@@ -38,6 +38,9 @@ public final class WireHeaders {
     public static final String KIND = "ce_gtkind";
     public static final String STEP = "ce_gtstep";
     public static final String MICRO_BATCH = "ce_gtmicrobatch";
+    public static final String ATTEMPT = "ce_gtattempt";
+    /** Prefix of protocol attributes: {@code ce_gtx<name>}. */
+    public static final String ATTRIBUTE_PREFIX = "ce_gtx";
     public static final String DTYPE = "ce_gtdtype";
     public static final String SHAPE = "ce_gtshape";
     public static final String CODEC = "ce_gtcodec";
@@ -51,7 +54,7 @@ public final class WireHeaders {
     public static final String HMAC = "ce_gthmac";
 
     private static final List<String> REQUIRED = List.of(CONTENT_TYPE, SPEC_VERSION, ID, SOURCE, TYPE, TIME, SUBJECT,
-            SCHEMA, KIND, STEP, MICRO_BATCH, DTYPE, SHAPE, CODEC, CODEC_PARAMS, CHECKSUM, CHUNK_SET, CHUNK_INDEX,
+            SCHEMA, KIND, STEP, MICRO_BATCH, ATTEMPT, DTYPE, SHAPE, CODEC, CODEC_PARAMS, CHECKSUM, CHUNK_SET, CHUNK_INDEX,
             CHUNK_COUNT, TOTAL_SIZE, TOTAL_CHECKSUM, HMAC);
     private static final byte[] MAC_DOMAIN = "guardedtuning-wire-v1\n".getBytes(StandardCharsets.US_ASCII);
 
@@ -75,6 +78,8 @@ public final class WireHeaders {
         put(headers, KIND, m.kind().name());
         put(headers, STEP, Long.toString(m.step()));
         put(headers, MICRO_BATCH, Integer.toString(m.microBatch()));
+        put(headers, ATTEMPT, Integer.toString(m.attempt()));
+        m.attributes().forEach((name, value) -> put(headers, ATTRIBUTE_PREFIX + name, value));
         put(headers, DTYPE, m.codec().format().decodedDtype());
         put(headers, SHAPE, Arrays.stream(m.shape()).mapToObj(Long::toString).collect(Collectors.joining(",")));
         put(headers, CODEC, m.codec().format().wireName());
@@ -188,13 +193,26 @@ public final class WireHeaders {
         try {
             EventMetadata metadata = new EventMetadata(h.get(CHUNK_SET), h.get(SOURCE), kind,
                     Instant.parse(h.get(TIME)), h.get(SUBJECT), Long.parseLong(h.get(STEP)),
-                    Integer.parseInt(h.get(MICRO_BATCH)), parseShape(h.get(SHAPE)), codec);
+                    Integer.parseInt(h.get(MICRO_BATCH)), Integer.parseInt(h.get(ATTEMPT)), parseShape(h.get(SHAPE)),
+                    codec, attributes(h));
             ChunkPosition chunk = new ChunkPosition(Integer.parseInt(h.get(CHUNK_INDEX)),
                     Integer.parseInt(h.get(CHUNK_COUNT)), Long.parseLong(h.get(TOTAL_SIZE)), h.get(TOTAL_CHECKSUM));
             return new TensorEvent(metadata, chunk, payload);
         } catch (NumberFormatException | DateTimeParseException e) {
             throw new WireRejectionException(RejectReason.MALFORMED_HEADER, e.getMessage());
+        } catch (IllegalArgumentException e) {
+            throw new WireRejectionException(RejectReason.MALFORMED_HEADER, e.getMessage());
         }
+    }
+
+    private static Map<String, String> attributes(Map<String, String> headers) {
+        Map<String, String> out = new java.util.TreeMap<>();
+        headers.forEach((name, value) -> {
+            if (name.startsWith(ATTRIBUTE_PREFIX)) {
+                out.put(name.substring(ATTRIBUTE_PREFIX.length()), value);
+            }
+        });
+        return out;
     }
 
     private static long[] parseShape(String shape) {

@@ -44,7 +44,7 @@ class ChunkReassemblerTest {
         byte[] payload = new byte[payloadBytes];
         new Random(seed).nextBytes(payload);
         EventMetadata m = new EventMetadata("event-" + seed, "test", EventKind.PACKAGE_CHUNK,
-                Instant.EPOCH, "s", 1, 0, new long[] {payloadBytes}, CodecSpec.of(CodecFormat.RAW));
+                Instant.EPOCH, "s", 1, 0, 0, new long[] {payloadBytes}, CodecSpec.of(CodecFormat.RAW), java.util.Map.of());
         String total = PayloadChecksum.SHA256.of(payload);
         int count = (payloadBytes + 99) / 100;
         List<TensorEvent> chunks = new ArrayList<>();
