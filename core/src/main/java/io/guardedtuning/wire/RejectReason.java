@@ -17,5 +17,7 @@ public enum RejectReason {
     NON_FINITE,
     OVERSIZE,
     REASSEMBLY_FULL,
-    INCOMPLETE_CHUNK_SET
+    INCOMPLETE_CHUNK_SET,
+    /** Authentic and well-formed, but not valid for the protocol (e.g. lengths that do not fit the shape). */
+    PROTOCOL
 }

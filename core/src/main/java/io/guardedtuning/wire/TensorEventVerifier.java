@@ -133,6 +133,17 @@ public final class TensorEventVerifier {
         return expired;
     }
 
+    /**
+     * Forgets the step history of some kinds, so their steps may start again from 0: used when a session's
+     * authentic start event announces a restarted run (whose start step, a timestamp, must itself be fresh).
+     */
+    public void forgetSteps(Set<EventKind> kinds) {
+        for (EventKind k : kinds) {
+            highWaterStep.remove(k);
+            seenAtHighWater.remove(k);
+        }
+    }
+
     /** Rejections so far, per reason (every reason present, zeros included). */
     public Map<RejectReason, Long> rejectionCounts() {
         Map<RejectReason, Long> counts = new EnumMap<>(RejectReason.class);

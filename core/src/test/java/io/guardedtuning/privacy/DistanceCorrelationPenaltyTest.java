@@ -16,14 +16,14 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class PrivacyRegularizedLossTest {
+class DistanceCorrelationPenaltyTest {
 
     @Test
     void addsAlphaTimesDcorAndReachesTheInputAdapter() {
         OptConfig c = OptConfig.of(64, 32, 4, 64, 4, 32);
         Split split = Split.of(1, c);
         try (OptModel model = OptModel.random(c, 3);
-             PrivacyRegularizedLoss loss = new PrivacyRegularizedLoss(8f, DistanceCorrelation.perToken());
+             DistanceCorrelationPenalty penalty = new DistanceCorrelationPenalty(8f, DistanceCorrelation.perToken());
              NDManager s = DjlRuntime.newManager();
              TokenBatch b = TokenBatch.of(s, List.of(new int[] {5, 9, 11, 30, 7}, new int[] {4, 8, 12}), null, 1)) {
             model.setTrainable(Split.select(model.parameters().keySet(), split.inputAdapter()));
@@ -31,11 +31,12 @@ class PrivacyRegularizedLossTest {
             try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
                 NDArray hIn = model.blocks(model.embed(b), b, 0, split.k());
                 NDArray task = LmLoss.mean(model.head(model.blocks(hIn, b, split.k(), c.numHiddenLayers())), b);
-                PrivacyRegularizedLoss.Terms t = loss.compute(task, model, b, hIn);
-                float dcor = t.distanceCorrelation().getFloat();
+                NDArray p = penalty.penalty(model.tokenEmbeddings(b), hIn, b);
+                float dcor = DistanceCorrelation.perToken().squared(model.tokenEmbeddings(b), hIn, b.attentionMask())
+                        .getFloat();
                 assertTrue(dcor > 0.5 && dcor <= 1.0001, "dCor² of h_in and E(x) at init: " + dcor);
-                assertEquals(t.task().getFloat() + 8f * dcor, t.total().getFloat(), 1e-4f);
-                gc.backward(t.total());
+                assertEquals(8f * dcor, p.getFloat(), 1e-4f);
+                gc.backward(task.add(p));
             }
             try (NDArray g = model.parameter(weight).getGradient()) {
                 assertTrue(g.abs().sum().getFloat() > 0, "no gradient reached the input adapter");

@@ -1,0 +1,36 @@
+package io.guardedtuning.session;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import io.guardedtuning.eval.LanguageModel;
+import io.guardedtuning.model.OptModel;
+import io.guardedtuning.model.Split;
+import io.guardedtuning.model.TokenBatch;
+import io.guardedtuning.split.BackboneLink;
+import io.guardedtuning.tensor.HostTensor;
+
+/**
+ * The client's view of the whole model for inference: its own bottom and top around the provider's backbone,
+ * reached forward-only through the link. Used to evaluate a split-tuned model without moving any weights.
+ */
+public final class SplitLanguageModel implements LanguageModel {
+
+    private final OptModel client;
+    private final Split split;
+    private final BackboneLink link;
+    private long step;
+
+    public SplitLanguageModel(OptModel client, Split split, BackboneLink link) {
+        this.client = client;
+        this.split = split;
+        this.link = link;
+    }
+
+    @Override
+    public NDArray logits(TokenBatch batch) {
+        HostTensor hIn = OptModel.hostCopy(client.blocks(client.embed(batch), batch, 0, split.k()));
+        HostTensor hOut = link.forward(step++, hIn, batch.lengths(), false);
+        NDArray h = batch.inputIds().getManager().create(hOut.data(), new Shape(hOut.shape()));
+        return client.head(client.blocks(h, batch, split.trunkTo(), split.layers()));
+    }
+}

@@ -1,0 +1,95 @@
+package io.guardedtuning.session;
+
+import io.guardedtuning.wire.EventMetadata;
+import io.guardedtuning.wire.RejectReason;
+import io.guardedtuning.wire.WireRejectionException;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * The attributes the split exchange adds to tensor events (signed with them; see docs/wire-format.md):
+ * <ul>
+ *   <li>{@code lengths}: real tokens per sequence of h_in (the padding mask, which the backbone needs);</li>
+ *   <li>{@code backward}: 1 if a gradient will follow (Online), 0 for forward only (Gradfree, evaluation);</li>
+ *   <li>{@code bitsdown}: the precision the client wants the answer in;</li>
+ *   <li>{@code action}: on CONTROL events from the server, {@code resend} asks for the step's activation again.</li>
+ * </ul>
+ */
+public final class SplitProtocol {
+
+    public static final String LENGTHS = "lengths";
+    public static final String BACKWARD = "backward";
+    public static final String BITS_DOWN = "bitsdown";
+    public static final String ACTION = "action";
+    public static final String RESEND = "resend";
+    /** CONTROL up: a client run (re)starts; its step is a timestamp, so a replayed older start is stale. */
+    public static final String START = "start";
+
+    private SplitProtocol() {
+    }
+
+    public static Map<String, String> activationAttributes(long[] lengths, boolean backward, int bitsDown) {
+        return Map.of(LENGTHS, Arrays.stream(lengths).mapToObj(Long::toString).collect(Collectors.joining(",")),
+                BACKWARD, backward ? "1" : "0", BITS_DOWN, Integer.toString(bitsDown));
+    }
+
+    public static Map<String, String> gradientAttributes(int bitsDown) {
+        return Map.of(BITS_DOWN, Integer.toString(bitsDown));
+    }
+
+    /** Lengths of an activation event, checked against its [batch, tokens, hidden] shape. */
+    public static long[] lengths(EventMetadata m) {
+        String value = required(m, LENGTHS);
+        long[] shape = m.shape();
+        try {
+            long[] lengths = Arrays.stream(value.split(",")).mapToLong(Long::parseLong).toArray();
+            if (shape.length != 3 || lengths.length != shape[0]) {
+                throw protocol("lengths '" + value + "' do not fit activation shape " + Arrays.toString(shape));
+            }
+            long max = 0;
+            for (long l : lengths) {
+                if (l < 1 || l > shape[1]) {
+                    throw protocol("length " + l + " outside 1.." + shape[1]);
+                }
+                max = Math.max(max, l);
+            }
+            if (max != shape[1]) {
+                throw protocol("no sequence fills the " + shape[1] + " token positions");
+            }
+            return lengths;
+        } catch (NumberFormatException e) {
+            throw protocol("lengths '" + value + "' are not integers");
+        }
+    }
+
+    public static boolean backward(EventMetadata m) {
+        return switch (required(m, BACKWARD)) {
+            case "1" -> true;
+            case "0" -> false;
+            default -> throw protocol("backward must be 0 or 1");
+        };
+    }
+
+    public static int bitsDown(EventMetadata m) {
+        try {
+            return Precision.requireSupported("requested", Integer.parseInt(required(m, BITS_DOWN)));
+        } catch (IllegalArgumentException e) {
+            throw protocol(e.getMessage());
+        }
+    }
+
+    private static String required(EventMetadata m, String name) {
+        String v = m.attribute(name);
+        if (v == null) {
+            throw new WireRejectionException(RejectReason.MISSING_HEADER, "attribute '" + name + "' missing on "
+                    + m.kind() + " step " + m.step());
+        }
+        return v;
+    }
+
+    static WireRejectionException protocol(String detail) {
+        return new WireRejectionException(RejectReason.PROTOCOL, detail);
+    }
+}

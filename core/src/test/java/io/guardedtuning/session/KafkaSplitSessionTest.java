@@ -1,0 +1,269 @@
+package io.guardedtuning.session;
+
+import io.guardedtuning.data.McExample;
+import io.guardedtuning.eval.McEncoder;
+import io.guardedtuning.kafka.EmbeddedKafkaBroker;
+import io.guardedtuning.kafka.EmbeddedKafkaExtension;
+import io.guardedtuning.messaging.Topics;
+import io.guardedtuning.model.OptConfig;
+import io.guardedtuning.model.OptModel;
+import io.guardedtuning.model.Split;
+import io.guardedtuning.split.ActivationRegularizer;
+import io.guardedtuning.split.BackboneServer;
+import io.guardedtuning.split.ClientSplitTrainer;
+import io.guardedtuning.split.Design;
+import io.guardedtuning.tensor.HostTensor;
+import io.guardedtuning.tokenizer.Gpt2Vocabulary;
+import io.guardedtuning.train.LearningRateSchedule;
+import io.guardedtuning.train.LocalTrainer;
+import io.guardedtuning.train.TaskBatches;
+import io.guardedtuning.wire.EventKind;
+import io.guardedtuning.wire.WireHeaders;
+import io.guardedtuning.wire.WireLimits;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The split protocol end to end over a real (embedded KRaft) broker: client link, server endpoint, topics. */
+@ExtendWith(EmbeddedKafkaExtension.class)
+class KafkaSplitSessionTest {
+
+    static final Gpt2Vocabulary VOCAB = Gpt2Vocabulary.truncated(60);
+    static final OptConfig CONFIG = OptConfig.of(VOCAB.vocabSize(), 32, 6, 64, 4, 64)
+            .withSpecialTokens(VOCAB.padTokenId(), VOCAB.bosTokenId(), VOCAB.eosTokenId());
+    static final WireLimits LIMITS = WireLimits.chunkedDefaults();
+    static final SessionKeys KEYS = new SessionKeys(new byte[32]);
+
+    static List<McExample> task() {
+        List<McExample> out = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            boolean yes = i % 2 == 0;
+            out.add(new McExample("e" + i, (yes ? "sun " : "rain ") + i + " ->", List.of(" no", " yes"),
+                    yes ? 1 : 0));
+        }
+        return out;
+    }
+
+    /** The server side as server-compute runs it: consume the up topics, answer on the session topics. */
+    static final class ServerLoop implements AutoCloseable {
+        final BackboneEndpoint endpoint;
+        final Thread thread;
+        final AtomicBoolean running = new AtomicBoolean(true);
+
+        ServerLoop(EmbeddedKafkaBroker broker, Map<String, HostTensor> backbone, Split split) {
+            OptModel trunk = OptModel.fromTensors(CONFIG, backbone);
+            endpoint = new BackboneEndpoint(new BackboneServer(trunk, split, 8), KEYS, LIMITS, "server-test",
+                    Clock.systemUTC());
+            thread = new Thread(() -> {
+                try (KafkaConsumer<String, byte[]> c = consumer(broker, "server-compute");
+                     KafkaProducer<String, byte[]> p = producer(broker)) {
+                    c.subscribe(List.of(Topics.ACTIVATIONS_UP, Topics.GRADIENTS_UP));
+                    while (running.get()) {
+                        for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(50))) {
+                            endpoint.handle(r).forEach(p::send);
+                        }
+                        p.flush();
+                    }
+                } finally {
+                    trunk.close();
+                }
+            }, "server-loop");
+            thread.start();
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            running.set(false);
+            thread.join(10_000);
+        }
+    }
+
+    static KafkaConsumer<String, byte[]> consumer(EmbeddedKafkaBroker broker, String group) {
+        Map<String, Object> config = new HashMap<>(LIMITS.consumerProperties());
+        config.put("bootstrap.servers", broker.bootstrapServers());
+        config.put("group.id", group);
+        config.put("auto.offset.reset", "earliest");
+        return new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    static KafkaProducer<String, byte[]> producer(EmbeddedKafkaBroker broker) {
+        Map<String, Object> config = new HashMap<>(LIMITS.producerProperties());
+        config.put("bootstrap.servers", broker.bootstrapServers());
+        return new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer());
+    }
+
+    /** Runs a client session over Kafka; returns its adapters. */
+    static Map<String, HostTensor> runClient(EmbeddedKafkaBroker broker, SessionSettings s,
+                                             Map<String, HostTensor> weights, Path checkpoints,
+                                             List<ClientSession.Summary> summaries) throws Exception {
+        Split split = s.split(CONFIG);
+        String session = s.sessionId();
+        broker.createTopics(LIMITS.topicConfig(), Topics.sessionDown(session));
+        McEncoder encoder = new McEncoder(VOCAB.tokenizer(), VOCAB.bosTokenId(), 32);
+        try (KafkaProducer<String, byte[]> p = producer(broker);
+             OptModel client = OptModel.fromTensors(CONFIG, part(weights, split.client()));
+             ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, s.design(),
+                     new io.guardedtuning.train.AdamW.Settings(0.9f, 0.999f, 1e-8f, 0f, 1f),
+                     LearningRateSchedule.constant(s.learningRate()), ActivationRegularizer.NONE, true)) {
+            RemoteBackboneLink link = new RemoteBackboneLink(KEYS.forSession(session), "client-test", LIMITS,
+                    new RemoteBackboneLink.Settings(s.bitsUp(), s.bitsDown(), s.gradientBitsUp(),
+                            s.gradientBitsDown(), Duration.ofSeconds(20), 3),
+                    records -> records.forEach(p::send), Clock.systemUTC());
+            AtomicBoolean running = new AtomicBoolean(true);
+            Thread down = new Thread(() -> {
+                try (KafkaConsumer<String, byte[]> c = consumer(broker, "client-" + UUID.randomUUID())) {
+                    c.subscribe(List.of(Topics.sessionDown(session)));
+                    while (running.get()) {
+                        c.poll(Duration.ofMillis(50)).forEach(link::onRecord);
+                    }
+                }
+            }, "client-down");
+            down.start();
+            try {
+                link.start(System.currentTimeMillis());
+                TaskBatches batches = new TaskBatches(task(), encoder, s.batchSize(), s.seed());
+                summaries.add(ClientSession.train(s, trainer, batches, link, checkpoints,
+                        AuditSamples.publisher(new io.guardedtuning.wire.TensorEventWriter("client-test",
+                                KEYS.forSession(session), LIMITS), records -> records.forEach(p::send)),
+                        r -> { }));
+            } finally {
+                running.set(false);
+                down.join(10_000);
+            }
+            return client.toTensors(trainer.trainable().keySet()::contains);
+        }
+    }
+
+    static Map<String, HostTensor> part(Map<String, HostTensor> all, java.util.function.Predicate<String> p) {
+        Map<String, HostTensor> out = new LinkedHashMap<>();
+        all.forEach((n, t) -> {
+            if (p.test(n)) {
+                out.put(n, t);
+            }
+        });
+        return out;
+    }
+
+    @Test
+    void onlineOverKafkaEqualsCentralizedFineTuningOfTheSameLayers(EmbeddedKafkaBroker broker) throws Exception {
+        SessionSettings s = SessionSettings.defaults("eq-" + UUID.randomUUID().toString().substring(0, 8),
+                Design.ONLINE).withTraining(4, 5e-3f, 1, 5);
+        Split split = s.split(CONFIG);
+        Map<String, HostTensor> weights = OptModel.randomTensors(CONFIG, 11, n -> true);
+
+        Map<String, HostTensor> centralized;
+        try (OptModel whole = OptModel.fromTensors(CONFIG, weights);
+             LocalTrainer t = new LocalTrainer(whole, split.adapters(),
+                     new io.guardedtuning.train.AdamW.Settings(0.9f, 0.999f, 1e-8f, 0f, 1f),
+                     LearningRateSchedule.constant(s.learningRate()))) {
+            TaskBatches batches = new TaskBatches(task(), new McEncoder(VOCAB.tokenizer(), VOCAB.bosTokenId(), 32),
+                    s.batchSize(), s.seed());
+            for (int i = 0; i < s.maxSteps(); i++) {
+                TaskBatches.Batch b = batches.next();
+                t.step(b.sequences(), b.lossFrom());
+            }
+            centralized = whole.toTensors(split.adapters());
+        }
+
+        List<ClientSession.Summary> summaries = new ArrayList<>();
+        Map<String, HostTensor> online;
+        try (ServerLoop server = new ServerLoop(broker, part(weights, split.backbone()), split)) {
+            online = runClient(broker, s, weights, null, summaries);
+        }
+        assertEquals(5, summaries.get(0).steps());
+        assertEquals(centralized.keySet(), online.keySet());
+        centralized.forEach((n, want) -> {
+            for (int i = 0; i < want.data().length; i++) {
+                assertEquals(want.data()[i], online.get(n).data()[i], 1e-5f, n + "[" + i + "]");
+            }
+        });
+    }
+
+    @Test
+    void gradfreeSendsNoGradientOnAnyTopicAndStillLearns(EmbeddedKafkaBroker broker) throws Exception {
+        SessionSettings s = SessionSettings.defaults("gf-" + UUID.randomUUID().toString().substring(0, 8),
+                Design.GRADFREE).withTraining(6, 1e-2f, 4, 0).withBits(8, 8, 32, 32)
+                .withCheckpointsAndAudit(0, 2);
+        Split split = s.split(CONFIG);
+        Map<String, HostTensor> weights = OptModel.randomTensors(CONFIG, 5, n -> true);
+        List<ClientSession.Summary> summaries = new ArrayList<>();
+        try (ServerLoop server = new ServerLoop(broker, part(weights, split.backbone()), split)) {
+            runClient(broker, s, weights, null, summaries);
+        }
+        ClientSession.Summary sum = summaries.get(0);
+        assertEquals(16, sum.steps());
+        assertEquals(12, sum.backboneCachedSteps(), "epochs 2-4 reuse the cached h_out");
+        assertTrue(sum.lastLoss() < sum.firstLoss(), sum.firstLoss() + " -> " + sum.lastLoss());
+
+        Set<String> kinds = new HashSet<>();
+        try (KafkaConsumer<String, byte[]> c = consumer(broker, "inspect-" + UUID.randomUUID())) {
+            c.subscribe(java.util.regex.Pattern.compile("gt\\..*"));
+            long deadline = System.currentTimeMillis() + 8000;
+            while (System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    if (s.sessionId().equals(r.key()) && r.headers().lastHeader(WireHeaders.KIND) != null) {
+                        kinds.add(new String(r.headers().lastHeader(WireHeaders.KIND).value(),
+                                StandardCharsets.UTF_8));
+                    }
+                }
+            }
+        }
+        assertTrue(kinds.contains(EventKind.ACTIVATION_UP.name()), kinds.toString());
+        assertTrue(kinds.contains(EventKind.AUDIT_SAMPLE.name()), kinds.toString());
+        assertFalse(kinds.contains(EventKind.GRADIENT_UP.name()), "a gradient crossed in Gradfree: " + kinds);
+        assertFalse(kinds.contains(EventKind.GRADIENT_DOWN.name()), "a gradient crossed in Gradfree: " + kinds);
+    }
+
+    @Test
+    void aClientKilledMidRunResumesFromItsCheckpointAndEndsWithTheSameWeights(EmbeddedKafkaBroker broker)
+            throws Exception {
+        String id = "rs-" + UUID.randomUUID().toString().substring(0, 8);
+        SessionSettings full = SessionSettings.defaults(id, Design.ONLINE).withTraining(4, 5e-3f, 2, 0)
+                .withCheckpointsAndAudit(2, 0);
+        Split split = full.split(CONFIG);
+        Map<String, HostTensor> weights = OptModel.randomTensors(CONFIG, 17, n -> true);
+        Path dir = Files.createTempDirectory("gt-client-ckpt");
+        List<ClientSession.Summary> summaries = new ArrayList<>();
+        Map<String, HostTensor> uninterrupted;
+        Map<String, HostTensor> resumed;
+        try (ServerLoop server = new ServerLoop(broker, part(weights, split.backbone()), split)) {
+            uninterrupted = runClient(broker, SessionSettings.defaults(id + "u", Design.ONLINE)
+                    .withTraining(4, 5e-3f, 2, 0), weights, null, summaries);
+            // "Killed" after 7 of 12 steps: the last checkpoint is at step 6.
+            runClient(broker, full.withTraining(4, 5e-3f, 2, 7), weights, dir, summaries);
+            resumed = runClient(broker, full, weights, dir, summaries);
+        }
+        assertEquals(6, summaries.get(2).resumedFromStep());
+        assertEquals(6, summaries.get(2).steps());
+        uninterrupted.forEach((n, want) -> {
+            for (int i = 0; i < want.data().length; i++) {
+                assertEquals(want.data()[i], resumed.get(n).data()[i], 1e-6f, n + "[" + i + "]");
+            }
+        });
+    }
+}
