@@ -1,0 +1,133 @@
+package io.guardedtuning.audit.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/** Everything under {@code gt.audit.*}; see docs/audit.md for the meaning and defaults of each key. */
+@ConfigMapping(prefix = "gt.audit")
+public interface AuditConfig {
+
+    /** The provider's hex master secret (64+ hex digits), from which every session's HMAC key is derived. */
+    @WithName("master-key")
+    String masterKey();
+
+    /** The pretrained model the provider shipped: a bundled name or a Hugging Face directory. */
+    @WithDefault("gt-tiny-opt")
+    String model();
+
+    /** Split point: blocks per client adapter. */
+    @WithDefault("2")
+    int k();
+
+    /** Attacks by name, run in this order: sip, eia, bisr-f, tag, bisr-b. */
+    @WithDefault("sip,eia,bisr-f,tag,bisr-b")
+    List<String> attacks();
+
+    Sampling sampling();
+
+    Defence defence();
+
+    Auxiliary auxiliary();
+
+    Caps caps();
+
+    /** How long a sampled Online activation waits for its gradient before it is attacked forward-only. */
+    @WithName("gradient-wait")
+    @WithDefault("30s")
+    Duration gradientWait();
+
+    /** How long ground truth and unscored reconstructions wait for each other. */
+    @WithName("ground-truth-window")
+    @WithDefault("5m")
+    Duration groundTruthWindow();
+
+    /** ROUGE-L F1 at or above which an attack's leakage raises an alert. */
+    @WithName("alert-threshold")
+    @WithDefault("0.5")
+    double alertThreshold();
+
+    /** Points kept per session and attack (oldest dropped first). */
+    @WithName("max-points")
+    @WithDefault("500")
+    int maxPoints();
+
+    interface Sampling {
+        /** Audit steps whose number is a multiple of this, per session. */
+        @WithDefault("10")
+        int every();
+
+        /** Audits started per minute across all sessions. */
+        @WithName("max-per-minute")
+        @WithDefault("6")
+        int maxPerMinute();
+
+        /** Sampled steps waiting for the worker; more are dropped and counted. */
+        @WithName("queue-capacity")
+        @WithDefault("8")
+        int queueCapacity();
+
+        /** Sessions not audited until enabled over REST. */
+        @WithName("disabled-sessions")
+        Optional<Set<String>> disabledSessions();
+    }
+
+    /** The wire defence the attacker knows of (SIP trains through it). */
+    interface Defence {
+        /** Activation bits on the wire; 0 or 32 for full precision. */
+        @WithName("activation-bits")
+        @WithDefault("0")
+        int activationBits();
+
+        @WithName("noise-std")
+        @WithDefault("0")
+        float noiseStd();
+    }
+
+    /** Public text the attacker trains SIP on. */
+    interface Auxiliary {
+        /** Use the held-out documents of the pretraining corpus (needs its package cache) instead of the bundled text. */
+        @WithDefault("false")
+        boolean corpus();
+
+        @WithName("max-sequences")
+        @WithDefault("400")
+        int maxSequences();
+
+        @WithName("sequence-tokens")
+        @WithDefault("48")
+        int sequenceTokens();
+    }
+
+    /** CPU caps of the attacks (optimiser steps). */
+    interface Caps {
+        @WithName("sip-steps")
+        @WithDefault("1500")
+        int sipSteps();
+
+        @WithName("sip-hidden")
+        @WithDefault("256")
+        int sipHidden();
+
+        @WithName("eia-steps")
+        @WithDefault("300")
+        int eiaSteps();
+
+        @WithName("bisr-f-steps")
+        @WithDefault("20")
+        int bisrForwardSteps();
+
+        @WithName("tag-steps")
+        @WithDefault("300")
+        int tagSteps();
+
+        @WithName("bisr-b-steps")
+        @WithDefault("18")
+        int bisrBackwardSteps();
+    }
+}

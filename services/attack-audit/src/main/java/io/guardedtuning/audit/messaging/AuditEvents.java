@@ -1,0 +1,69 @@
+package io.guardedtuning.audit.messaging;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guardedtuning.audit.service.LeakageAlert;
+import io.guardedtuning.audit.service.LeakageSeries;
+import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.eclipse.microprofile.reactive.messaging.Channel;
+import org.eclipse.microprofile.reactive.messaging.Emitter;
+import org.eclipse.microprofile.reactive.messaging.Message;
+import org.eclipse.microprofile.reactive.messaging.OnOverflow;
+
+import java.nio.charset.StandardCharsets;
+
+/** What the auditor publishes: dead letters, leakage series (JSON, keyed session|attack) and alerts (JSON). */
+@ApplicationScoped
+public class AuditEvents {
+
+    @Inject
+    @Channel(AuditChannels.DEAD_LETTERS)
+    @OnOverflow(value = OnOverflow.Strategy.BUFFER, bufferSize = 1024)
+    Emitter<byte[]> deadLetters;
+
+    @Inject
+    @Channel(AuditChannels.REPORTS)
+    @OnOverflow(value = OnOverflow.Strategy.BUFFER, bufferSize = 1024)
+    Emitter<String> reports;
+
+    @Inject
+    @Channel(AuditChannels.ALERTS)
+    @OnOverflow(value = OnOverflow.Strategy.BUFFER, bufferSize = 256)
+    Emitter<String> alerts;
+
+    @Inject
+    ObjectMapper json;
+
+    /** A dead letter as core's DeadLetters builds it, marked as the auditor's. */
+    public void deadLetter(ProducerRecord<String, byte[]> record) {
+        RecordHeaders headers = new RecordHeaders(record.headers().toArray());
+        headers.add(AuditChannels.DEAD_LETTER_GROUP_HEADER, AuditChannels.GROUP.getBytes(StandardCharsets.UTF_8));
+        deadLetters.send(Message.of(record.value() == null ? new byte[0] : record.value())
+                .addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(record.key())
+                        .withHeaders(headers).build()));
+    }
+
+    public void report(LeakageSeries series) {
+        reports.send(keyed(series.key(), toJson(series)));
+    }
+
+    public void alert(LeakageAlert alert) {
+        alerts.send(keyed(LeakageSeries.key(alert.session(), alert.attack()), toJson(alert)));
+    }
+
+    private static Message<String> keyed(String key, String value) {
+        return Message.of(value).addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(key).build());
+    }
+
+    private String toJson(Object value) {
+        try {
+            return json.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("report not serialisable", e);
+        }
+    }
+}

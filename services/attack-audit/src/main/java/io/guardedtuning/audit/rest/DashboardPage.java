@@ -1,0 +1,57 @@
+package io.guardedtuning.audit.rest;
+
+import io.guardedtuning.audit.service.AuditService;
+import io.guardedtuning.audit.service.LeakageSeries;
+import io.quarkus.qute.CheckedTemplate;
+import io.quarkus.qute.TemplateInstance;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+
+import java.util.List;
+import java.util.Locale;
+
+/** The server-rendered overview: per session a table of each attack's latest leakage and a chart over steps. */
+@Path("/")
+public class DashboardPage {
+
+    /** A session as the page shows it; {@code chart} is trusted SVG built by {@link LeakageChart}. */
+    public record SessionView(String session, boolean enabled, List<AttackRow> attacks, String chart) {
+    }
+
+    /** One table row, numbers formatted; a blank score means the step's ground truth has not arrived. */
+    public record AttackRow(String attack, long step, String rougeL, String tokenSetF1, String meteorExact,
+                            String bestRougeL, String confidence, long costMillis, boolean alerting, String detail) {
+
+        static AttackRow of(AttackSummary a) {
+            return new AttackRow(a.attack(), a.step(), format(a.rougeL()), format(a.tokenSetF1()),
+                    format(a.meteorExact()), format(a.bestRougeL()), format(a.confidence()), a.costMillis(),
+                    a.alerting(), a.detail());
+        }
+
+        private static String format(Double value) {
+            return value == null ? "" : String.format(Locale.ROOT, "%.3f", value);
+        }
+    }
+
+    @CheckedTemplate
+    static class Templates {
+        static native TemplateInstance dashboard(List<SessionView> sessions, double threshold, List<String> attacks);
+    }
+
+    @Inject
+    AuditService audit;
+
+    @GET
+    @Produces(MediaType.TEXT_HTML)
+    public TemplateInstance page() {
+        List<SessionView> sessions = audit.sessions().stream().map(id -> {
+            List<LeakageSeries> series = audit.session(id);
+            return new SessionView(id, audit.enabled(id), series.stream().map(AttackSummary::of).map(AttackRow::of).toList(),
+                    LeakageChart.svg(series, audit.alertThreshold()));
+        }).toList();
+        return Templates.dashboard(sessions, audit.alertThreshold(), audit.attackIds());
+    }
+}

@@ -1,0 +1,114 @@
+package io.guardedtuning.audit.service;
+
+import io.guardedtuning.attack.Attack;
+import io.guardedtuning.attack.BisrBackwardAttack;
+import io.guardedtuning.attack.BisrForwardAttack;
+import io.guardedtuning.attack.EiaAttack;
+import io.guardedtuning.attack.GradientMatching;
+import io.guardedtuning.attack.Observation;
+import io.guardedtuning.attack.Reconstruction;
+import io.guardedtuning.attack.SipAttack;
+import io.guardedtuning.attack.TagAttack;
+import io.guardedtuning.attack.ThreatModel;
+import io.guardedtuning.attack.WireDefence;
+import io.guardedtuning.model.OptModel;
+import io.guardedtuning.model.Split;
+import io.guardedtuning.split.BackboneServer;
+import io.guardedtuning.tensor.HostTensor;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The honest-but-curious server's toolkit, built once: the threat model (pretrained client-side weights, split,
+ * auxiliary text, known wire defence), the server's own frozen backbone (to recompute h_out, which gradient
+ * attacks need), and the configured attacks with their CPU caps. Runs on the audit worker thread only.
+ */
+public final class AttackSuite implements AutoCloseable {
+
+    /** CPU caps (optimiser steps) per attack. */
+    public record Caps(int sipSteps, int sipHidden, int eiaSteps, int bisrForwardSteps, int tagSteps,
+                       int bisrBackwardSteps) {
+    }
+
+    public static final List<String> KNOWN = List.of("sip", "eia", "bisr-f", "tag", "bisr-b");
+
+    private final OptModel pretrained;
+    private final ThreatModel threatModel;
+    private final BackboneServer backbone;
+    private final Map<String, Attack> attacks;
+
+    /**
+     * @param pretrained the model the provider shipped (whole); the threat model copies its client side and the
+     *                   backbone part is used as the server's own trunk; the suite closes it
+     */
+    public AttackSuite(OptModel pretrained, Split split, List<int[]> auxiliary, WireDefence knownDefence,
+                       List<String> attackNames, Caps caps) {
+        this.attacks = attacks(attackNames, caps);
+        this.pretrained = pretrained;
+        this.threatModel = ThreatModel.of(pretrained.config(), split, pretrained.toTensors(split.client()),
+                auxiliary, ThreatModel.LossNormalisation.MEAN_OVER_TARGETS, knownDefence);
+        this.backbone = new BackboneServer(pretrained, split, 1);
+    }
+
+    static Map<String, Attack> attacks(List<String> names, Caps caps) {
+        SipAttack sip = new SipAttack(new SipAttack.Settings(caps.sipHidden(), 20, 6, 1e-3f, 1e-5f, caps.sipSteps(),
+                17));
+        GradientMatching.Settings tag = GradientMatching.Settings.tag();
+        GradientMatching.Settings bisr = GradientMatching.Settings.bisr();
+        Map<String, Attack> out = new LinkedHashMap<>();
+        for (String name : names) {
+            Attack a = switch (name.trim().toLowerCase(java.util.Locale.ROOT)) {
+                case "sip" -> sip;
+                case "eia" -> new EiaAttack(new EiaAttack.Settings(caps.eiaSteps(), 0.09f, 0.01f, 0.2f));
+                case "bisr-f" -> new BisrForwardAttack(sip, new BisrForwardAttack.Settings(caps.bisrForwardSteps(),
+                        BisrForwardAttack.Settings.defaults().learningRate(), 0f));
+                case "tag" -> new TagAttack(new GradientMatching.Settings(caps.tagSteps(), tag.learningRate(),
+                        tag.beta(), tag.weightDecay(), tag.relativeStep()), 7);
+                case "bisr-b" -> new BisrBackwardAttack(sip, new GradientMatching.Settings(caps.bisrBackwardSteps(),
+                        bisr.learningRate(), bisr.beta(), bisr.weightDecay(), bisr.relativeStep()), 1.2f);
+                default -> throw new IllegalArgumentException("unknown attack '" + name + "'; known: " + KNOWN);
+            };
+            out.put(name.trim().toLowerCase(java.util.Locale.ROOT), a);
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("configure at least one attack; known: " + KNOWN);
+        }
+        return out;
+    }
+
+    public List<String> attackIds() {
+        return List.copyOf(attacks.keySet());
+    }
+
+    /** Runs every configured attack on the step; results keyed by attack id, in configuration order. */
+    public Map<String, Reconstruction> attack(SampledStep step) {
+        Observation o = observation(step);
+        Map<String, Reconstruction> out = new LinkedHashMap<>();
+        attacks.forEach((id, attack) -> out.put(id, attack.attack(o, threatModel)));
+        return out;
+    }
+
+    /** What the server sees: the wire, plus its own h_out recomputed by its frozen backbone when a gradient came. */
+    private Observation observation(SampledStep step) {
+        if (!step.hasGradient()) {
+            return Observation.forwardOnly(step.session(), step.step(), step.hIn(), step.lengths());
+        }
+        HostTensor hOut;
+        try {
+            hOut = backbone.forward(step.session(), step.step(), step.hIn(), step.lengths(), false);
+        } catch (IllegalArgumentException e) {
+            // A mis-shaped activation: the attacks report it themselves from the forward-only observation.
+            return Observation.forwardOnly(step.session(), step.step(), step.hIn(), step.lengths());
+        }
+        return new Observation(step.session(), step.step(), step.hIn(), step.lengths(), step.gOut(), hOut);
+    }
+
+    @Override
+    public void close() {
+        threatModel.close();
+        backbone.close();
+        pretrained.close();
+    }
+}
