@@ -1,7 +1,7 @@
 package io.guardedtuning.audit.messaging;
 
 import io.guardedtuning.audit.service.AuditService;
-import io.smallrye.common.annotation.Blocking;
+import io.smallrye.reactive.messaging.annotations.Blocking;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -15,7 +15,7 @@ public class AuditTap {
     AuditService audit;
 
     @Incoming(AuditChannels.TAP)
-    @Blocking(ordered = true)
+    @Blocking(ordered = true) // one record at a time, in order: the verifier refuses out-of-order steps
     public void onRecord(ConsumerRecord<String, byte[]> record) {
         audit.onRecord(record);
     }
