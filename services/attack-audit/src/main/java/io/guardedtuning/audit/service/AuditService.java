@@ -241,7 +241,9 @@ public class AuditService {
         long now = clock.millis();
         results.forEach((attack, r) -> {
             LeakagePoint p = LeakagePoint.unscored(step.step(), r.confidence(), r.costMillis(), r.detail(), now);
-            publish(reports.add(step.session(), attack, truth.map(t -> p.scored(score(r, t))).orElse(p)));
+            // Nothing reconstructed (e.g. no gradient crossed) is reported with its reason, never as a zero score.
+            publish(reports.add(step.session(), attack, truth.filter(t -> r.succeeded())
+                    .map(t -> p.scored(score(r, t))).orElse(p)));
         });
     }
 
@@ -249,7 +251,7 @@ public class AuditService {
     private void score(StepMatcher.Scorable s) {
         s.reconstructions().forEach((attack, r) -> {
             LeakageSeries series = reports.series(s.session(), attack);
-            if (series == null) {
+            if (series == null || !r.succeeded()) {
                 return;
             }
             series.points().stream().filter(p -> p.step() == s.step()).findFirst()

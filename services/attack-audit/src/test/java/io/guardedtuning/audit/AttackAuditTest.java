@@ -1,0 +1,322 @@
+package io.guardedtuning.audit;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guardedtuning.audit.messaging.AuditChannels;
+import io.guardedtuning.audit.messaging.ReportHistory;
+import io.guardedtuning.audit.service.AuditService;
+import io.guardedtuning.audit.service.LeakagePoint;
+import io.guardedtuning.audit.service.LeakageSeries;
+import io.guardedtuning.checkpoint.ModelCatalog;
+import io.guardedtuning.checkpoint.ModelFiles;
+import io.guardedtuning.messaging.Topics;
+import io.guardedtuning.model.OptModel;
+import io.guardedtuning.model.TinyOpt;
+import io.guardedtuning.privacy.DistanceCorrelation;
+import io.guardedtuning.privacy.DistanceCorrelationPenalty;
+import io.guardedtuning.session.Precision;
+import io.guardedtuning.session.SessionKeys;
+import io.guardedtuning.session.SessionSettings;
+import io.guardedtuning.session.SplitProtocol;
+import io.guardedtuning.split.ActivationRegularizer;
+import io.guardedtuning.split.Design;
+import io.guardedtuning.tensor.HostTensor;
+import io.guardedtuning.testing.EmbeddedKafkaResource;
+import io.guardedtuning.wire.DeadLetters;
+import io.guardedtuning.wire.EventKind;
+import io.guardedtuning.wire.TensorEventWriter;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.smallrye.reactive.messaging.ChannelRegistry;
+import jakarta.inject.Inject;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.Test;
+
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItems;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The auditor on a real broker with real split-learning traffic (core's client and server protocol). Client,
+ * server and auditor share this JVM, and DJL allows one gradient recorder per JVM: the tap starts paused, all
+ * traffic is made first, then the tap resumes and the auditor works through it.
+ */
+@QuarkusTest
+@WithTestResource(EmbeddedKafkaResource.class)
+class AttackAuditTest {
+
+    static final String RUN = UUID.randomUUID().toString().substring(0, 6);
+    static final String CLEAN = "clean-" + RUN;
+    static final String DEFENDED = "defended-" + RUN;
+    static final String GRADFREE = "gradfree-" + RUN;
+    static final String MALFORMED = "malformed-" + RUN;
+    static final String FOREIGN = "foreign-" + RUN;
+    static final int CLEAN_STEPS = 6;
+    static final int DEFENDED_STEPS = 12;
+    /** Gradfree caches h_out after the first epoch (3 batches), so later steps send no activation. */
+    static final int GRADFREE_STEPS = 3;
+    /** Defended run: NoPeek weight and wire bits of h_in. */
+    static final float DEFENDED_ALPHA = 32f;
+    static final int DEFENDED_BITS = 4;
+
+    private static boolean trafficMade;
+
+    @Inject
+    AuditService audit;
+
+    @Inject
+    ChannelRegistry channels;
+
+    @Inject
+    ObjectMapper json;
+
+    @ConfigProperty(name = "gt.audit.master-key")
+    String masterKey;
+
+    @ConfigProperty(name = "gt.audit.model")
+    String model;
+
+    @ConfigProperty(name = "gt.audit.alert-threshold")
+    double threshold;
+
+    @TestHTTPResource("/")
+    URL page;
+
+    /** Makes all traffic once (tap paused), resumes the tap, and waits until every sampled step is reported. */
+    synchronized void audited() throws Exception {
+        if (!trafficMade) {
+            makeTraffic();
+            trafficMade = true;
+            channels.getPausable(AuditChannels.TAP).resume();
+        }
+        await(Duration.ofMinutes(6), () -> scored(CLEAN, "sip") == CLEAN_STEPS
+                && scored(DEFENDED, "sip") == DEFENDED_STEPS && points(GRADFREE, "tag") == GRADFREE_STEPS
+                && audit.session(CLEAN).size() == audit.attackIds().size());
+    }
+
+    private void makeTraffic() throws Exception {
+        SessionKeys keys = SessionKeys.fromHex(masterKey);
+        sendBadRecords(keys);
+        Map<String, HostTensor> weights;
+        try (OptModel pretrained = ModelFiles.load(ModelCatalog.resolve(model))) {
+            weights = pretrained.toTensors(n -> true);
+        }
+        long started = System.nanoTime();
+        try (SplitTraffic traffic = new SplitTraffic(EmbeddedKafkaResource.broker(), TinyOpt.vocabulary(),
+                TinyOpt.config(), weights, keys, 2);
+             DistanceCorrelationPenalty noPeek = new DistanceCorrelationPenalty(DEFENDED_ALPHA,
+                     DistanceCorrelation.perToken())) {
+            traffic.runClient(SessionSettings.defaults(CLEAN, Design.ONLINE).withTraining(4, 1e-3f, 2, CLEAN_STEPS)
+                    .withCheckpointsAndAudit(0, 1).withAlpha(0), ActivationRegularizer.NONE);
+            traffic.runClient(SessionSettings.defaults(DEFENDED, Design.ONLINE)
+                    .withTraining(4, 5e-3f, 8, DEFENDED_STEPS).withCheckpointsAndAudit(0, 1)
+                    .withAlpha(DEFENDED_ALPHA).withBits(DEFENDED_BITS, 32, 32, 32), noPeek);
+            traffic.runClient(SessionSettings.defaults(GRADFREE, Design.GRADFREE)
+                    .withTraining(4, 1e-3f, 1, GRADFREE_STEPS).withCheckpointsAndAudit(0, 1),
+                    ActivationRegularizer.NONE);
+        }
+        System.out.printf(Locale.ROOT, "traffic made in %.1f s%n", (System.nanoTime() - started) / 1e9);
+    }
+
+    /** A record without any wire headers, and an authentic-looking activation signed with another provider's key. */
+    private void sendBadRecords(SessionKeys keys) throws Exception {
+        SessionKeys otherProvider = new SessionKeys(new byte[32]);
+        HostTensor h = new HostTensor(new long[] {1, 2, TinyOpt.config().hiddenSize()},
+                new float[2 * TinyOpt.config().hiddenSize()]);
+        TensorEventWriter foreignWriter = new TensorEventWriter("intruder", otherProvider.forSession(FOREIGN),
+                SplitTraffic.LIMITS);
+        try (KafkaProducer<String, byte[]> p = SplitTraffic.producer(EmbeddedKafkaResource.broker())) {
+            p.send(new ProducerRecord<>(Topics.ACTIVATIONS_UP, MALFORMED, "not an event".getBytes(
+                    StandardCharsets.UTF_8))).get();
+            for (ProducerRecord<String, byte[]> r : foreignWriter.records(Topics.ACTIVATIONS_UP,
+                    foreignWriter.tensorEvent(EventKind.ACTIVATION_UP, 0, 0, 0,
+                            SplitProtocol.activationAttributes(new long[] {2}, false, 32), h,
+                            Precision.activations(32)))) {
+                p.send(r).get();
+            }
+        }
+    }
+
+    @Test
+    void sipRecoversAnUndefendedOnlineRunAndScoresMarkedlyLowerWhenDefended() throws Exception {
+        audited();
+        double clean = meanRougeL(CLEAN, "sip");
+        double defended = meanRougeL(DEFENDED, "sip");
+        System.out.printf(Locale.ROOT, "SIP mean ROUGE-L F1: undefended Online %.3f, defended (alpha %.0f, %d-bit) "
+                + "%.3f%n", clean, DEFENDED_ALPHA, DEFENDED_BITS, defended);
+        for (String attack : audit.attackIds()) {
+            System.out.printf(Locale.ROOT, "  %-7s clean %.3f  defended %.3f  gradfree %s%n", attack,
+                    meanRougeL(CLEAN, attack), meanRougeL(DEFENDED, attack), audit.session(GRADFREE).stream()
+                            .filter(s -> s.attack().equals(attack)).findFirst().map(s -> s.latest().isScored()
+                                    ? String.format(Locale.ROOT, "%.3f", meanRougeL(GRADFREE, attack))
+                                    : s.latest().detail()).orElse("-"));
+        }
+        assertTrue(clean > 0.7, "SIP on the undefended run: " + clean);
+        assertTrue(defended < clean - 0.25, "SIP on the defended run: " + defended + " vs " + clean);
+    }
+
+    @Test
+    void gradientAttacksHaveNothingToAttackInGradfree() throws Exception {
+        audited();
+        for (String attack : List.of("tag", "bisr-b")) {
+            LeakageSeries s = series(GRADFREE, attack);
+            assertEquals(GRADFREE_STEPS, s.points().size());
+            for (LeakagePoint p : s.points()) {
+                assertTrue(p.detail().startsWith("nothing to attack"), p.detail());
+                assertTrue(!p.isScored(), "nothing reconstructed is not scored");
+            }
+        }
+        assertEquals(GRADFREE_STEPS, scored(GRADFREE, "sip"), "forward attacks still run in Gradfree");
+        assertTrue(series(CLEAN, "tag").points().stream().allMatch(LeakagePoint::isScored),
+                "Online steps carry the gradient");
+    }
+
+    @Test
+    void malformedAndForeignRecordsAreDeadLetteredAndTheAuditGoesOn() throws Exception {
+        audited();
+        Map<String, String> reasons = new HashMap<>();
+        try (KafkaConsumer<String, byte[]> c = SplitTraffic.consumer(EmbeddedKafkaResource.broker(),
+                "dlq-check-" + UUID.randomUUID())) {
+            c.subscribe(List.of(Topics.DEAD_LETTER));
+            long deadline = System.currentTimeMillis() + 20_000;
+            while (reasons.size() < 2 && System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    Header group = r.headers().lastHeader(AuditChannels.DEAD_LETTER_GROUP_HEADER);
+                    if (group != null && AuditChannels.GROUP.equals(new String(group.value(), StandardCharsets.UTF_8))) {
+                        reasons.put(r.key(), new String(r.headers().lastHeader(DeadLetters.REASON).value(),
+                                StandardCharsets.UTF_8));
+                    }
+                }
+            }
+        }
+        assertEquals("MISSING_HEADER", reasons.get(MALFORMED), reasons.toString());
+        assertEquals("BAD_MAC", reasons.get(FOREIGN), reasons.toString());
+        assertTrue(audit.session(FOREIGN).isEmpty());
+        assertEquals(CLEAN_STEPS, scored(CLEAN, "sip"), "sessions after the bad records were audited");
+    }
+
+    @Test
+    void restServesTheReportsAndSwitchesSessions() throws Exception {
+        audited();
+        given().get("/audit/sessions").then().statusCode(200)
+                .body("session", hasItems(CLEAN, DEFENDED, GRADFREE));
+        given().get("/audit/sessions/" + CLEAN).then().statusCode(200)
+                .body("session", equalTo(CLEAN))
+                .body("series.find { it.attack == 'sip' }.points.size()", equalTo(CLEAN_STEPS))
+                .body("attacks.attack", hasItems("sip", "eia", "bisr-f", "tag", "bisr-b"));
+        given().get("/audit/sessions/nobody-" + RUN).then().statusCode(404);
+        given().contentType("application/json").body("false").put("/audit/sessions/" + GRADFREE + "/enabled")
+                .then().statusCode(200).body("enabled", equalTo(false));
+        given().contentType("application/json").body("true").put("/audit/sessions/" + GRADFREE + "/enabled")
+                .then().statusCode(200).body("enabled", equalTo(true));
+        given().get("/q/openapi?format=json").then().statusCode(200)
+                .body("paths.'/audit/sessions/{id}'.get.summary", equalTo("Leakage over steps per attack for one session"));
+        given().get("/q/metrics").then().statusCode(200).body(org.hamcrest.Matchers.containsString("gt_audit_runs_total"));
+    }
+
+    @Test
+    void reportsArePersistedForARestartAndAnAlertIsRaised() throws Exception {
+        audited();
+        List<LeakageSeries> history = ReportHistory.read(EmbeddedKafkaResource.broker().bootstrapServers(), json,
+                Duration.ofSeconds(20));
+        LeakageSeries persisted = history.stream().filter(s -> s.key().equals(CLEAN + "|sip")).findFirst()
+                .orElseThrow();
+        assertEquals(CLEAN_STEPS, persisted.points().size());
+        assertTrue(persisted.alerting());
+
+        List<String> alerts = new ArrayList<>();
+        try (KafkaConsumer<String, byte[]> c = SplitTraffic.consumer(EmbeddedKafkaResource.broker(),
+                "alert-check-" + UUID.randomUUID())) {
+            c.subscribe(List.of(Topics.AUDIT_ALERTS));
+            long deadline = System.currentTimeMillis() + 20_000;
+            while (!alerts.contains(CLEAN + "|sip") && System.currentTimeMillis() < deadline) {
+                c.poll(Duration.ofMillis(200)).forEach(r -> alerts.add(r.key()));
+            }
+        }
+        assertEquals(1, alerts.stream().filter((CLEAN + "|sip")::equals).count(), "one alert per crossing: " + alerts);
+    }
+
+    @Test
+    void thePageShowsTheTableAndTheChartInABrowser() throws Exception {
+        Path chromium = Path.of("/usr/bin/chromium");
+        assumeTrue(Files.isExecutable(chromium), "headless Chromium is not installed");
+        audited();
+        Path profile = Files.createTempDirectory("gt-chromium");
+        Path screenshot = Path.of("target", "audit-page.png").toAbsolutePath();
+        String dom = chromium(chromium, profile, "--dump-dom", page.toString());
+        chromium(chromium, profile, "--screenshot=" + screenshot, "--window-size=1100,1400", page.toString());
+
+        assertTrue(dom.contains("Session " + CLEAN), "page lists the session");
+        String sipRouge = String.format(Locale.ROOT, "%.3f", series(CLEAN, "sip").latest().rougeL());
+        assertTrue(dom.contains("<td class=\"rouge\">" + sipRouge + "</td>"), "table shows SIP's ROUGE-L " + sipRouge);
+        assertTrue(dom.contains("<svg") && dom.contains("leakage-chart"), "chart is inline SVG");
+        assertTrue(dom.contains("<polyline") && dom.contains("<circle") && dom.contains("data-attack=\"sip\""),
+                "chart draws the series");
+        assertTrue(Files.size(screenshot) > 10_000, "screenshot written to " + screenshot);
+    }
+
+    private static String chromium(Path binary, Path profile, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(binary.toString(), "--headless", "--no-sandbox",
+                "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "chromium did not finish");
+        return out;
+    }
+
+    private LeakageSeries series(String session, String attack) {
+        return audit.session(session).stream().filter(s -> s.attack().equals(attack)).findFirst().orElseThrow(
+                () -> new AssertionError("no " + attack + " series for " + session));
+    }
+
+    private long points(String session, String attack) {
+        return audit.session(session).stream().filter(s -> s.attack().equals(attack))
+                .mapToLong(s -> s.points().size()).sum();
+    }
+
+    private long scored(String session, String attack) {
+        return audit.session(session).stream().filter(s -> s.attack().equals(attack))
+                .flatMap(s -> s.points().stream()).filter(LeakagePoint::isScored).count();
+    }
+
+    private double meanRougeL(String session, String attack) {
+        return series(session, attack).points().stream().filter(LeakagePoint::isScored)
+                .mapToDouble(LeakagePoint::rougeL).average().orElse(Double.NaN);
+    }
+
+    private void await(Duration timeout, BooleanSupplier done) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + timeout + "; reports: " + audit.sessions().stream()
+                        .map(id -> id + "=" + audit.session(id).stream().map(s -> s.attack() + ":"
+                                + s.points().size()).toList()).toList());
+            }
+            Thread.sleep(500);
+        }
+    }
+}
