@@ -47,7 +47,7 @@ public final class ModelStepBenchmark {
                 long start = System.nanoTime();
                 try (NDManager scope = DjlRuntime.newManager();
                      TokenBatch b = TokenBatch.of(scope, seqs, null, config.padTokenId());
-                     GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+                     GradientCollector gc = DjlRuntime.gradientCollector()) {
                     NDArray loss = LmLoss.mean(model.logits(b), b);
                     gc.backward(loss);
                     loss.getFloat();

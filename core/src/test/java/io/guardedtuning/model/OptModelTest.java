@@ -164,7 +164,7 @@ class OptModelTest {
         try (OptModel m = OptModel.fromTensors(c, w)) {
             m.setTrainable(m.parameters().keySet());
             try (NDManager s = DjlRuntime.newManager(); TokenBatch b = TokenBatch.of(s, seqs, null, 1);
-                 GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+                 GradientCollector gc = DjlRuntime.gradientCollector()) {
                 gc.backward(LmLoss.mean(m.logits(b), b));
             }
             m.parameters().forEach((n, p) -> {
@@ -186,7 +186,7 @@ class OptModelTest {
             NDArray hInClient;
             ai.djl.ndarray.types.Shape shape;
             // 1. client bottom
-            try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+            try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                 hInClient = client.blocks(client.embed(b), b, 0, split.k());
                 hIn = hInClient.toFloatArray();
                 shape = hInClient.getShape();
@@ -195,12 +195,12 @@ class OptModelTest {
             NDArray hInServer = s.create(hIn, shape);
             hInServer.setRequiresGradient(true);
             NDArray hOutServer;
-            try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+            try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                 hOutServer = server.blocks(hInServer, b, split.trunkFrom(), split.trunkTo());
             }
             NDArray hOutClient = s.create(hOutServer.toFloatArray(), shape);
             hOutClient.setRequiresGradient(true);
-            try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+            try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                 NDArray top = client.head(client.blocks(hOutClient, b, split.trunkTo(), c.numHiddenLayers()));
                 gc.backward(LmLoss.mean(top, b));
                 gOut = hOutClient.getGradient().toFloatArray();
