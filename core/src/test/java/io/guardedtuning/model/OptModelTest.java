@@ -175,8 +175,8 @@ class OptModelTest {
         }
 
         Map<String, float[]> separate = new LinkedHashMap<>();
-        try (OptModel client = OptModel.fromTensors(c, filter(w, split.client()));
-             OptModel server = OptModel.fromTensors(c, filter(w, split.backbone()));
+        try (OptModel client = OptModel.fromTensors(c, HostTensor.select(w, split.client()));
+             OptModel server = OptModel.fromTensors(c, HostTensor.select(w, split.backbone()));
              NDManager s = DjlRuntime.newManager(); TokenBatch b = TokenBatch.of(s, seqs, null, 1)) {
             client.setTrainable(client.parameters().keySet());
             server.setTrainable(server.parameters().keySet());
@@ -233,23 +233,13 @@ class OptModelTest {
         }
     }
 
-    static Map<String, HostTensor> filter(Map<String, HostTensor> w, java.util.function.Predicate<String> keep) {
-        Map<String, HostTensor> out = new LinkedHashMap<>();
-        w.forEach((n, t) -> {
-            if (keep.test(n)) {
-                out.put(n, t);
-            }
-        });
-        return out;
-    }
-
     @Test
     void randomInitOfAPartEqualsThatPartOfTheWhole() {
         OptConfig c = TinyConfigs.preLayerNorm();
         Split split = Split.of(2, c);
         Map<String, HostTensor> whole = OptModel.randomTensors(c, 42, n -> true);
         Map<String, HostTensor> part = OptModel.randomTensors(c, 42, split.backbone());
-        assertEquals(filter(whole, split.backbone()), part);
+        assertEquals(HostTensor.select(whole, split.backbone()), part);
         List<String> names = new ArrayList<>(part.keySet());
         assertTrue(names.get(0).contains("layers.2."), names.get(0));
     }

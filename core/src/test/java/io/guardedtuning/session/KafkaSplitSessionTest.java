@@ -93,7 +93,7 @@ class KafkaSplitSessionTest {
         broker.createTopics(LIMITS.topicConfig(), Topics.sessionDown(session));
         McEncoder encoder = new McEncoder(VOCAB.tokenizer(), VOCAB.bosTokenId(), 32);
         try (KafkaProducer<String, byte[]> p = PlainKafkaTransport.producer(broker.bootstrapServers(), LIMITS);
-             OptModel client = OptModel.fromTensors(CONFIG, part(weights, split.client()));
+             OptModel client = OptModel.fromTensors(CONFIG, HostTensor.select(weights, split.client()));
              ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, s.design(),
                      new io.guardedtuning.train.AdamW.Settings(0.9f, 0.999f, 1e-8f, 0f, 1f),
                      LearningRateSchedule.constant(s.learningRate()), ActivationRegularizer.NONE, true)) {
@@ -112,16 +112,6 @@ class KafkaSplitSessionTest {
             }
             return client.toTensors(trainer.trainable().keySet()::contains);
         }
-    }
-
-    static Map<String, HostTensor> part(Map<String, HostTensor> all, java.util.function.Predicate<String> p) {
-        Map<String, HostTensor> out = new LinkedHashMap<>();
-        all.forEach((n, t) -> {
-            if (p.test(n)) {
-                out.put(n, t);
-            }
-        });
-        return out;
     }
 
     @Test
@@ -147,7 +137,7 @@ class KafkaSplitSessionTest {
 
         List<ClientSession.Summary> summaries = new ArrayList<>();
         Map<String, HostTensor> online;
-        try (ServerLoop server = new ServerLoop(broker, part(weights, split.backbone()), split)) {
+        try (ServerLoop server = new ServerLoop(broker, HostTensor.select(weights, split.backbone()), split)) {
             online = runClient(broker, s, weights, null, summaries);
         }
         assertEquals(5, summaries.get(0).steps());
@@ -167,7 +157,7 @@ class KafkaSplitSessionTest {
         Split split = s.split(CONFIG);
         Map<String, HostTensor> weights = OptModel.randomTensors(CONFIG, 5, n -> true);
         List<ClientSession.Summary> summaries = new ArrayList<>();
-        try (ServerLoop server = new ServerLoop(broker, part(weights, split.backbone()), split)) {
+        try (ServerLoop server = new ServerLoop(broker, HostTensor.select(weights, split.backbone()), split)) {
             runClient(broker, s, weights, null, summaries);
         }
         ClientSession.Summary sum = summaries.get(0);
@@ -207,7 +197,7 @@ class KafkaSplitSessionTest {
         List<ClientSession.Summary> summaries = new ArrayList<>();
         Map<String, HostTensor> uninterrupted;
         Map<String, HostTensor> resumed;
-        try (ServerLoop server = new ServerLoop(broker, part(weights, split.backbone()), split)) {
+        try (ServerLoop server = new ServerLoop(broker, HostTensor.select(weights, split.backbone()), split)) {
             uninterrupted = runClient(broker, SessionSettings.defaults(id + "u", Design.ONLINE)
                     .withTraining(4, 5e-3f, 2, 0), weights, null, summaries);
             // "Killed" after 7 of 12 steps: the last checkpoint is at step 6.
