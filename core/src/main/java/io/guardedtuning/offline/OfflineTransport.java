@@ -11,6 +11,7 @@ import io.guardedtuning.wire.Verdict;
 import io.guardedtuning.wire.WireLimits;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Headers;
 
 import java.time.Clock;
 import java.util.List;
@@ -64,7 +65,12 @@ public final class OfflineTransport {
 
         /** @return the whole event when complete, empty while chunks are missing; a rejection as the verdict */
         public Optional<TensorEvent> offer(ConsumerRecord<String, byte[]> record) throws RejectedRecordException {
-            Verdict v = verifier.verify(record);
+            return offer(record.key(), record.headers(), record.value());
+        }
+
+        public Optional<TensorEvent> offer(String recordKey, Headers headers, byte[] value)
+                throws RejectedRecordException {
+            Verdict v = verifier.verify(recordKey, headers, value);
             if (v instanceof Verdict.Rejected r) {
                 throw new RejectedRecordException(r);
             }
