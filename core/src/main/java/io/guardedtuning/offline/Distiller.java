@@ -135,7 +135,7 @@ public final class Distiller {
     private Progress step(long step, NDArray kdWeight) {
         try (NDManager scope = DjlRuntime.newManager();
              TokenBatch batch = TokenBatch.of(scope, batchAt(step), null, emulator.config().padTokenId());
-             GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+             GradientCollector gc = DjlRuntime.gradientCollector()) {
             Teacher t = teacher(batch);
             NDArray student = emulator.blocks(t.input(), batch, layout.k(), layout.k() + layout.keptMiddle().length);
             NDArray kd = kd(t.output(), student);
