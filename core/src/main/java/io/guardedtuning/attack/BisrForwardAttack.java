@@ -86,7 +86,7 @@ public final class BisrForwardAttack extends BaseAttack {
                     stepScope.tempAttachAll(e);
                     // Each sequence's positions weigh 1/length: the loss is Σ_b mean_t, as in the reference.
                     NDArray weights = batch.attentionMask().div(batch.attentionMask().sum(new int[] {1}, true));
-                    try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+                    try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                         NDArray out = threatModel.inputAdapter(threatModel.pretrained().embedFrom(e, batch), batch);
                         NDArray cos = out.mul(observed).sum(new int[] {-1})
                                 .div(norm(out, epsilon).mul(observedNorm));

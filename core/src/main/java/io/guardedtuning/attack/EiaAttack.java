@@ -69,7 +69,7 @@ public final class EiaAttack extends BaseAttack {
                      TokenBatch batch = threatModel.batchFor(stepScope, lengths)) {
                     stepScope.tempAttachAll(logits);
                     NDArray mask = batch.attentionMask().expandDims(-1);
-                    try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+                    try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                         NDArray soft = logits.mul(inverseTemperature).softmax(-1).matMul(embeddings);
                         NDArray out = threatModel.inputAdapter(threatModel.pretrained().embedFrom(soft, batch), batch);
                         NDArray value = out.sub(observed).square().mul(mask).sum();

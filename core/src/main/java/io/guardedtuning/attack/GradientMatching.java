@@ -72,7 +72,7 @@ public final class GradientMatching {
                     NDArray probabilities = DjlRuntime.withoutGradients(() -> logits.softmax(-1));
                     NDArray gradient = objective.gradientWrtProbabilities(probabilities, settings, stepScope);
                     mismatch = objective.lastMismatch;
-                    try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+                    try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                         gc.backward(logits.softmax(-1).mul(gradient).sum());
                     }
                 }
@@ -141,7 +141,7 @@ public final class GradientMatching {
                 NDArray leaf = hOut.duplicate();
                 leaf.attach(stepScope);
                 leaf.setRequiresGradient(true);
-                try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+                try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                     JniUtils.backward((PtNDArray) threatModel.outputAdapter(leaf, batch), (PtNDArray) seed, false,
                             false);
                 }

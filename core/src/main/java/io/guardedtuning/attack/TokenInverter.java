@@ -101,7 +101,7 @@ final class TokenInverter implements AutoCloseable {
             NDArray h = DjlRuntime.withoutGradients(() -> threatModel.knownDefence().apply(
                     threatModel.inputAdapter(threatModel.pretrained().embed(batch), batch), noiseSeed));
             NDArray mask = batch.attentionMask();
-            try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+            try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                 NDArray picked = logits(h).logSoftmax(-1).gather(batch.inputIds().expandDims(-1), -1).squeeze(-1);
                 NDArray loss = picked.mul(mask).sum().neg().div(mask.sum());
                 gc.backward(loss);

@@ -3,6 +3,7 @@ package io.guardedtuning.engine;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
 
 /**
  * Owns the DJL engine start. The settings must be in place before any {@code ai.djl} class initialises: DJL must
@@ -44,6 +45,43 @@ public final class DjlRuntime {
             started = true;
         }
         return engine;
+    }
+
+    private static final java.util.concurrent.locks.ReentrantLock RECORDING = new java.util.concurrent.locks.ReentrantLock();
+
+    /**
+     * A gradient recorder that waits its turn: PyTorch allows one per process, so when two parties share a JVM (a
+     * client and a backbone in a test, an attack beside training) they take turns instead of failing.
+     */
+    public static GradientCollector gradientCollector() {
+        Engine engine = engine();
+        RECORDING.lock();
+        try {
+            GradientCollector inner = engine.newGradientCollector();
+            return new GradientCollector() {
+                @Override
+                public void backward(ai.djl.ndarray.NDArray target) {
+                    inner.backward(target);
+                }
+
+                @Override
+                public void zeroGradients() {
+                    inner.zeroGradients();
+                }
+
+                @Override
+                public void close() {
+                    try {
+                        inner.close();
+                    } finally {
+                        RECORDING.unlock();
+                    }
+                }
+            };
+        } catch (RuntimeException e) {
+            RECORDING.unlock();
+            throw e;
+        }
     }
 
     public static NDManager newManager() {

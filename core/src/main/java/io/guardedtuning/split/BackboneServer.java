@@ -71,7 +71,7 @@ public final class BackboneServer implements AutoCloseable {
             }
             input.setRequiresGradient(true);
             NDArray output;
-            try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+            try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                 output = backbone.blocks(input, batch, split.trunkFrom(), split.trunkTo());
             }
             HostTensor out = OptModel.hostCopy(output);

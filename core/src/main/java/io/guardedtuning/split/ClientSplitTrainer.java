@@ -87,7 +87,7 @@ public final class ClientSplitTrainer implements AutoCloseable {
             HostTensor hInHost = null;
             if (!cached) {
                 if (design == Design.ONLINE) {
-                    try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+                    try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                         NDArray embeddings = client.tokenEmbeddings(batch);
                         hIn = client.blocks(client.embed(batch), batch, 0, split.k());
                         penalty = regularizer.penalty(embeddings, hIn, batch);
@@ -114,7 +114,7 @@ public final class ClientSplitTrainer implements AutoCloseable {
             hOut.setRequiresGradient(design == Design.ONLINE);
             double taskLoss;
             double penaltyValue = 0;
-            try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+            try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                 NDArray logits = client.head(client.blocks(hOut, batch, split.trunkTo(), split.layers()));
                 NDArray loss = LmLoss.mean(logits, batch);
                 taskLoss = loss.getFloat();

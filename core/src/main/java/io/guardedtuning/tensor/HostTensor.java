@@ -27,6 +27,18 @@ public record HostTensor(long[] shape, float[] data) {
         return n;
     }
 
+    /** The named tensors whose names {@code keep} accepts, in their order: a party's share of a checkpoint. */
+    public static java.util.Map<String, HostTensor> select(java.util.Map<String, HostTensor> tensors,
+                                                           java.util.function.Predicate<String> keep) {
+        java.util.Map<String, HostTensor> out = new java.util.LinkedHashMap<>();
+        tensors.forEach((name, t) -> {
+            if (keep.test(name)) {
+                out.put(name, t);
+            }
+        });
+        return out;
+    }
+
     public long numel() {
         return data.length;
     }

@@ -63,10 +63,12 @@ public final class AdamW implements AutoCloseable {
                     NDArray v = secondMoment.computeIfAbsent(e.getKey(), k -> manager.zeros(p.getShape()));
                     m.muli(settings.beta1()).addi(g.mul(1 - settings.beta1()));
                     v.muli(settings.beta2()).addi(g.square().muli(1 - settings.beta2()));
-                    NDArray denom = v.div((float) bias2).sqrt().addi(settings.eps());
-                    NDArray delta = m.div((float) bias1).divi(denom);
+                    // Results of ops on m, v and p belong to their (long-lived) managers: move them to the
+                    // step's scope, or every step would leak a few parameter-sized arrays.
+                    NDArray denom = scoped(scope, v.div((float) bias2)).sqrt().addi(settings.eps());
+                    NDArray delta = scoped(scope, m.div((float) bias1)).divi(denom);
                     if (settings.weightDecay() > 0) {
-                        delta.addi(p.mul(settings.weightDecay()));
+                        delta.addi(scoped(scope, p.mul(settings.weightDecay())));
                     }
                     p.subi(delta.muli(learningRate));
                     JniUtils.zeroGrad((PtNDArray) p);
@@ -76,11 +78,21 @@ public final class AdamW implements AutoCloseable {
         });
     }
 
+    private static NDArray scoped(NDManager scope, NDArray a) {
+        a.attach(scope);
+        return a;
+    }
+
     /** Zeroes accumulated gradients without updating (e.g. after a step is abandoned). */
     public static void zeroGradients(Iterable<NDArray> params) {
         for (NDArray p : params) {
             JniUtils.zeroGrad((PtNDArray) p);
         }
+    }
+
+    /** The manager holding the optimizer's state (exposed so tests can check that steps leave nothing behind). */
+    public NDManager manager() {
+        return manager;
     }
 
     public long step() {

@@ -46,7 +46,7 @@ public final class LocalTrainer implements AutoCloseable {
         long targets;
         try (NDManager scope = DjlRuntime.newManager();
              TokenBatch batch = TokenBatch.of(scope, sequences, lossFrom, model.config().padTokenId());
-             GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+             GradientCollector gc = DjlRuntime.gradientCollector()) {
             NDArray value = LmLoss.mean(model.logits(batch), batch);
             gc.backward(value);
             loss = value.getFloat();

@@ -33,7 +33,7 @@ final class ClientSimulation {
             }
             NDArray leaf = hOut.duplicate();
             leaf.setRequiresGradient(true);
-            try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+            try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                 gc.backward(LmLoss.mean(model.head(model.blocks(leaf, batch, split.trunkTo(), layers)), batch));
             }
             return new Observation("test", seed, OptModel.hostCopy(wire), batch.lengths(),

@@ -69,7 +69,7 @@ class GradientMatchingTest {
             NDArray weightsPerPosition = scope.create(mask, new Shape(shape[0], shape[1], 1)).div(targets);
             float exactMismatch;
             try (TokenBatch batch = tm.batchFor(scope, lengths);
-                 GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+                 GradientCollector gc = DjlRuntime.gradientCollector()) {
                 NDArray shifted = p.get(":, 1:, :").concat(scope.zeros(new Shape(shape[0], 1, vocab)), 1);
                 NDArray loss = shifted.mul(tm.outputAdapter(h, batch).logSoftmax(-1)).mul(weightsPerPosition)
                         .sum().neg();

@@ -164,7 +164,7 @@ class OptModelTest {
         try (OptModel m = OptModel.fromTensors(c, w)) {
             m.setTrainable(m.parameters().keySet());
             try (NDManager s = DjlRuntime.newManager(); TokenBatch b = TokenBatch.of(s, seqs, null, 1);
-                 GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+                 GradientCollector gc = DjlRuntime.gradientCollector()) {
                 gc.backward(LmLoss.mean(m.logits(b), b));
             }
             m.parameters().forEach((n, p) -> {
@@ -175,8 +175,8 @@ class OptModelTest {
         }
 
         Map<String, float[]> separate = new LinkedHashMap<>();
-        try (OptModel client = OptModel.fromTensors(c, filter(w, split.client()));
-             OptModel server = OptModel.fromTensors(c, filter(w, split.backbone()));
+        try (OptModel client = OptModel.fromTensors(c, HostTensor.select(w, split.client()));
+             OptModel server = OptModel.fromTensors(c, HostTensor.select(w, split.backbone()));
              NDManager s = DjlRuntime.newManager(); TokenBatch b = TokenBatch.of(s, seqs, null, 1)) {
             client.setTrainable(client.parameters().keySet());
             server.setTrainable(server.parameters().keySet());
@@ -186,7 +186,7 @@ class OptModelTest {
             NDArray hInClient;
             ai.djl.ndarray.types.Shape shape;
             // 1. client bottom
-            try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+            try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                 hInClient = client.blocks(client.embed(b), b, 0, split.k());
                 hIn = hInClient.toFloatArray();
                 shape = hInClient.getShape();
@@ -195,12 +195,12 @@ class OptModelTest {
             NDArray hInServer = s.create(hIn, shape);
             hInServer.setRequiresGradient(true);
             NDArray hOutServer;
-            try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+            try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                 hOutServer = server.blocks(hInServer, b, split.trunkFrom(), split.trunkTo());
             }
             NDArray hOutClient = s.create(hOutServer.toFloatArray(), shape);
             hOutClient.setRequiresGradient(true);
-            try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+            try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                 NDArray top = client.head(client.blocks(hOutClient, b, split.trunkTo(), c.numHiddenLayers()));
                 gc.backward(LmLoss.mean(top, b));
                 gOut = hOutClient.getGradient().toFloatArray();
@@ -233,23 +233,13 @@ class OptModelTest {
         }
     }
 
-    static Map<String, HostTensor> filter(Map<String, HostTensor> w, java.util.function.Predicate<String> keep) {
-        Map<String, HostTensor> out = new LinkedHashMap<>();
-        w.forEach((n, t) -> {
-            if (keep.test(n)) {
-                out.put(n, t);
-            }
-        });
-        return out;
-    }
-
     @Test
     void randomInitOfAPartEqualsThatPartOfTheWhole() {
         OptConfig c = TinyConfigs.preLayerNorm();
         Split split = Split.of(2, c);
         Map<String, HostTensor> whole = OptModel.randomTensors(c, 42, n -> true);
         Map<String, HostTensor> part = OptModel.randomTensors(c, 42, split.backbone());
-        assertEquals(filter(whole, split.backbone()), part);
+        assertEquals(HostTensor.select(whole, split.backbone()), part);
         List<String> names = new ArrayList<>(part.keySet());
         assertTrue(names.get(0).contains("layers.2."), names.get(0));
     }

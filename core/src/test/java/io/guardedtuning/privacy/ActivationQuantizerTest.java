@@ -60,7 +60,7 @@ class ActivationQuantizerTest {
             NDArray hs = m.create(h, new Shape(1, 4));
             hs.setRequiresGradient(true);
             NDArray weights = m.create(w, new Shape(1, 4));
-            try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+            try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                 NDArray out = q.straightThrough(hs);
                 assertArrayEquals(new float[] {-0.7f, -0.7f, 0.9f, 0.9f}, out.toFloatArray(), 1e-6f);
                 gc.backward(out.mul(weights).sum());

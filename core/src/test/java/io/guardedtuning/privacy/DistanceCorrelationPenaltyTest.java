@@ -28,7 +28,7 @@ class DistanceCorrelationPenaltyTest {
              TokenBatch b = TokenBatch.of(s, List.of(new int[] {5, 9, 11, 30, 7}, new int[] {4, 8, 12}), null, 1)) {
             model.setTrainable(Split.select(model.parameters().keySet(), split.inputAdapter()));
             String weight = "model.decoder.layers.0.fc1.weight";
-            try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+            try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                 NDArray hIn = model.blocks(model.embed(b), b, 0, split.k());
                 NDArray task = LmLoss.mean(model.head(model.blocks(hIn, b, split.k(), c.numHiddenLayers())), b);
                 NDArray p = penalty.penalty(model.tokenEmbeddings(b), hIn, b);

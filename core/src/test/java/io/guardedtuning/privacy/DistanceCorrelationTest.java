@@ -133,7 +133,7 @@ class DistanceCorrelationTest {
         try (NDManager m = DjlRuntime.newManager()) {
             NDArray zs = m.create(z, new Shape(6, 4));
             zs.setRequiresGradient(true);
-            try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+            try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                 gc.backward(DistanceCorrelation.perToken().squaredOfRows(m.create(x, new Shape(6, 4)), zs));
             }
             for (float g : zs.getGradient().toFloatArray()) {
@@ -157,7 +157,7 @@ class DistanceCorrelationTest {
                 try (NDManager s = m.newSubManager()) {
                     NDArray xs = x.duplicate();
                     xs.attach(s);
-                    try (GradientCollector gc = DjlRuntime.engine().newGradientCollector()) {
+                    try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                         NDArray v = dcor.squaredOfRows(xs, xs.matMul(w));
                         gc.backward(v);
                         last = v.getFloat();

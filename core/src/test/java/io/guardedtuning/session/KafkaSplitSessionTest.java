@@ -23,10 +23,6 @@ import io.guardedtuning.wire.WireLimits;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -36,14 +32,12 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -71,50 +65,23 @@ class KafkaSplitSessionTest {
 
     /** The server side as server-compute runs it: consume the up topics, answer on the session topics. */
     static final class ServerLoop implements AutoCloseable {
-        final BackboneEndpoint endpoint;
-        final Thread thread;
-        final AtomicBoolean running = new AtomicBoolean(true);
+        final OptModel trunk;
+        final KafkaProducer<String, byte[]> producer;
+        final PlainKafkaTransport.PollLoop loop;
 
         ServerLoop(EmbeddedKafkaBroker broker, Map<String, HostTensor> backbone, Split split) {
-            OptModel trunk = OptModel.fromTensors(CONFIG, backbone);
-            endpoint = new BackboneEndpoint(new BackboneServer(trunk, split, 8), KEYS, LIMITS, "server-test",
-                    Clock.systemUTC());
-            thread = new Thread(() -> {
-                try (KafkaConsumer<String, byte[]> c = consumer(broker, "server-compute");
-                     KafkaProducer<String, byte[]> p = producer(broker)) {
-                    c.subscribe(List.of(Topics.ACTIVATIONS_UP, Topics.GRADIENTS_UP));
-                    while (running.get()) {
-                        for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(50))) {
-                            endpoint.handle(r).forEach(p::send);
-                        }
-                        p.flush();
-                    }
-                } finally {
-                    trunk.close();
-                }
-            }, "server-loop");
-            thread.start();
+            trunk = OptModel.fromTensors(CONFIG, backbone);
+            producer = PlainKafkaTransport.producer(broker.bootstrapServers(), LIMITS);
+            loop = PlainKafkaTransport.serve(broker.bootstrapServers(), LIMITS, new BackboneEndpoint(
+                    new BackboneServer(trunk, split, 8), KEYS, LIMITS, "server-test", Clock.systemUTC()), producer);
         }
 
         @Override
         public void close() throws InterruptedException {
-            running.set(false);
-            thread.join(10_000);
+            loop.close();
+            producer.close();
+            trunk.close();
         }
-    }
-
-    static KafkaConsumer<String, byte[]> consumer(EmbeddedKafkaBroker broker, String group) {
-        Map<String, Object> config = new HashMap<>(LIMITS.consumerProperties());
-        config.put("bootstrap.servers", broker.bootstrapServers());
-        config.put("group.id", group);
-        config.put("auto.offset.reset", "earliest");
-        return new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer());
-    }
-
-    static KafkaProducer<String, byte[]> producer(EmbeddedKafkaBroker broker) {
-        Map<String, Object> config = new HashMap<>(LIMITS.producerProperties());
-        config.put("bootstrap.servers", broker.bootstrapServers());
-        return new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer());
     }
 
     /** Runs a client session over Kafka; returns its adapters. */
@@ -125,8 +92,8 @@ class KafkaSplitSessionTest {
         String session = s.sessionId();
         broker.createTopics(LIMITS.topicConfig(), Topics.sessionDown(session));
         McEncoder encoder = new McEncoder(VOCAB.tokenizer(), VOCAB.bosTokenId(), 32);
-        try (KafkaProducer<String, byte[]> p = producer(broker);
-             OptModel client = OptModel.fromTensors(CONFIG, part(weights, split.client()));
+        try (KafkaProducer<String, byte[]> p = PlainKafkaTransport.producer(broker.bootstrapServers(), LIMITS);
+             OptModel client = OptModel.fromTensors(CONFIG, HostTensor.select(weights, split.client()));
              ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, s.design(),
                      new io.guardedtuning.train.AdamW.Settings(0.9f, 0.999f, 1e-8f, 0f, 1f),
                      LearningRateSchedule.constant(s.learningRate()), ActivationRegularizer.NONE, true)) {
@@ -134,39 +101,17 @@ class KafkaSplitSessionTest {
                     new RemoteBackboneLink.Settings(s.bitsUp(), s.bitsDown(), s.gradientBitsUp(),
                             s.gradientBitsDown(), Duration.ofSeconds(20), 3),
                     records -> records.forEach(p::send), Clock.systemUTC());
-            AtomicBoolean running = new AtomicBoolean(true);
-            Thread down = new Thread(() -> {
-                try (KafkaConsumer<String, byte[]> c = consumer(broker, "client-" + UUID.randomUUID())) {
-                    c.subscribe(List.of(Topics.sessionDown(session)));
-                    while (running.get()) {
-                        c.poll(Duration.ofMillis(50)).forEach(link::onRecord);
-                    }
-                }
-            }, "client-down");
-            down.start();
-            try {
+            try (PlainKafkaTransport.PollLoop down = PlainKafkaTransport.listen(broker.bootstrapServers(), LIMITS,
+                    link)) {
                 link.start(System.currentTimeMillis());
                 TaskBatches batches = new TaskBatches(task(), encoder, s.batchSize(), s.seed());
                 summaries.add(ClientSession.train(s, trainer, batches, link, checkpoints,
                         AuditSamples.publisher(new io.guardedtuning.wire.TensorEventWriter("client-test",
                                 KEYS.forSession(session), LIMITS), records -> records.forEach(p::send)),
                         r -> { }));
-            } finally {
-                running.set(false);
-                down.join(10_000);
             }
             return client.toTensors(trainer.trainable().keySet()::contains);
         }
-    }
-
-    static Map<String, HostTensor> part(Map<String, HostTensor> all, java.util.function.Predicate<String> p) {
-        Map<String, HostTensor> out = new LinkedHashMap<>();
-        all.forEach((n, t) -> {
-            if (p.test(n)) {
-                out.put(n, t);
-            }
-        });
-        return out;
     }
 
     @Test
@@ -192,7 +137,7 @@ class KafkaSplitSessionTest {
 
         List<ClientSession.Summary> summaries = new ArrayList<>();
         Map<String, HostTensor> online;
-        try (ServerLoop server = new ServerLoop(broker, part(weights, split.backbone()), split)) {
+        try (ServerLoop server = new ServerLoop(broker, HostTensor.select(weights, split.backbone()), split)) {
             online = runClient(broker, s, weights, null, summaries);
         }
         assertEquals(5, summaries.get(0).steps());
@@ -212,7 +157,7 @@ class KafkaSplitSessionTest {
         Split split = s.split(CONFIG);
         Map<String, HostTensor> weights = OptModel.randomTensors(CONFIG, 5, n -> true);
         List<ClientSession.Summary> summaries = new ArrayList<>();
-        try (ServerLoop server = new ServerLoop(broker, part(weights, split.backbone()), split)) {
+        try (ServerLoop server = new ServerLoop(broker, HostTensor.select(weights, split.backbone()), split)) {
             runClient(broker, s, weights, null, summaries);
         }
         ClientSession.Summary sum = summaries.get(0);
@@ -221,7 +166,8 @@ class KafkaSplitSessionTest {
         assertTrue(sum.lastLoss() < sum.firstLoss(), sum.firstLoss() + " -> " + sum.lastLoss());
 
         Set<String> kinds = new HashSet<>();
-        try (KafkaConsumer<String, byte[]> c = consumer(broker, "inspect-" + UUID.randomUUID())) {
+        try (KafkaConsumer<String, byte[]> c = PlainKafkaTransport.consumer(broker.bootstrapServers(), LIMITS,
+                "inspect-" + UUID.randomUUID(), "earliest")) {
             c.subscribe(java.util.regex.Pattern.compile("gt\\..*"));
             long deadline = System.currentTimeMillis() + 8000;
             while (System.currentTimeMillis() < deadline) {
@@ -251,7 +197,7 @@ class KafkaSplitSessionTest {
         List<ClientSession.Summary> summaries = new ArrayList<>();
         Map<String, HostTensor> uninterrupted;
         Map<String, HostTensor> resumed;
-        try (ServerLoop server = new ServerLoop(broker, part(weights, split.backbone()), split)) {
+        try (ServerLoop server = new ServerLoop(broker, HostTensor.select(weights, split.backbone()), split)) {
             uninterrupted = runClient(broker, SessionSettings.defaults(id + "u", Design.ONLINE)
                     .withTraining(4, 5e-3f, 2, 0), weights, null, summaries);
             // "Killed" after 7 of 12 steps: the last checkpoint is at step 6.

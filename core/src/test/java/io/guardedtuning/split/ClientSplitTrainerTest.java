@@ -44,16 +44,6 @@ class ClientSplitTrainerTest {
         return out;
     }
 
-    private static Map<String, HostTensor> part(Map<String, HostTensor> all, java.util.function.Predicate<String> p) {
-        Map<String, HostTensor> out = new LinkedHashMap<>();
-        all.forEach((n, t) -> {
-            if (p.test(n)) {
-                out.put(n, t);
-            }
-        });
-        return out;
-    }
-
     @Test
     void onlineInProcessMatchesCentralizedTrainingOfTheSameLayers() {
         Split split = Split.of(2, CONFIG);
@@ -70,8 +60,8 @@ class ClientSplitTrainerTest {
         }
 
         Map<String, HostTensor> online;
-        try (OptModel client = OptModel.fromTensors(CONFIG, part(weights, split.client()));
-             OptModel trunk = OptModel.fromTensors(CONFIG, part(weights, split.backbone()));
+        try (OptModel client = OptModel.fromTensors(CONFIG, HostTensor.select(weights, split.client()));
+             OptModel trunk = OptModel.fromTensors(CONFIG, HostTensor.select(weights, split.backbone()));
              BackboneServer server = new BackboneServer(trunk, split, 4);
              ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, Design.ONLINE, ADAM, LR,
                      ActivationRegularizer.NONE, false)) {
@@ -89,7 +79,7 @@ class ClientSplitTrainerTest {
                 assertEquals(want.data()[i], got[i], 1e-5f, n + "[" + i + "]");
             }
         });
-        assertNotEquals(part(weights, split.adapters()).get(centralized.keySet().iterator().next()),
+        assertNotEquals(HostTensor.select(weights, split.adapters()).get(centralized.keySet().iterator().next()),
                 centralized.values().iterator().next(), "training must change the adapters");
     }
 
@@ -100,8 +90,8 @@ class ClientSplitTrainerTest {
         List<int[]> batch = batches(1, 2).get(0);
         List<String> ids = List.of("a", "b", "c");
         int[] forwardCalls = {0};
-        try (OptModel client = OptModel.fromTensors(CONFIG, part(weights, split.client()));
-             OptModel trunk = OptModel.fromTensors(CONFIG, part(weights, split.backbone()));
+        try (OptModel client = OptModel.fromTensors(CONFIG, HostTensor.select(weights, split.client()));
+             OptModel trunk = OptModel.fromTensors(CONFIG, HostTensor.select(weights, split.backbone()));
              BackboneServer server = new BackboneServer(trunk, split, 4);
              ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, Design.GRADFREE, ADAM,
                      LearningRateSchedule.constant(1e-2f), ActivationRegularizer.NONE, true)) {

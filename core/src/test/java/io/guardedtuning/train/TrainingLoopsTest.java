@@ -78,6 +78,31 @@ class TrainingLoopsTest {
     }
 
     @Test
+    void trainingStepsLeaveNoArraysBehind() {
+        int[] stream = VOCAB.tokenizer().encode("a leak would grow the managers step after step. ".repeat(20));
+        try (OptModel model = OptModel.random(config(), 2)) {
+            LocalTrainer trainer = new LocalTrainer(model, n -> true, AdamW.Settings.defaults(),
+                    LearningRateSchedule.constant(1e-3f));
+            List<int[]> batch = List.of(java.util.Arrays.copyOf(stream, 24), java.util.Arrays.copyOfRange(stream, 5, 29));
+            trainer.step(batch, null);
+            trainer.step(batch, null);
+            int modelArrays = managed(model.manager());
+            int optimizerArrays = managed(trainer.optimizer().manager());
+            for (int i = 0; i < 5; i++) {
+                trainer.step(batch, null);
+            }
+            assertEquals(modelArrays, managed(model.manager()), "arrays leaked into the model's manager");
+            assertEquals(optimizerArrays, managed(trainer.optimizer().manager()),
+                    "arrays leaked into the optimizer's manager");
+            trainer.close();
+        }
+    }
+
+    private static int managed(ai.djl.ndarray.NDManager m) {
+        return ((ai.djl.ndarray.BaseNDManager) m).getManagedArrays().size();
+    }
+
+    @Test
     void taskBatchesResumeExactlyFromACursor() {
         List<McExample> ex = new ArrayList<>();
         for (int i = 0; i < 7; i++) {

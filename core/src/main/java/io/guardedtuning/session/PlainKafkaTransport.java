@@ -1,0 +1,103 @@
+package io.guardedtuning.session;
+
+import io.guardedtuning.messaging.Topics;
+import io.guardedtuning.wire.WireLimits;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * The split protocol over plain Kafka clients, for tools, benchmarks and tests that run both parties in one JVM.
+ * (The services move the same records with SmallRye Reactive Messaging.)
+ */
+public final class PlainKafkaTransport {
+
+    private PlainKafkaTransport() {
+    }
+
+    public static KafkaProducer<String, byte[]> producer(String bootstrap, WireLimits limits) {
+        Map<String, Object> config = new HashMap<>(limits.producerProperties());
+        config.put("bootstrap.servers", bootstrap);
+        return new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer());
+    }
+
+    public static KafkaConsumer<String, byte[]> consumer(String bootstrap, WireLimits limits, String group,
+                                                         String offsetReset) {
+        Map<String, Object> config = new HashMap<>(limits.consumerProperties());
+        config.put("bootstrap.servers", bootstrap);
+        config.put("group.id", group);
+        config.put("auto.offset.reset", offsetReset);
+        return new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /**
+     * A thread polling {@code topics} and handing every record to {@code handler} until closed. The constructor
+     * returns once the consumer holds its partitions and knows its positions, so nothing sent afterwards is missed
+     * (which matters for a consumer that starts at the latest offset).
+     */
+    public static final class PollLoop implements AutoCloseable {
+        private final AtomicBoolean running = new AtomicBoolean(true);
+        private final java.util.concurrent.CountDownLatch assigned = new java.util.concurrent.CountDownLatch(1);
+        private final Thread thread;
+
+        public PollLoop(String name, KafkaConsumer<String, byte[]> consumer, List<String> topics,
+                        Consumer<ConsumerRecord<String, byte[]>> handler, Runnable afterPoll) {
+            thread = new Thread(() -> {
+                try (consumer) {
+                    consumer.subscribe(topics);
+                    while (running.get()) {
+                        if (assigned.getCount() > 0 && !consumer.assignment().isEmpty()) {
+                            consumer.assignment().forEach(consumer::position);
+                            assigned.countDown();
+                        }
+                        consumer.poll(Duration.ofMillis(50)).forEach(handler);
+                        afterPoll.run();
+                    }
+                }
+            }, name);
+            thread.setDaemon(true);
+            thread.start();
+            try {
+                if (!assigned.await(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                    throw new IllegalStateException(name + ": no partitions of " + topics + " assigned in 60 s");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(name + " interrupted while joining its group", e);
+            }
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            running.set(false);
+            thread.join(10_000);
+        }
+    }
+
+    /** The provider's side: consume the up topics, answer through the endpoint. */
+    public static PollLoop serve(String bootstrap, WireLimits limits, BackboneEndpoint endpoint,
+                                 KafkaProducer<String, byte[]> producer) {
+        return new PollLoop("backbone-loop", consumer(bootstrap, limits, "server-compute", "earliest"),
+                List.of(Topics.ACTIVATIONS_UP, Topics.GRADIENTS_UP),
+                r -> endpoint.handle(r).forEach(producer::send), producer::flush);
+    }
+
+    /** The client's side: feed its session's down topic into the link, reading only what comes after now. */
+    public static PollLoop listen(String bootstrap, WireLimits limits, RemoteBackboneLink link) {
+        String session = link.session();
+        return new PollLoop("client-down-" + session, consumer(bootstrap, limits,
+                "gt.session." + session + ".client-" + System.nanoTime(), "latest"),
+                List.of(Topics.sessionDown(session)), link::onRecord, () -> { });
+    }
+}

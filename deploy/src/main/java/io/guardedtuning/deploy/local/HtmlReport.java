@@ -1,0 +1,131 @@
+package io.guardedtuning.deploy.local;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * One self-contained HTML page for one run or a whole experiment: a table per run, loss curves, the
+ * privacy-utility-cost trade-off (leakage vs accuracy, point size = bytes per step) and leakage over steps.
+ */
+public final class HtmlReport {
+
+    private HtmlReport() {
+    }
+
+    public static String render(String title, List<RunReport> runs) {
+        StringBuilder html = new StringBuilder();
+        html.append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>")
+                .append(SvgCharts.esc(title)).append("</title><style>")
+                .append("body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0}")
+                .append("td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}")
+                .append("td:first-child,th:first-child{text-align:left}figure{display:inline-block;margin:8px}")
+                .append("figcaption{font-weight:bold}.meta{color:#555;font-size:90%}</style></head><body>");
+        html.append("<h1>").append(SvgCharts.esc(title)).append("</h1>");
+        html.append(summaryTable(runs));
+        List<SvgCharts.Series> losses = new ArrayList<>();
+        List<SvgCharts.Series> leakage = new ArrayList<>();
+        List<SvgCharts.Point> tradeOff = new ArrayList<>();
+        for (RunReport r : runs) {
+            List<Double> loss = r.series().loss();
+            double[] x = new double[loss.size()];
+            double[] y = new double[loss.size()];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = i;
+                y[i] = loss.get(i);
+            }
+            if (x.length > 0) {
+                losses.add(new SvgCharts.Series(r.run().id(), x, y));
+            }
+            r.series().leakage().forEach((attack, points) -> {
+                double[] sx = points.stream().mapToDouble(p -> p[0]).toArray();
+                double[] sy = points.stream().mapToDouble(p -> p[1]).toArray();
+                if (sx.length > 0) {
+                    leakage.add(new SvgCharts.Series(r.run().id() + " " + attack, sx, sy));
+                }
+            });
+            if (r.privacy().bestRougeL() != null) {
+                tradeOff.add(new SvgCharts.Point(r.run().id(), r.privacy().bestRougeL(), r.utility().accuracyAfter(),
+                        r.cost().bytesUpPerStep() + r.cost().bytesDownPerStep()));
+            }
+        }
+        html.append("<h2>Curves</h2>");
+        if (!losses.isEmpty()) {
+            html.append(SvgCharts.lines("loss", "Training loss per step", "step", "loss", losses));
+        }
+        if (!leakage.isEmpty()) {
+            html.append(SvgCharts.lines("leakage", "Reconstruction ROUGE-L F1 over steps", "step", "ROUGE-L F1",
+                    leakage));
+        }
+        if (!tradeOff.isEmpty()) {
+            html.append(SvgCharts.scatter("tradeoff", "Privacy-utility-cost trade-off (size = bytes per step)",
+                    "best-attack ROUGE-L F1 (lower is more private)", "accuracy after tuning", tradeOff));
+        }
+        html.append("<h2>Runs</h2>");
+        for (RunReport r : runs) {
+            html.append(runDetails(r));
+        }
+        return html.append("</body></html>").toString();
+    }
+
+    private static String summaryTable(List<RunReport> runs) {
+        StringBuilder t = new StringBuilder("<table id=\"summary\"><tr><th>run</th><th>design</th><th>acc before</th>"
+                + "<th>acc after</th><th>&Delta; to centralized</th><th>best ROUGE-L</th><th>bytes up/step</th>"
+                + "<th>bytes down/step</th><th>total bytes</th><th>client compute s</th><th>emulator gap</th>"
+                + "<th>status</th></tr>");
+        for (RunReport r : runs) {
+            t.append("<tr><td>").append(SvgCharts.esc(r.run().id())).append("</td><td>").append(r.run().design())
+                    .append("</td><td>").append(num(r.utility().accuracyBefore())).append("</td><td>")
+                    .append(num(r.utility().accuracyAfter())).append("</td><td>")
+                    .append(num(r.utility().deltaToCentralized())).append("</td><td>")
+                    .append(num(r.privacy().bestRougeL())).append("</td><td>")
+                    .append(bytes(r.cost().bytesUpPerStep())).append("</td><td>")
+                    .append(bytes(r.cost().bytesDownPerStep())).append("</td><td>")
+                    .append(bytes(r.cost().bytesUpTotal() + r.cost().bytesDownTotal())).append("</td><td>")
+                    .append(num(r.cost().clientComputeMillis() / 1000.0)).append("</td><td>")
+                    .append(num(r.offline() == null ? null : r.offline().gap())).append("</td><td>")
+                    .append(SvgCharts.esc(r.run().status())).append("</td></tr>");
+        }
+        return t.append("</table>").toString();
+    }
+
+    private static String runDetails(RunReport r) {
+        StringBuilder d = new StringBuilder("<h3>").append(SvgCharts.esc(r.run().id())).append("</h3>");
+        d.append("<p class=\"meta\">model ").append(SvgCharts.esc(r.run().model())).append(", task ")
+                .append(SvgCharts.esc(r.run().task())).append(", split k=").append(r.run().splitK())
+                .append(", code ").append(SvgCharts.esc(r.run().codeVersion())).append(", machine ")
+                .append(SvgCharts.esc(r.run().machine())).append(", started ").append(r.run().startedAt())
+                .append(", wall ").append(num(r.run().wallSeconds())).append(" s</p>");
+        d.append("<table><tr><th>setting</th><th>value</th></tr>");
+        for (Map.Entry<String, Object> e : r.run().settings().entrySet()) {
+            d.append("<tr><td>").append(SvgCharts.esc(e.getKey())).append("</td><td>")
+                    .append(SvgCharts.esc(String.valueOf(e.getValue()))).append("</td></tr>");
+        }
+        d.append("</table><table><tr><th>attack</th><th>ROUGE-L F1</th><th>token F1</th><th>observations</th>"
+                + "<th>note</th></tr>");
+        r.privacy().attacks().forEach((name, s) -> d.append("<tr><td>").append(SvgCharts.esc(name)).append("</td><td>")
+                .append(num(s.rougeL())).append("</td><td>").append(num(s.tokenF1())).append("</td><td>")
+                .append(s.observations()).append("</td><td>").append(SvgCharts.esc(s.note() == null ? "" : s.note()))
+                .append("</td></tr>"));
+        d.append("</table>");
+        if (r.run().error() != null) {
+            d.append("<p><b>error:</b> ").append(SvgCharts.esc(r.run().error())).append("</p>");
+        }
+        return d.toString();
+    }
+
+    static String num(Double v) {
+        return v == null || v.isNaN() ? "&ndash;" : String.format(Locale.ROOT, "%.3f", v);
+    }
+
+    static String bytes(double b) {
+        if (b >= 1 << 20) {
+            return String.format(Locale.ROOT, "%.2f MiB", b / (1 << 20));
+        }
+        if (b >= 1 << 10) {
+            return String.format(Locale.ROOT, "%.1f KiB", b / (1 << 10));
+        }
+        return String.format(Locale.ROOT, "%.0f B", b);
+    }
+}

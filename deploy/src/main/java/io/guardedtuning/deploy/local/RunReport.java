@@ -1,0 +1,43 @@
+package io.guardedtuning.deploy.local;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The machine-readable result of one local run: enough to reproduce it (what ran, on what, with which code) and to
+ * answer "how useful, how private, how costly". Serialised as the run's summary JSON; the HTML report renders it.
+ */
+public record RunReport(Run run, Utility utility, Privacy privacy, Cost cost, Offline offline, Series series) {
+
+    /** What ran, and where. */
+    public record Run(String id, String design, Map<String, Object> settings, String model, String task,
+                      int splitK, String codeVersion, String machine, String startedAt, double wallSeconds,
+                      String status, String error) {
+    }
+
+    /** Task accuracy before and after, and the gap to centralized fine-tuning of the same layers. */
+    public record Utility(double accuracyBefore, double accuracyAfter, double normalizedAccuracyBefore,
+                          double normalizedAccuracyAfter, Double centralizedAccuracyAfter, Double deltaToCentralized,
+                          int testExamples) {
+    }
+
+    /** Best reconstruction score per attack (ROUGE-L F1 and token-set F1), from the auditor. */
+    public record Privacy(Map<String, AttackScore> attacks, Double bestRougeL, int auditedSteps) {
+    }
+
+    public record AttackScore(double rougeL, double tokenF1, int observations, String note) {
+    }
+
+    /** Bytes each way, per step and in total, and the client's compute time. */
+    public record Cost(long steps, double bytesUpPerStep, double bytesDownPerStep, long bytesUpTotal,
+                       long bytesDownTotal, long clientComputeMillis, long retries, long resends) {
+    }
+
+    /** Offline only: the emulator gap (plug-in full model minus emulator with the tuned adapters). */
+    public record Offline(Double pluginAccuracy, Double emulatorAccuracy, Double gap, Long packageBytes) {
+    }
+
+    /** Curves: loss per step, leakage per audited step for each attack. */
+    public record Series(List<Double> loss, Map<String, List<double[]>> leakage) {
+    }
+}

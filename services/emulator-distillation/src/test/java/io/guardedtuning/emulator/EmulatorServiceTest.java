@@ -1,0 +1,215 @@
+package io.guardedtuning.emulator;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guardedtuning.data.BenchmarkFiles;
+import io.guardedtuning.data.McExample;
+import io.guardedtuning.messaging.Topics;
+import io.guardedtuning.offline.OfflineClient;
+import io.guardedtuning.offline.OfflineTransport;
+import io.guardedtuning.offline.PackageRejectedException;
+import io.guardedtuning.session.SessionKeys;
+import io.guardedtuning.testing.EmbeddedKafkaResource;
+import io.guardedtuning.train.TaskFinetuner;
+import io.guardedtuning.wire.DeadLetters;
+import io.guardedtuning.wire.EventKind;
+import io.guardedtuning.wire.SessionKey;
+import io.guardedtuning.wire.TensorEvent;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@QuarkusTest
+@WithTestResource(EmbeddedKafkaResource.class)
+@WithTestResource(TinyProviderResource.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class EmulatorServiceTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final SessionKeys KEYS = SessionKeys.fromHex(TinyProviderResource.MASTER_KEY);
+    private static final Duration WAIT = Duration.ofSeconds(90);
+    private static final List<ConsumerRecord<String, String>> PROGRESS = new ArrayList<>();
+    private static KafkaProducer<String, byte[]> producer;
+    private static List<ProducerRecord<String, byte[]>> sentAdapters;
+    private static final java.util.Set<Long> SEEN_DEAD_LETTERS = new java.util.HashSet<>();
+
+    @Test
+    @Order(1)
+    void requestLeadsToASignedPackageWhoseTunedAdaptersComeBackAsAPlugInResult() throws Exception {
+        String session = "svc-1";
+        request(Map.of("session", session, "k", 1, "kept_layers", 2, "distil_steps", 4,
+                "task", "piqa:" + TinyProviderResource.taskFile()));
+        JsonNode published = awaitProgress(session, "published");
+        assertTrue(PROGRESS.stream().anyMatch(r -> r.key().equals(session) && r.value().contains("\"distilling\"")
+                && r.value().contains("\"loss\"")), "distillation steps are reported with their loss");
+        assertTrue(published.path("detail").asText().contains(Topics.sessionDown(session)));
+
+        SessionKey key = KEYS.forSession(session);
+        byte[] pkg = receivePackage(key);
+        List<McExample> task = BenchmarkFiles.readPiqa(TinyProviderResource.taskFile());
+        OfflineClient.Settings settings = new OfflineClient.Settings(new TaskFinetuner.Settings(4, 6, 1e-2f, 0f, 3),
+                32, 16);
+        assertEquals(PackageRejectedException.Reason.WRONG_SESSION, assertThrows(PackageRejectedException.class,
+                () -> OfflineClient.tune(pkg, TinyProviderResource.PROVIDER.getPublic(), KEYS.forSession("svc-x"),
+                        TinyProviderResource.VOCAB.tokenizer(), task, List.of(), settings)).reason());
+
+        OfflineClient.Outcome outcome = OfflineClient.tune(pkg, TinyProviderResource.PROVIDER.getPublic(), key,
+                TinyProviderResource.VOCAB.tokenizer(), task, List.of(), settings);
+        assertTrue(outcome.summary().accuracyAfter() > outcome.summary().accuracyBefore(), outcome.summary().toString());
+        sentAdapters = outcome.records();
+        send(sentAdapters);
+
+        JsonNode result = awaitProgress(session, "plugged-in").path("result");
+        assertTrue(result.path("plugin_accuracy").asDouble() > 0.5, result.toString());
+        assertEquals(outcome.summary().accuracyAfter(), result.path("emulator_accuracy").asDouble(), 1e-9);
+        given().when().get("/jobs/" + session).then().statusCode(200).body("phase", equalTo("plugged-in"));
+        given().when().get("/jobs").then().statusCode(200);
+        given().when().get("/provider/public-key").then().statusCode(200);
+    }
+
+    @Test
+    @Order(2)
+    void tamperedOrForeignAdaptersAreDeadLettered() throws Exception {
+        ProducerRecord<String, byte[]> original = sentAdapters.get(0);
+        byte[] flipped = original.value().clone();
+        flipped[flipped.length / 2] ^= 1;
+        send(List.of(new ProducerRecord<>(original.topic(), null, original.key(), flipped, original.headers())));
+        assertEquals("BAD_MAC", awaitDeadLetter(original.key()));
+
+        // Authentic adapters for a session that never received a package.
+        SessionKey ghost = KEYS.forSession("svc-ghost");
+        send(OfflineTransport.adapterRecords(ghost, "client", Map.of(), "0".repeat(64), 0));
+        assertEquals("PROTOCOL", awaitDeadLetter("svc-ghost"));
+    }
+
+    @Test
+    @Order(3)
+    void anEmulatorAsGoodAsTheFullModelIsRefused() throws Exception {
+        request(Map.of("session", "svc-whole", "k", 1, "kept_layers", 4, "distil_steps", 0));
+        JsonNode refused = awaitProgress("svc-whole", "refused");
+        assertTrue(refused.path("detail").asText().contains("ceiling"), refused.toString());
+    }
+
+    @Test
+    @Order(4)
+    void aRunningJobIsCancelledOverRest() throws Exception {
+        request(Map.of("session", "svc-cancel", "k", 1, "kept_layers", 2, "distil_steps", 1_000_000));
+        awaitProgress("svc-cancel", "distilling");
+        given().when().post("/jobs/svc-cancel/cancel").then().statusCode(202);
+        awaitProgress("svc-cancel", "cancelled");
+        given().when().post("/jobs/nobody/cancel").then().statusCode(404);
+        given().when().get("/jobs/nobody").then().statusCode(404);
+    }
+
+    @AfterAll
+    static void closeProducer() {
+        if (producer != null) {
+            producer.close();
+        }
+    }
+
+    private static void request(Map<String, Object> body) throws Exception {
+        send(List.of(new ProducerRecord<>(Topics.EMULATOR_REQUESTS, (String) body.get("session"),
+                JSON.writeValueAsBytes(body))));
+    }
+
+    private static synchronized void send(List<ProducerRecord<String, byte[]>> records) throws Exception {
+        if (producer == null) {
+            producer = new KafkaProducer<>(Map.of("bootstrap.servers", bootstrap()), new StringSerializer(),
+                    new ByteArraySerializer());
+        }
+        for (ProducerRecord<String, byte[]> r : records) {
+            producer.send(r).get();
+        }
+    }
+
+    private static String bootstrap() {
+        return EmbeddedKafkaResource.broker().bootstrapServers();
+    }
+
+    private static JsonNode awaitProgress(String session, String phase) throws Exception {
+        try (KafkaConsumer<String, String> c = consumer(Topics.EMULATOR_PROGRESS, new StringDeserializer())) {
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
+                    PROGRESS.add(r);
+                    JsonNode event = JSON.readTree(r.value());
+                    if (session.equals(r.key()) && phase.equals(event.path("phase").asText())) {
+                        return event;
+                    }
+                    if (session.equals(r.key()) && event.path("phase").asText().equals("failed")) {
+                        throw new AssertionError("job failed: " + event);
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no '" + phase + "' progress for " + session + " within " + WAIT);
+    }
+
+    private static byte[] receivePackage(SessionKey key) throws Exception {
+        OfflineTransport.Receiver receiver = new OfflineTransport.Receiver(key, EventKind.PACKAGE_CHUNK);
+        try (KafkaConsumer<String, byte[]> c = consumer(Topics.sessionDown(key.sessionId()), new ByteArrayDeserializer())) {
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    Optional<TensorEvent> whole = receiver.offer(r);
+                    if (whole.isPresent()) {
+                        return whole.get().payload();
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no complete package on " + Topics.sessionDown(key.sessionId()));
+    }
+
+    /** The reason of the next dead letter keyed {@code key} that this test has not seen yet. */
+    private static String awaitDeadLetter(String key) {
+        try (KafkaConsumer<String, byte[]> c = consumer(Topics.DEAD_LETTER, new ByteArrayDeserializer())) {
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    if (key.equals(r.key()) && SEEN_DEAD_LETTERS.add(r.offset())) {
+                        return new String(r.headers().lastHeader(DeadLetters.REASON).value(), StandardCharsets.UTF_8);
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no dead letter for " + key);
+    }
+
+    private static <V> KafkaConsumer<String, V> consumer(String topic,
+                                                         org.apache.kafka.common.serialization.Deserializer<V> values) {
+        KafkaConsumer<String, V> c = new KafkaConsumer<>(Map.of("bootstrap.servers", bootstrap(),
+                "max.partition.fetch.bytes", 2 << 20), new StringDeserializer(), values);
+        TopicPartition p = new TopicPartition(topic, 0);
+        c.assign(List.of(p));
+        c.seekToBeginning(List.of(p));
+        return c;
+    }
+}
