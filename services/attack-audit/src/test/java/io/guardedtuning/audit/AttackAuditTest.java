@@ -173,8 +173,8 @@ class AttackAuditTest {
                                     ? String.format(Locale.ROOT, "%.3f", meanRougeL(GRADFREE, attack))
                                     : s.latest().detail()).orElse("-"));
         }
-        assertTrue(clean > 0.7, "SIP on the undefended run: " + clean);
-        assertTrue(defended < clean - 0.25, "SIP on the defended run: " + defended + " vs " + clean);
+        assertTrue(clean > 0.65, "SIP on the undefended run: " + clean);
+        assertTrue(defended < clean - 0.3, "SIP on the defended run: " + defended + " vs " + clean);
     }
 
     @Test

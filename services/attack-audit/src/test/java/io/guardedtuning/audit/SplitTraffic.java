@@ -10,6 +10,7 @@ import io.guardedtuning.model.Split;
 import io.guardedtuning.session.AuditSamples;
 import io.guardedtuning.session.BackboneEndpoint;
 import io.guardedtuning.session.ClientSession;
+import io.guardedtuning.session.PlainKafkaTransport;
 import io.guardedtuning.session.RemoteBackboneLink;
 import io.guardedtuning.session.SessionKeys;
 import io.guardedtuning.session.SessionSettings;
@@ -23,22 +24,13 @@ import io.guardedtuning.train.LearningRateSchedule;
 import io.guardedtuning.train.TaskBatches;
 import io.guardedtuning.wire.TensorEventWriter;
 import io.guardedtuning.wire.WireLimits;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Real split-learning traffic for the audit tests, made with core's client/server protocol over the broker: a
@@ -69,8 +61,9 @@ final class SplitTraffic implements AutoCloseable {
     final SessionKeys keys;
     private final EmbeddedKafkaBroker broker;
     private final Split split;
-    private final AtomicBoolean running = new AtomicBoolean(true);
-    private final Thread server;
+    private final OptModel trunk;
+    private final KafkaProducer<String, byte[]> serverProducer;
+    private final PlainKafkaTransport.PollLoop server;
 
     SplitTraffic(EmbeddedKafkaBroker broker, Gpt2Vocabulary vocabulary, OptConfig config,
                  Map<String, HostTensor> weights, SessionKeys keys, int k) {
@@ -80,24 +73,10 @@ final class SplitTraffic implements AutoCloseable {
         this.weights = weights;
         this.keys = keys;
         this.split = Split.of(k, config);
-        OptModel trunk = OptModel.fromTensors(config, part(weights, split.backbone()));
-        BackboneEndpoint endpoint = new BackboneEndpoint(new BackboneServer(trunk, split, 8), keys, LIMITS,
-                "server-test", Clock.systemUTC());
-        server = new Thread(() -> {
-            try (KafkaConsumer<String, byte[]> c = consumer(broker, "server-compute");
-                 KafkaProducer<String, byte[]> p = producer(broker)) {
-                c.subscribe(List.of(Topics.ACTIVATIONS_UP, Topics.GRADIENTS_UP));
-                while (running.get()) {
-                    for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(50))) {
-                        endpoint.handle(r).forEach(p::send);
-                    }
-                    p.flush();
-                }
-            } finally {
-                trunk.close();
-            }
-        }, "test-server-loop");
-        server.start();
+        this.trunk = OptModel.fromTensors(config, HostTensor.select(weights, split.backbone()));
+        this.serverProducer = producer(broker);
+        this.server = PlainKafkaTransport.serve(broker.bootstrapServers(), LIMITS, new BackboneEndpoint(
+                new BackboneServer(trunk, split, 8), keys, LIMITS, "server-test", Clock.systemUTC()), serverProducer);
     }
 
     static List<McExample> task() {
@@ -115,7 +94,7 @@ final class SplitTraffic implements AutoCloseable {
         broker.createTopics(LIMITS.topicConfig(), Topics.sessionDown(session));
         McEncoder encoder = new McEncoder(vocabulary.tokenizer(), vocabulary.bosTokenId(), 40);
         try (KafkaProducer<String, byte[]> p = producer(broker);
-             OptModel client = OptModel.fromTensors(config, part(weights, split.client()));
+             OptModel client = OptModel.fromTensors(config, HostTensor.select(weights, split.client()));
              ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, s.design(),
                      new AdamW.Settings(0.9f, 0.999f, 1e-8f, 0f, 1f),
                      LearningRateSchedule.constant(s.learningRate()), regularizer, true)) {
@@ -123,56 +102,31 @@ final class SplitTraffic implements AutoCloseable {
                     new RemoteBackboneLink.Settings(s.bitsUp(), s.bitsDown(), s.gradientBitsUp(),
                             s.gradientBitsDown(), Duration.ofSeconds(20), 3),
                     records -> records.forEach(p::send), Clock.systemUTC());
-            AtomicBoolean listening = new AtomicBoolean(true);
-            Thread down = new Thread(() -> {
-                try (KafkaConsumer<String, byte[]> c = consumer(broker, "client-" + UUID.randomUUID())) {
-                    c.subscribe(List.of(Topics.sessionDown(session)));
-                    while (listening.get()) {
-                        c.poll(Duration.ofMillis(50)).forEach(link::onRecord);
-                    }
-                }
-            }, "test-client-down");
-            down.start();
-            try {
+            try (PlainKafkaTransport.PollLoop down = PlainKafkaTransport.listen(broker.bootstrapServers(), LIMITS,
+                    link)) {
                 link.start(System.currentTimeMillis());
                 TaskBatches batches = new TaskBatches(task(), encoder, s.batchSize(), s.seed());
                 return ClientSession.train(s, trainer, batches, link, null, AuditSamples.publisher(
                         new TensorEventWriter("client-test", keys.forSession(session), LIMITS),
                         records -> records.forEach(p::send)), r -> { });
             } finally {
-                listening.set(false);
-                down.join(10_000);
                 p.flush();
             }
         }
     }
 
-    static Map<String, HostTensor> part(Map<String, HostTensor> all, java.util.function.Predicate<String> keep) {
-        Map<String, HostTensor> out = new LinkedHashMap<>();
-        all.forEach((n, t) -> {
-            if (keep.test(n)) {
-                out.put(n, t);
-            }
-        });
-        return out;
-    }
-
     static KafkaConsumer<String, byte[]> consumer(EmbeddedKafkaBroker broker, String group) {
-        Map<String, Object> c = new HashMap<>(LIMITS.consumerProperties());
-        c.put("bootstrap.servers", broker.bootstrapServers());
-        c.put("group.id", group);
-        return new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer());
+        return PlainKafkaTransport.consumer(broker.bootstrapServers(), LIMITS, group, "earliest");
     }
 
     static KafkaProducer<String, byte[]> producer(EmbeddedKafkaBroker broker) {
-        Map<String, Object> c = new HashMap<>(LIMITS.producerProperties());
-        c.put("bootstrap.servers", broker.bootstrapServers());
-        return new KafkaProducer<>(c, new StringSerializer(), new ByteArraySerializer());
+        return PlainKafkaTransport.producer(broker.bootstrapServers(), LIMITS);
     }
 
     @Override
     public void close() throws InterruptedException {
-        running.set(false);
-        server.join(10_000);
+        server.close();
+        serverProducer.close();
+        trunk.close();
     }
 }
