@@ -36,8 +36,14 @@ public final class TaskFinetuner {
 
     public static List<StepResult> run(OptModel model, McEncoder encoder, List<McExample> train,
                                        Predicate<String> trainable, Settings s, Consumer<StepResult> progress) {
+        return run(model, encoder, train, trainable, s, steps(train.size(), s), progress);
+    }
+
+    /** Trains for exactly {@code steps} steps (in the same data order as a split session with the same seed). */
+    public static List<StepResult> run(OptModel model, McEncoder encoder, List<McExample> train,
+                                       Predicate<String> trainable, Settings s, int steps,
+                                       Consumer<StepResult> progress) {
         TaskBatches batches = new TaskBatches(train, encoder, s.batchSize(), s.seed());
-        int steps = steps(train.size(), s);
         List<StepResult> history = new ArrayList<>(steps);
         try (LocalTrainer trainer = new LocalTrainer(model, trainable, s.adam(),
                 LearningRateSchedule.constant(s.learningRate()))) {

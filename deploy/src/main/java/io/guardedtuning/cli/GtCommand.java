@@ -8,13 +8,19 @@ import picocli.CommandLine.Command;
 /** The {@code gt} tool: one entry point for model work, local sessions and Kubernetes operations. */
 @Command(name = "gt", mixinStandardHelpOptions = true, version = "GuardedTuning 0.1.0",
         description = "GuardedTuning: privacy-preserving fine-tuning of OPT models.",
-        subcommands = {PretrainCommand.class, FinetuneCommand.class, EvalCommand.class, K8sCommand.class,
+        subcommands = {DemoCommand.class, RunCommand.class, ExperimentCommand.class, PretrainCommand.class,
+                FinetuneCommand.class, EvalCommand.class, K8sCommand.class,
                 CommandLine.HelpCommand.class})
 public final class GtCommand implements Runnable {
 
     @Override
     public void run() {
         CommandLine.usage(this, System.out);
+    }
+
+    /** The repository root, where the services' builds are: set by the launcher, else the working directory. */
+    static java.nio.file.Path home() {
+        return java.nio.file.Path.of(System.getProperty("gt.home", ".")).toAbsolutePath().normalize();
     }
 
     public static void main(String[] args) {

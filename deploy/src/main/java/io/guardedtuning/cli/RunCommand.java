@@ -1,0 +1,65 @@
+package io.guardedtuning.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guardedtuning.deploy.local.LocalRun;
+import io.guardedtuning.deploy.local.LocalStack;
+import io.guardedtuning.deploy.local.Machine;
+import io.guardedtuning.deploy.local.RunReport;
+import io.guardedtuning.deploy.local.RunSpec;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** One complete local session: broker, services as processes, training, audit, report. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = {"Run one GuardedTuning session locally: an embedded Kafka broker and server-compute, "
+                + "attack-audit and client-compute as separate processes; writes summary.json and report.html.",
+                "Everything started is stopped at the end, on failure and on Ctrl-C."})
+public final class RunCommand implements Callable<Integer> {
+
+    @Mixin
+    SessionOptions session;
+
+    @Option(names = "--id", description = "Run id (default: derived from the settings).")
+    String id;
+
+    @Option(names = "--out", defaultValue = "runs", description = "Directory for run results (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(names = "--json", description = "Print the summary JSON to stdout instead of a text summary.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        RunSpec spec = session.spec(id);
+        Path home = GtCommand.home();
+        Path runDir = out.resolve(spec.id());
+        RunReport r;
+        try (LocalStack stack = new LocalStack(home, runDir.resolve("stack"), spec.auditEvery())) {
+            r = LocalRun.run(stack, spec, runDir, Machine.codeVersion(home));
+        }
+        print(r, runDir, json);
+        return r.run().status().startsWith("done") ? 0 : 1;
+    }
+
+    static void print(RunReport r, Path runDir, boolean json) throws Exception {
+        if (json) {
+            System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(r));
+            return;
+        }
+        System.out.printf(Locale.ROOT, "%s: %s%n  accuracy %.3f -> %.3f%s%n  best-attack ROUGE-L F1 %s%n"
+                        + "  bytes per step up %.0f, down %.0f; client compute %.1f s; wall %.0f s%n"
+                        + "  summary %s%n  report  %s%n", r.run().id(), r.run().status(),
+                r.utility().accuracyBefore(), r.utility().accuracyAfter(),
+                r.utility().centralizedAccuracyAfter() == null ? "" : String.format(Locale.ROOT,
+                        " (centralized %.3f, delta %+.3f)", r.utility().centralizedAccuracyAfter(),
+                        r.utility().deltaToCentralized()),
+                r.privacy().bestRougeL() == null ? "n/a" : String.format(Locale.ROOT, "%.3f", r.privacy().bestRougeL()),
+                r.cost().bytesUpPerStep(), r.cost().bytesDownPerStep(), r.cost().clientComputeMillis() / 1000.0,
+                r.run().wallSeconds(), LocalRun.summaryPath(runDir), runDir.resolve("report.html"));
+    }
+}

@@ -1,0 +1,71 @@
+package io.guardedtuning.cli;
+
+import io.guardedtuning.deploy.local.RunSpec;
+import io.guardedtuning.model.TinyOpt;
+import io.guardedtuning.split.Design;
+import picocli.CommandLine.Option;
+
+/** The settings of one local session, shared by {@code gt run} and {@code gt demo}. */
+final class SessionOptions {
+
+    @Option(names = "--design", defaultValue = "online", description = "online | gradfree (default: ${DEFAULT-VALUE})")
+    String design;
+
+    @Option(names = "--k", defaultValue = "2", description = "Adapter size in layers (default: ${DEFAULT-VALUE}).")
+    int k;
+
+    @Option(names = "--alpha", defaultValue = "0", description = "Weight of the dCor² regulariser on h_in "
+            + "(Online; default: ${DEFAULT-VALUE}).")
+    float alpha;
+
+    @Option(names = "--bits", defaultValue = "8", description = "Activation precision on the wire both ways: 32, 16, "
+            + "8, 4 (default: ${DEFAULT-VALUE}).")
+    int bits;
+
+    @Option(names = "--gradient-bits", defaultValue = "8", description = "Gradient precision both ways (Online; "
+            + "default: ${DEFAULT-VALUE}).")
+    int gradientBits;
+
+    @Option(names = "--batch-size", defaultValue = "8", description = "Training sequences per step.")
+    int batchSize;
+
+    @Option(names = "--lr", defaultValue = "3e-3", description = "Learning rate (default: ${DEFAULT-VALUE}).")
+    float learningRate;
+
+    @Option(names = "--epochs", defaultValue = "1", description = "Passes over the training examples.")
+    int epochs;
+
+    @Option(names = "--max-steps", defaultValue = "0", description = "Stop after this many steps (0: all epochs).")
+    int maxSteps;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Data-order seed.")
+    long seed;
+
+    @Option(names = "--model", defaultValue = TinyOpt.NAME, description = "Hugging Face OPT directory or '"
+            + TinyOpt.NAME + "' (default).")
+    String model;
+
+    @Option(names = "--task", defaultValue = "spam-assassin", description = "spam-assassin, imdb-sentiment, or "
+            + "KIND:TEST.jsonl,TRAIN.jsonl (default: ${DEFAULT-VALUE}).")
+    String task;
+
+    @Option(names = "--train-size", defaultValue = "400", description = "Training examples (default: ${DEFAULT-VALUE}).")
+    int trainSize;
+
+    @Option(names = "--eval-size", defaultValue = "200", description = "Test examples (default: ${DEFAULT-VALUE}).")
+    int evalSize;
+
+    @Option(names = "--audit-every", defaultValue = "5", description = "The client publishes ground truth and the "
+            + "auditor attacks every Nth step (default: ${DEFAULT-VALUE}).")
+    int auditEvery;
+
+    @Option(names = "--no-baseline", description = "Skip the centralized reference fine-tune (no Δ in the report).")
+    boolean noBaseline;
+
+    RunSpec spec(String id) {
+        Design d = Design.parse(design);
+        return new RunSpec(id == null ? RunSpec.idFor(d, k, alpha, bits, task) : id, d, k, alpha, bits, bits,
+                gradientBits, gradientBits, batchSize, learningRate, epochs, seed, model, task, trainSize, evalSize,
+                maxSteps, auditEvery, !noBaseline);
+    }
+}

@@ -1,0 +1,230 @@
+package io.guardedtuning.deploy.local;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.guardedtuning.checkpoint.ModelCatalog;
+import io.guardedtuning.checkpoint.ModelFiles;
+import io.guardedtuning.cli.ProgressBar;
+import io.guardedtuning.data.McTask;
+import io.guardedtuning.data.PackageCache;
+import io.guardedtuning.data.SplitSizes;
+import io.guardedtuning.data.TaskRegistry;
+import io.guardedtuning.eval.McEncoder;
+import io.guardedtuning.eval.MultipleChoiceEvaluator;
+import io.guardedtuning.model.OptModel;
+import io.guardedtuning.model.Split;
+import io.guardedtuning.storage.AtomicFiles;
+import io.guardedtuning.tokenizer.BpeTokenizer;
+import io.guardedtuning.train.TaskFinetuner;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Runs one session on a {@link LocalStack} and writes its summary ({@code summary.json}) and report
+ * ({@code report.html}) into the run's directory. A run whose summary exists is not run again (experiments resume).
+ */
+public final class LocalRun {
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final Duration AUDIT_SETTLE = Duration.ofSeconds(90);
+
+    private LocalRun() {
+    }
+
+    public static Path summaryPath(Path runDir) {
+        return runDir.resolve("summary.json");
+    }
+
+    public static Optional<RunReport> existing(Path runDir) throws IOException {
+        Path p = summaryPath(runDir);
+        return Files.isRegularFile(p) ? Optional.of(JSON.readValue(p.toFile(), RunReport.class)) : Optional.empty();
+    }
+
+    public static RunReport run(LocalStack stack, RunSpec spec, Path runDir, String codeVersion)
+            throws IOException, InterruptedException {
+        Files.createDirectories(runDir);
+        Instant started = Instant.now();
+        long t0 = System.nanoTime();
+        System.err.printf(Locale.ROOT, "== %s: starting server-compute and attack-audit (k=%d, %s)%n", spec.id(),
+                spec.k(), spec.model());
+        stack.ensureProvider(spec.model(), spec.k());
+        System.err.println("   audit page: " + stack.auditorUrl());
+        ProcessSupervisor.Managed client = stack.startClient(spec, runDir);
+        follow(stack, client, spec);
+        int exit = client.process().waitFor();
+        JsonNode summary = readClientSummary(runDir);
+        JsonNode audit = settleAudit(stack, spec);
+        Double centralized = spec.baseline() ? centralizedAccuracy(spec) : null;
+        RunReport report = report(spec, summary, audit, stack.serverCounters().orElse(null), centralized,
+                codeVersion, started, (System.nanoTime() - t0) / 1e9, exit);
+        AtomicFiles.write(summaryPath(runDir), JSON.writeValueAsBytes(report));
+        AtomicFiles.write(runDir.resolve("report.html"), HtmlReport.render("GuardedTuning run " + spec.id(),
+                List.of(report)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return report;
+    }
+
+    /** Streams the client's phases as progress bars (loss and bytes) until it exits. */
+    private static void follow(LocalStack stack, ProcessSupervisor.Managed client, RunSpec spec)
+            throws InterruptedException {
+        String phase = "";
+        ProgressBar bar = null;
+        long lastStep = -1;
+        while (client.process().isAlive()) {
+            Optional<JsonNode> status = stack.clientStatus(client);
+            if (status.isPresent()) {
+                JsonNode p = status.get().path("progress");
+                String now = p.path("phase").asText();
+                if (!now.equals(phase)) {
+                    phase = now;
+                    System.err.println("   " + spec.id() + ": " + phase.toLowerCase(Locale.ROOT).replace('_', ' '));
+                    if ("TRAINING".equals(now)) {
+                        bar = new ProgressBar("training", Math.max(1, p.path("totalSteps").asLong()));
+                        lastStep = 0;
+                    }
+                }
+                long step = p.path("step").asLong();
+                if (bar != null && "TRAINING".equals(now)) {
+                    JsonNode link = p.path("link");
+                    while (lastStep < step) {
+                        lastStep++;
+                        String leakage = stack.auditReport(spec.id()).map(LocalRun::bestLeakage).orElse("");
+                        bar.step(String.format(Locale.ROOT, "loss %.3f up %s down %s%s",
+                                p.path("lastLoss").asDouble(), HtmlReport.bytes(link.path("bytesUp").asDouble()),
+                                HtmlReport.bytes(link.path("bytesDown").asDouble()), leakage));
+                    }
+                }
+            }
+            Thread.sleep(1000);
+        }
+        if (bar != null) {
+            bar.close();
+        }
+    }
+
+    private static String bestLeakage(JsonNode audit) {
+        double best = -1;
+        for (JsonNode a : audit.path("attacks")) {
+            if (a.hasNonNull("bestRougeL")) {
+                best = Math.max(best, a.path("bestRougeL").asDouble());
+            }
+        }
+        return best < 0 ? "" : String.format(Locale.ROOT, " leakage %.2f", best);
+    }
+
+    private static JsonNode readClientSummary(Path runDir) throws IOException {
+        Path p = runDir.resolve("client-summary.json");
+        if (!Files.isRegularFile(p)) {
+            throw new IOException("client-compute wrote no summary at " + p + "; see its log in the logs directory");
+        }
+        return JSON.readTree(p.toFile());
+    }
+
+    /** Waits until the auditor's report for the session stops changing (its queue has drained). */
+    private static JsonNode settleAudit(LocalStack stack, RunSpec spec) throws InterruptedException {
+        System.err.println("   " + spec.id() + ": waiting for the audit to finish its sampled steps");
+        long deadline = System.nanoTime() + AUDIT_SETTLE.toNanos();
+        String last = null;
+        int stable = 0;
+        JsonNode report = null;
+        while (System.nanoTime() < deadline && stable < 3) {
+            report = stack.auditReport(spec.id()).orElse(null);
+            String now = report == null ? "" : report.toString();
+            stable = now.equals(last) && report != null ? stable + 1 : 0;
+            last = now;
+            Thread.sleep(3000);
+        }
+        return report;
+    }
+
+    /** Centralized fine-tuning of the same layers with the same data and settings, in this process. */
+    private static Double centralizedAccuracy(RunSpec spec) throws IOException {
+        System.err.println("   " + spec.id() + ": centralized reference (same layers, same data, one process)");
+        Path dir = ModelCatalog.resolve(spec.model());
+        BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
+        McTask task = new TaskRegistry(new PackageCache(), new SplitSizes(spec.trainSize(),
+                Math.min(200, spec.evalSize()), spec.evalSize()), 600).resolve(spec.task());
+        try (OptModel model = ModelFiles.load(dir)) {
+            Split split = Split.of(spec.k(), model.config());
+            McEncoder encoder = new McEncoder(tokenizer, model.config().bosTokenId(),
+                    Math.min(256, model.config().maxPositionEmbeddings()));
+            List<io.guardedtuning.data.McExample> train = task.train().subList(0,
+                    Math.min(spec.trainSize(), task.train().size()));
+            TaskFinetuner.Settings s = new TaskFinetuner.Settings(spec.epochs(), spec.batchSize(),
+                    spec.learningRate(), 0f, spec.seed());
+            int all = TaskFinetuner.steps(train.size(), s);
+            TaskFinetuner.run(model, encoder, train, spec.design() == io.guardedtuning.split.Design.ONLINE
+                    ? split.adapters() : split.outputAdapter(), s, spec.maxSteps() > 0
+                    ? Math.min(all, spec.maxSteps()) : all, r -> { });
+            return new MultipleChoiceEvaluator(encoder, model.config().padTokenId(), 16)
+                    .evaluate(model::logits, task.test().subList(0, Math.min(spec.evalSize(), task.test().size())))
+                    .accuracy();
+        }
+    }
+
+    static RunReport report(RunSpec spec, JsonNode c, JsonNode audit, JsonNode server, Double centralized,
+                            String codeVersion, Instant started, double wallSeconds, int exitCode) {
+        double before = c.path("accuracyBefore").path("acc").asDouble(Double.NaN);
+        double after = c.path("accuracyAfter").path("acc").asDouble(Double.NaN);
+        RunReport.Utility utility = new RunReport.Utility(before, after,
+                c.path("accuracyBefore").path("accNorm").asDouble(Double.NaN),
+                c.path("accuracyAfter").path("accNorm").asDouble(Double.NaN), centralized,
+                centralized == null ? null : after - centralized, c.path("accuracyAfter").path("examples").asInt());
+        Map<String, RunReport.AttackScore> attacks = new LinkedHashMap<>();
+        Map<String, List<double[]>> leakage = new LinkedHashMap<>();
+        Double best = null;
+        int audited = 0;
+        if (audit != null) {
+            for (JsonNode series : audit.path("series")) {
+                String attack = series.path("attack").asText();
+                List<double[]> points = new ArrayList<>();
+                double sumR = 0;
+                double sumT = 0;
+                int scored = 0;
+                String note = null;
+                for (JsonNode p : series.path("points")) {
+                    if (p.hasNonNull("rougeL")) {
+                        points.add(new double[] {p.path("step").asDouble(), p.path("rougeL").asDouble()});
+                        sumR += p.path("rougeL").asDouble();
+                        sumT += p.path("tokenSetF1").asDouble();
+                        scored++;
+                    } else if (p.hasNonNull("detail")) {
+                        note = p.path("detail").asText();
+                    }
+                }
+                audited = Math.max(audited, series.path("points").size());
+                leakage.put(attack, points);
+                attacks.put(attack, new RunReport.AttackScore(scored == 0 ? Double.NaN : sumR / scored,
+                        scored == 0 ? Double.NaN : sumT / scored, scored, note));
+                if (scored > 0) {
+                    best = best == null ? sumR / scored : Math.max(best, sumR / scored);
+                }
+            }
+        }
+        JsonNode link = c.path("link");
+        long steps = c.path("steps").asLong();
+        RunReport.Cost cost = new RunReport.Cost(steps, c.path("bytesPerStep").path("up").asDouble(),
+                c.path("bytesPerStep").path("down").asDouble(), link.path("bytesUp").asLong(),
+                link.path("bytesDown").asLong(), c.path("clientComputeMillis").asLong(), link.path("retries").asLong(),
+                link.path("resendsServed").asLong());
+        List<Double> losses = new ArrayList<>();
+        c.path("losses").forEach(l -> losses.add(l.asDouble()));
+        String status = exitCode == 0 ? c.path("status").asText("done") : "failed (client exit " + exitCode + ")";
+        RunReport.Run run = new RunReport.Run(spec.id(), spec.design().id(), spec.settings(), spec.model(),
+                c.path("task").path("name").asText(spec.task()) + " (" + c.path("task").path("provenance").asText()
+                        + ")", spec.k(), codeVersion, Machine.describe(), started.toString(), wallSeconds, status,
+                c.hasNonNull("error") ? c.path("error").asText() : null);
+        return new RunReport(run, utility, new RunReport.Privacy(attacks, best, audited), cost, null,
+                new RunReport.Series(losses, leakage));
+    }
+}

@@ -1,0 +1,185 @@
+package io.guardedtuning.deploy.local;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guardedtuning.messaging.Topics;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The local GuardedTuning stack, each part its own process: a KRaft broker, server-compute and attack-audit
+ * (kept across runs that share a model and split point), and one client-compute per session. Everything it
+ * started is stopped on {@link #close}, on failure and on Ctrl-C.
+ */
+public final class LocalStack implements AutoCloseable {
+
+    private static final Duration START_TIMEOUT = Duration.ofMinutes(4);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path home;
+    private final Path workDir;
+    private final ProcessSupervisor supervisor;
+    private final String masterKey;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+    private final String bootstrap;
+    private String backbone;
+    private ProcessSupervisor.Managed server;
+    private ProcessSupervisor.Managed auditor;
+    private int serverPort;
+    private int auditorPort;
+    private final int auditEveryDefault;
+    private final Map<ProcessSupervisor.Managed, Integer> clientPorts = new LinkedHashMap<>();
+
+    /**
+     * Starts the broker. {@code home} is the repository root (where the services' builds are), {@code workDir}
+     * holds the broker's data and every process's log.
+     */
+    public LocalStack(Path home, Path workDir, int auditEvery) throws IOException, InterruptedException {
+        this.home = home;
+        this.workDir = Files.createDirectories(workDir);
+        this.supervisor = new ProcessSupervisor(workDir.resolve("logs"));
+        byte[] key = new byte[32];
+        new SecureRandom().nextBytes(key);
+        this.masterKey = HexFormat.of().formatHex(key);
+        this.auditEveryDefault = auditEvery;
+        try {
+            this.bootstrap = LocalBroker.start(supervisor, workDir.resolve("kafka-data"));
+            LocalBroker.createTopics(bootstrap, List.of());
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            supervisor.close();
+            throw e;
+        }
+    }
+
+    public String bootstrap() {
+        return bootstrap;
+    }
+
+    public String auditorUrl() {
+        return "http://127.0.0.1:" + auditorPort + "/";
+    }
+
+    /** Makes sure a server and an auditor for this model and split point are up (restarting them if not). */
+    public void ensureProvider(String model, int k) throws IOException, InterruptedException {
+        String wanted = model + "#" + k;
+        if (wanted.equals(backbone) && server.process().isAlive() && auditor.process().isAlive()) {
+            return;
+        }
+        if (server != null) {
+            ProcessSupervisor.stop(server);
+            ProcessSupervisor.stop(auditor);
+        }
+        serverPort = ProcessSupervisor.freePort();
+        server = supervisor.start("server-compute", service("server-compute", serverPort, Map.of(
+                "gt.server.model", model, "gt.server.k", Integer.toString(k))), env());
+        auditorPort = ProcessSupervisor.freePort();
+        auditor = supervisor.start("attack-audit", service("attack-audit", auditorPort, Map.of(
+                "gt.audit.model", model, "gt.audit.k", Integer.toString(k),
+                "gt.audit.sampling.every", Integer.toString(auditEveryDefault))), env());
+        supervisor.awaitHealthy(server, health(serverPort), START_TIMEOUT);
+        supervisor.awaitHealthy(auditor, health(auditorPort), START_TIMEOUT);
+        backbone = wanted;
+    }
+
+    /** Starts a client-compute for the run; it trains, writes its summary and exits. */
+    public ProcessSupervisor.Managed startClient(RunSpec spec, Path runDir) throws IOException,
+            InterruptedException {
+        LocalBroker.createTopics(bootstrap, List.of(Topics.sessionDown(spec.id())));
+        int port = ProcessSupervisor.freePort();
+        Map<String, String> props = new LinkedHashMap<>(spec.clientProperties());
+        props.put("gt.client.summary-path", runDir.resolve("client-summary.json").toString());
+        props.put("gt.client.checkpoint-dir", runDir.resolve("checkpoint").toString());
+        props.put("gt.client.checkpoint-every", "20");
+        props.put("gt.client.exit-on-finish", "true");
+        props.put("gt.client.autostart", "true");
+        ProcessSupervisor.Managed client = supervisor.start("client-compute-" + spec.id(),
+                service("client-compute", port, props), env());
+        supervisor.awaitHealthy(client, "http://127.0.0.1:" + port + "/q/health/live", START_TIMEOUT);
+        clientPorts.put(client, port);
+        return client;
+    }
+
+    /** The client's GET /session, or empty while it is not answering (starting, exiting). */
+    public Optional<JsonNode> clientStatus(ProcessSupervisor.Managed client) {
+        return get("http://127.0.0.1:" + clientPorts.get(client) + "/session");
+    }
+
+    /** The auditor's report for a session (GET /audit/sessions/{id}), if it has one. */
+    public Optional<JsonNode> auditReport(String session) {
+        return get(auditorUrl() + "audit/sessions/" + session);
+    }
+
+    /** The server's per-session counters (GET /sessions). */
+    public Optional<JsonNode> serverCounters() {
+        return get("http://127.0.0.1:" + serverPort + "/sessions");
+    }
+
+    private Optional<JsonNode> get(String url) {
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url))
+                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? Optional.of(JSON.readTree(r.body())) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
+    }
+
+    private List<String> service(String name, int port, Map<String, String> props) throws IOException {
+        Path jar = home.resolve("services").resolve(name).resolve("target/quarkus-app/quarkus-run.jar");
+        if (!Files.isRegularFile(jar)) {
+            throw new IOException(name + " is not built (" + jar + " is missing): run ./mvnw install -DskipTests");
+        }
+        List<String> cmd = new ArrayList<>(List.of(LocalBroker.javaBinary(), "-Xmx1g",
+                "-Dquarkus.http.port=" + port, "-Dquarkus.http.host=127.0.0.1",
+                "-Dkafka.bootstrap.servers=" + bootstrap, "-Dai.djl.offline=true", "-DOPT_OUT_TRACKING=true",
+                "-Dai.djl.pytorch.num_threads=" + Math.max(1, Runtime.getRuntime().availableProcessors())));
+        props.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
+        cmd.add("-jar");
+        cmd.add(jar.toString());
+        return cmd;
+    }
+
+    private Map<String, String> env() {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("GT_MASTER_KEY", masterKey);
+        env.put("KAFKA_BOOTSTRAP_SERVERS", bootstrap);
+        env.put("DJL_OFFLINE", "true");
+        env.put("OPT_OUT_TRACKING", "true");
+        env.put("OMP_WAIT_POLICY", "PASSIVE");
+        return env;
+    }
+
+    private static String health(int port) {
+        return "http://127.0.0.1:" + port + "/q/health/ready";
+    }
+
+    public ProcessSupervisor supervisor() {
+        return supervisor;
+    }
+
+    public Path workDir() {
+        return workDir;
+    }
+
+    @Override
+    public void close() {
+        supervisor.close();
+    }
+}

@@ -1,0 +1,73 @@
+package io.guardedtuning.deploy.local;
+
+import io.guardedtuning.split.Design;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/** One local GuardedTuning session to run: the design and its settings, the model and the task. */
+public record RunSpec(String id, Design design, int k, float alpha, int bitsUp, int bitsDown, int gradientBitsUp,
+                      int gradientBitsDown, int batchSize, float learningRate, int epochs, long seed, String model,
+                      String task, int trainSize, int evalSize, int maxSteps, int auditEvery, boolean baseline) {
+
+    public RunSpec {
+        if (design == Design.OFFLINE) {
+            throw new IllegalArgumentException("the local runner drives Online and Gradfree sessions; Offline runs "
+                    + "through the emulator-distillation service (docs/offline.md) and is not wired here yet");
+        }
+    }
+
+    /** A readable, file-name-safe id from the settings that vary in experiments. */
+    public static String idFor(Design design, int k, float alpha, int bits, String task) {
+        return String.format(Locale.ROOT, "%s-k%d-a%s-b%d-%s", design.id(), k, trim(alpha), bits,
+                task.replaceAll("[^A-Za-z0-9]+", "_")).replaceAll("_+$", "");
+    }
+
+    private static String trim(float f) {
+        return f == Math.rint(f) ? Integer.toString((int) f) : Float.toString(f).replace('.', 'p');
+    }
+
+    /** The settings as the report lists them. */
+    public Map<String, Object> settings() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("design", design.id());
+        m.put("k", k);
+        m.put("alpha", alpha);
+        m.put("bits up / down", bitsUp + " / " + bitsDown);
+        m.put("gradient bits up / down", gradientBitsUp + " / " + gradientBitsDown);
+        m.put("batch size", batchSize);
+        m.put("learning rate", learningRate);
+        m.put("epochs", epochs);
+        m.put("max steps", maxSteps);
+        m.put("seed", seed);
+        m.put("train examples", trainSize);
+        m.put("eval examples", evalSize);
+        m.put("audit every", auditEvery);
+        return m;
+    }
+
+    /** System properties that configure client-compute for this run (keys: docs/architecture.md). */
+    public Map<String, String> clientProperties() {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("gt.client.session-id", id);
+        p.put("gt.client.design", design.id());
+        p.put("gt.client.k", Integer.toString(k));
+        p.put("gt.client.alpha", Float.toString(alpha));
+        p.put("gt.client.bits-up", Integer.toString(bitsUp));
+        p.put("gt.client.bits-down", Integer.toString(bitsDown));
+        p.put("gt.client.gradient-bits-up", Integer.toString(gradientBitsUp));
+        p.put("gt.client.gradient-bits-down", Integer.toString(gradientBitsDown));
+        p.put("gt.client.batch-size", Integer.toString(batchSize));
+        p.put("gt.client.learning-rate", Float.toString(learningRate));
+        p.put("gt.client.epochs", Integer.toString(epochs));
+        p.put("gt.client.seed", Long.toString(seed));
+        p.put("gt.client.max-steps", Integer.toString(maxSteps));
+        p.put("gt.client.audit-every", Integer.toString(auditEvery));
+        p.put("gt.client.model", model);
+        p.put("gt.client.task.name", task);
+        p.put("gt.client.task.train-size", Integer.toString(trainSize));
+        p.put("gt.client.task.eval-size", Integer.toString(evalSize));
+        return p;
+    }
+}
