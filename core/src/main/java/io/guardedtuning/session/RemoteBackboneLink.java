@@ -99,17 +99,25 @@ public final class RemoteBackboneLink implements BackboneLink {
     }
 
     /**
-     * Announces this run to the server: its steps start again from wherever the client resumed. Call once before
-     * the first step of every process start.
+     * Announces a run or a pass to the server: its steps start again from wherever the client resumed, or from 0
+     * for an evaluation pass. Call before the first step of every process start and of every pass.
      */
     public void start(long runStartMillis) {
+        synchronized (verifier) {
+            // A new pass numbers its steps from 0 again: answers of the previous pass are neither stale nor valid.
+            verifier.forgetSteps(EnumSet.of(EventKind.ACTIVATION_DOWN, EventKind.GRADIENT_DOWN, EventKind.CONTROL));
+            answers.clear();
+        }
         send(writer.records(Topics.ACTIVATIONS_UP, writer.opaqueEvent(EventKind.CONTROL, runStartMillis, 0, 0,
                 java.util.Map.of(SplitProtocol.ACTION, SplitProtocol.START), new byte[0])));
     }
 
     /** Offers one record from the session's down topic; called by the consumer thread. */
     public void onRecord(ConsumerRecord<String, byte[]> record) {
-        Verdict v = verifier.verify(record);
+        Verdict v;
+        synchronized (verifier) {
+            v = verifier.verify(record);
+        }
         if (v instanceof Verdict.Rejected r) {
             rejected.incrementAndGet();
             deadLetters.accept(DeadLetters.record(Topics.DEAD_LETTER, record, r));

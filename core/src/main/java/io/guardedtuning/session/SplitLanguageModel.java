@@ -11,7 +11,8 @@ import io.guardedtuning.tensor.HostTensor;
 
 /**
  * The client's view of the whole model for inference: its own bottom and top around the provider's backbone,
- * reached forward-only through the link. Used to evaluate a split-tuned model without moving any weights.
+ * reached forward-only through the link. Used to evaluate a split-tuned model without moving any weights. Its
+ * steps count from 0: over Kafka, start a new pass on the link first ({@link RemoteBackboneLink#start}).
  */
 public final class SplitLanguageModel implements LanguageModel {
 
