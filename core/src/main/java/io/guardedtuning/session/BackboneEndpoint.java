@@ -116,6 +116,8 @@ public final class BackboneEndpoint {
     private List<ProducerRecord<String, byte[]>> answer(SessionState state, String session, TensorEvent event,
                                                         HostTensor tensor) {
         EventMetadata m = event.metadata();
+        // Checked before anything is computed or held: a malformed request must cost nothing and leave no state.
+        int bitsDown = SplitProtocol.bitsDown(m);
         String answerKey = m.kind() + "#" + m.step();
         // A forward for backward must run again even when answered before: the retry exists because the server
         // no longer holds what backward needs.
@@ -131,12 +133,12 @@ public final class BackboneEndpoint {
             long[] lengths = SplitProtocol.lengths(m);
             HostTensor out = server.forward(session, m.step(), tensor, lengths, SplitProtocol.backward(m));
             reply = state.writer.tensorEvent(EventKind.ACTIVATION_DOWN, m.step(), m.microBatch(), m.attempt(),
-                    Map.of(), out, Precision.activations(SplitProtocol.bitsDown(m)));
+                    Map.of(), out, Precision.activations(bitsDown));
         } else {
             try {
                 HostTensor gradIn = server.backward(session, m.step(), tensor);
                 reply = state.writer.tensorEvent(EventKind.GRADIENT_DOWN, m.step(), m.microBatch(), m.attempt(),
-                        Map.of(), gradIn, Precision.gradients(SplitProtocol.bitsDown(m)));
+                        Map.of(), gradIn, Precision.gradients(bitsDown));
             } catch (MissingActivationException e) {
                 meter.resendRequested(session);
                 reply = state.writer.opaqueEvent(EventKind.CONTROL, m.step(), m.microBatch(), m.attempt(),

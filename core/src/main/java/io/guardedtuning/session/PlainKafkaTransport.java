@@ -3,6 +3,7 @@ package io.guardedtuning.session;
 import io.guardedtuning.messaging.Topics;
 import io.guardedtuning.wire.WireLimits;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -23,18 +24,34 @@ import java.util.function.Consumer;
  */
 public final class PlainKafkaTransport {
 
+    /** The consumer group of every backbone replica: Kafka spreads the sessions' partitions over them. */
+    public static final String SERVER_GROUP = "server-compute";
+
+    /**
+     * How long a send may block for metadata or buffer space. Kafka's 60 s default would hold a step far past the
+     * link's own timeout when the broker is unreachable; records already buffered still wait out a broker restart.
+     */
+    private static final int MAX_BLOCK_MS = 5_000;
+
     private PlainKafkaTransport() {
     }
 
     public static KafkaProducer<String, byte[]> producer(String bootstrap, WireLimits limits) {
         Map<String, Object> config = new HashMap<>(limits.producerProperties());
         config.put("bootstrap.servers", bootstrap);
+        config.put("max.block.ms", MAX_BLOCK_MS);
         return new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer());
     }
 
     public static KafkaConsumer<String, byte[]> consumer(String bootstrap, WireLimits limits, String group,
                                                          String offsetReset) {
+        return consumer(bootstrap, limits, group, offsetReset, Map.of());
+    }
+
+    private static KafkaConsumer<String, byte[]> consumer(String bootstrap, WireLimits limits, String group,
+                                                          String offsetReset, Map<String, Object> extra) {
         Map<String, Object> config = new HashMap<>(limits.consumerProperties());
+        config.putAll(extra);
         config.put("bootstrap.servers", bootstrap);
         config.put("group.id", group);
         config.put("auto.offset.reset", offsetReset);
@@ -53,6 +70,16 @@ public final class PlainKafkaTransport {
 
         public PollLoop(String name, KafkaConsumer<String, byte[]> consumer, List<String> topics,
                         Consumer<ConsumerRecord<String, byte[]>> handler, Runnable afterPoll) {
+            this(name, consumer, topics, handler, afterPoll, false);
+        }
+
+        /**
+         * With {@code commit}, the group's offsets move past each polled batch once it is handled and
+         * {@code afterPoll} (which flushes the answers) has returned: at-least-once, and a replica that takes over
+         * (restart, rebalance) resumes there instead of re-reading the topics' whole retention.
+         */
+        public PollLoop(String name, KafkaConsumer<String, byte[]> consumer, List<String> topics,
+                        Consumer<ConsumerRecord<String, byte[]>> handler, Runnable afterPoll, boolean commit) {
             thread = new Thread(() -> {
                 try (consumer) {
                     consumer.subscribe(topics);
@@ -61,8 +88,13 @@ public final class PlainKafkaTransport {
                             consumer.assignment().forEach(consumer::position);
                             assigned.countDown();
                         }
-                        consumer.poll(Duration.ofMillis(50)).forEach(handler);
+                        ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(50));
+                        records.forEach(handler);
                         afterPoll.run();
+                        if (commit && !records.isEmpty()) {
+                            // Async: a commit lost to a broker outage only means a few records are handled again.
+                            consumer.commitAsync();
+                        }
                     }
                 }
             }, name);
@@ -88,9 +120,19 @@ public final class PlainKafkaTransport {
     /** The provider's side: consume the up topics, answer through the endpoint. */
     public static PollLoop serve(String bootstrap, WireLimits limits, BackboneEndpoint endpoint,
                                  KafkaProducer<String, byte[]> producer) {
-        return new PollLoop("backbone-loop", consumer(bootstrap, limits, "server-compute", "earliest"),
-                List.of(Topics.ACTIVATIONS_UP, Topics.GRADIENTS_UP),
-                r -> endpoint.handle(r).forEach(producer::send), producer::flush);
+        return serve(bootstrap, limits, "backbone", r -> endpoint.handle(r).forEach(producer::send), producer);
+    }
+
+    /**
+     * One backbone replica in the {@link #SERVER_GROUP} group, named {@code replica} (its Kafka client id), handing
+     * each up record to {@code handler}, which sends the answers through {@code producer}.
+     */
+    public static PollLoop serve(String bootstrap, WireLimits limits, String replica,
+                                 Consumer<ConsumerRecord<String, byte[]>> handler,
+                                 KafkaProducer<String, byte[]> producer) {
+        return new PollLoop(replica + "-loop", consumer(bootstrap, limits, SERVER_GROUP, "earliest",
+                Map.of("client.id", replica)), List.of(Topics.ACTIVATIONS_UP, Topics.GRADIENTS_UP), handler,
+                producer::flush, true);
     }
 
     /** The client's side: feed its session's down topic into the link, reading only what comes after now. */

@@ -84,6 +84,8 @@ public final class RemoteBackboneLink implements BackboneLink {
     private long[] lastLengths;
     private boolean lastForBackward;
     private int attempt;
+    /** Why the latest send failed (broker unreachable, buffer full), reported if the call finally fails. */
+    private RuntimeException lastSendFailure;
 
     public RemoteBackboneLink(SessionKey key, String producerId, WireLimits limits, Settings settings,
                               RecordSink sink, Clock clock) {
@@ -137,17 +139,16 @@ public final class RemoteBackboneLink implements BackboneLink {
         lastLengths = lengths.clone();
         lastForBackward = forBackward;
         attempt = 0;
+        lastSendFailure = null;
         for (int tries = 0; tries < settings.maxAttempts(); tries++) {
-            sendActivation(step);
-            Verdict.Accepted answer = await(EventKind.ACTIVATION_DOWN, step);
+            Verdict.Accepted answer = sendActivation(step) ? await(EventKind.ACTIVATION_DOWN, step) : null;
             if (answer != null) {
                 return answer.tensor().orElseThrow();
             }
             retries.incrementAndGet();
             attempt++;
         }
-        throw new IllegalStateException("no backbone answer for session " + session + " step " + step + " after "
-                + settings.maxAttempts() + " attempts of " + settings.timeout().toMillis() + " ms");
+        throw failure("no backbone answer", step);
     }
 
     @Override
@@ -156,9 +157,9 @@ public final class RemoteBackboneLink implements BackboneLink {
             throw new IllegalStateException("backward for step " + step + " without its forward");
         }
         attempt++;
+        lastSendFailure = null;
         for (int tries = 0; tries < settings.maxAttempts(); tries++) {
-            sendGradient(step, gradOut);
-            Verdict.Accepted answer = await(EventKind.GRADIENT_DOWN, step);
+            Verdict.Accepted answer = sendGradient(step, gradOut) ? await(EventKind.GRADIENT_DOWN, step) : null;
             if (answer != null && answer.event().metadata().kind() == EventKind.GRADIENT_DOWN) {
                 return answer.tensor().orElseThrow();
             }
@@ -168,29 +169,46 @@ public final class RemoteBackboneLink implements BackboneLink {
                 // The server lost the step (eviction, restart, rebalance): give it the activation again, then retry.
                 resendsServed.incrementAndGet();
                 attempt++;
-                sendActivation(step);
-                Verdict.Accepted reforward = await(EventKind.ACTIVATION_DOWN, step);
+                Verdict.Accepted reforward = sendActivation(step) ? await(EventKind.ACTIVATION_DOWN, step) : null;
                 if (reforward == null) {
                     retries.incrementAndGet();
                 }
             }
             attempt++;
         }
-        throw new IllegalStateException("no gradient answer for session " + session + " step " + step + " after "
-                + settings.maxAttempts() + " attempts");
+        throw failure("no gradient answer", step);
     }
 
-    private void sendActivation(long step) {
+    private IllegalStateException failure(String what, long step) {
+        String message = what + " for session " + session + " step " + step + " after " + settings.maxAttempts()
+                + " attempts of " + settings.timeout().toMillis() + " ms";
+        return lastSendFailure == null ? new IllegalStateException(message)
+                : new IllegalStateException(message + "; the last send failed: " + lastSendFailure.getMessage(),
+                        lastSendFailure);
+    }
+
+    private boolean sendActivation(long step) {
         TensorEvent e = writer.tensorEvent(EventKind.ACTIVATION_UP, step, 0, attempt,
                 SplitProtocol.activationAttributes(lastLengths, lastForBackward, settings.bitsDown()),
                 lastActivation, activationCodec);
-        send(writer.records(Topics.ACTIVATIONS_UP, e));
+        return trySend(writer.records(Topics.ACTIVATIONS_UP, e));
     }
 
-    private void sendGradient(long step, HostTensor gradOut) {
+    private boolean sendGradient(long step, HostTensor gradOut) {
         TensorEvent e = writer.tensorEvent(EventKind.GRADIENT_UP, step, 0, attempt,
                 SplitProtocol.gradientAttributes(settings.gradientBitsDown()), gradOut, gradientCodec);
-        send(writer.records(Topics.GRADIENTS_UP, e));
+        return trySend(writer.records(Topics.GRADIENTS_UP, e));
+    }
+
+    /** A request that cannot be sent is a failed attempt like an unanswered one, not the end of the run. */
+    private boolean trySend(List<ProducerRecord<String, byte[]>> records) {
+        try {
+            send(records);
+            return true;
+        } catch (RuntimeException e) {
+            lastSendFailure = e;
+            return false;
+        }
     }
 
     private void send(List<ProducerRecord<String, byte[]>> records) {
