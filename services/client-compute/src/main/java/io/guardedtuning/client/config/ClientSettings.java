@@ -9,7 +9,6 @@ import io.guardedtuning.split.Design;
 import io.guardedtuning.wire.SessionKey;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Optional;
 
@@ -32,7 +31,7 @@ public record ClientSettings(SessionSettings session, SessionKey key, String pro
         SessionSettings session = problems.check("gt.client.*", () -> new SessionSettings(c.sessionId(), design,
                 c.k(), c.alpha(), c.bitsUp(), c.bitsDown(), c.gradientBitsUp(), c.gradientBitsDown(), c.batchSize(),
                 c.learningRate(), c.epochs(), c.seed(), c.checkpointEvery(), c.auditEvery(), c.maxSteps()));
-        SessionKey key = session == null ? null : key(c, problems);
+        SessionKey key = key(c, problems);
         if (c.task().trainSize() < 1 || c.task().evalSize() < 1) {
             problems.add("gt.client.task.train-size / eval-size", "must be >= 1");
         }
@@ -45,10 +44,13 @@ public record ClientSettings(SessionSettings session, SessionKey key, String pro
         if (c.answerTimeout().isNegative() || c.answerTimeout().isZero()) {
             problems.add("gt.client.answer-timeout", "must be positive, got " + c.answerTimeout());
         }
-        RemoteBackboneLink.Settings link = problems.check("gt.client.max-attempts", () ->
-                new RemoteBackboneLink.Settings(c.bitsUp(), c.bitsDown(), c.gradientBitsUp(), c.gradientBitsDown(),
-                        c.answerTimeout(), c.maxAttempts()));
+        if (c.maxAttempts() < 1) {
+            problems.add("gt.client.max-attempts", "must be >= 1, got " + c.maxAttempts());
+        }
         problems.throwIfAny();
+        // The precisions were checked with the session settings.
+        RemoteBackboneLink.Settings link = new RemoteBackboneLink.Settings(c.bitsUp(), c.bitsDown(),
+                c.gradientBitsUp(), c.gradientBitsDown(), c.answerTimeout(), c.maxAttempts());
         return new ClientSettings(session, key, c.producerId().orElse("client-" + session.sessionId()), c.model(),
                 c.task().name(), c.task().trainSize(), c.task().evalSize(), c.maxTokens(), c.evalBatchSize(),
                 c.checkpointDir(), c.summaryPath(), link, c.autostart(), c.exitOnFinish());
@@ -78,9 +80,5 @@ public record ClientSettings(SessionSettings session, SessionKey key, String pro
 
     public String downTopic() {
         return Topics.sessionDown(session.sessionId());
-    }
-
-    public Duration answerTimeout() {
-        return link.timeout();
     }
 }

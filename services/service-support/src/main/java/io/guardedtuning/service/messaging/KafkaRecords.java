@@ -3,7 +3,6 @@ package io.guardedtuning.service.messaging;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Optional;
 
 /** Conversions for records that SmallRye Reactive Messaging hands to {@code @Incoming} methods. */
 public final class KafkaRecords {
@@ -22,13 +21,5 @@ public final class KafkaRecords {
         int valueSize = r.value() == null ? ConsumerRecord.NULL_SIZE : r.value().length;
         return new ConsumerRecord<>(r.topic(), r.partition(), r.offset(), r.timestamp(), r.timestampType(), keySize,
                 valueSize, r.key(), r.value(), r.headers(), r.leaderEpoch());
-    }
-
-    /** Same as {@link #withSizes}, for records built by hand (tests, in-memory channels). */
-    public static ConsumerRecord<String, byte[]> of(String topic, String key, byte[] value,
-                                                    org.apache.kafka.common.header.Headers headers) {
-        return withSizes(new ConsumerRecord<>(topic, 0, 0L, ConsumerRecord.NO_TIMESTAMP,
-                org.apache.kafka.common.record.TimestampType.NO_TIMESTAMP_TYPE, ConsumerRecord.NULL_SIZE,
-                ConsumerRecord.NULL_SIZE, key, value, headers, Optional.empty()));
     }
 }
