@@ -99,14 +99,10 @@ public final class RemoteBackboneLink implements BackboneLink {
     }
 
     /**
-     * Announces a run to the server: its steps start again from wherever the client resumed. Call before the first
-     * step of every process start, and before each further pass that numbers its steps from 0 again (evaluation
-     * before and after training). Both ends then forget the step numbers seen so far, or the new pass's answers
-     * would be refused as stale; {@code runStartMillis} must grow from one call to the next.
+     * Announces this run to the server: its steps start again from wherever the client resumed. Call once before
+     * the first step of every process start.
      */
     public void start(long runStartMillis) {
-        verifier.forgetSteps(EnumSet.of(EventKind.ACTIVATION_DOWN, EventKind.GRADIENT_DOWN));
-        answers.clear();
         send(writer.records(Topics.ACTIVATIONS_UP, writer.opaqueEvent(EventKind.CONTROL, runStartMillis, 0, 0,
                 java.util.Map.of(SplitProtocol.ACTION, SplitProtocol.START), new byte[0])));
     }

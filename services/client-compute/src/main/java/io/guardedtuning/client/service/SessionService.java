@@ -28,14 +28,13 @@ import org.jboss.logging.MDC;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToLongFunction;
 
 /**
- * This process's one session: the link to the backbone (fed by the down-topic consumer), the session thread that
+ * This process's one session: its links to the backbone (fed by the down-topic consumer), the session thread that
  * runs {@link SplitRun}, its progress and summary. The configuration is checked when the service starts.
  */
 @Startup
@@ -59,7 +58,7 @@ public class SessionService {
     String downTopic;
 
     private ClientSettings settings;
-    private RemoteBackboneLink link;
+    private BackboneLinks links;
     private final CountDownLatch downTopicReady = new CountDownLatch(1);
     private Counter stepCounter;
     private volatile SessionProgress.Phase phase = SessionProgress.Phase.IDLE;
@@ -79,8 +78,7 @@ public class SessionService {
                     "must be " + settings.downTopic() + " for session " + settings.session().sessionId());
             problems.throwIfAny();
         }
-        link = new RemoteBackboneLink(settings.key(), settings.producerId(), WireLimits.chunkedDefaults(),
-                settings.link(), publisher::send, Clock.systemUTC());
+        links = new BackboneLinks(settings, publisher::send);
         registerMetrics();
         try {
             TopicAdmin.ensure(bootstrapServers, downTopic, WireLimits.chunkedDefaults().topicConfig());
@@ -107,7 +105,7 @@ public class SessionService {
     }
 
     private void linkCounter(String name, ToLongFunction<RemoteBackboneLink.Stats> field, String description) {
-        FunctionCounter.builder(name, link, l -> field.applyAsLong(l.stats()))
+        FunctionCounter.builder(name, links, l -> field.applyAsLong(l.stats()))
                 .tag("session", settings.session().sessionId()).description(description).register(registry);
     }
 
@@ -133,7 +131,7 @@ public class SessionService {
                 LOG.warnf("no partition of %s assigned after %d s; starting anyway", downTopic,
                         DOWN_TOPIC_WAIT_SECONDS);
             }
-            new SplitRun(settings, link, publisher::send, new Listener()).run(out);
+            new SplitRun(settings, links, publisher::send, new Listener()).run(out);
             out.put("status", "done");
             outcome = SessionProgress.Phase.DONE;
             LOG.infof("session done: %d steps, loss %.4f", (Object) step, lastLoss);
@@ -146,7 +144,7 @@ public class SessionService {
             outcome = SessionProgress.Phase.FAILED;
             LOG.error("session failed", e);
         }
-        out.set("link", JSON.valueToTree(link.stats()));
+        out.set("link", JSON.valueToTree(links.stats()));
         boolean written = writeSummary(out);
         summary = out;
         // Last, so whoever sees the final phase also finds the summary on disk.
@@ -173,7 +171,7 @@ public class SessionService {
 
     /** Hands one down-topic record to the link (consumer thread). */
     public void onDownRecord(ConsumerRecord<String, byte[]> record) {
-        link.onRecord(record);
+        links.onRecord(record);
     }
 
     /** The down-topic consumer has its partitions, positioned at their ends: answers can no longer be missed. */
@@ -182,7 +180,7 @@ public class SessionService {
     }
 
     public SessionProgress progress() {
-        return new SessionProgress(phase, step, totalSteps, lastLoss, link.stats(), error);
+        return new SessionProgress(phase, step, totalSteps, lastLoss, links.stats(), error);
     }
 
     /** The summary once the run ended (done or failed). */

@@ -54,15 +54,14 @@ public final class SplitRun {
     }
 
     private final ClientSettings settings;
-    private final RemoteBackboneLink link;
+    private final BackboneLinks links;
     private final RemoteBackboneLink.RecordSink sink;
     private final Listener listener;
-    private long lastStart;
 
-    public SplitRun(ClientSettings settings, RemoteBackboneLink link, RemoteBackboneLink.RecordSink sink,
+    public SplitRun(ClientSettings settings, BackboneLinks links, RemoteBackboneLink.RecordSink sink,
                     Listener listener) {
         this.settings = settings;
-        this.link = link;
+        this.links = links;
         this.sink = sink;
         this.listener = listener;
     }
@@ -97,26 +96,23 @@ public final class SplitRun {
              ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, s.design(), AdamW.Settings.defaults(),
                      LearningRateSchedule.constant(s.learningRate()),
                      penalty != null ? penalty : ActivationRegularizer.NONE, true)) {
-            SplitLanguageModel whole = new SplitLanguageModel(client, split, link);
-
             listener.phase(SessionProgress.Phase.EVALUATING_BEFORE);
-            startPass();
-            putAccuracy(summary.putObject("accuracyBefore"), evaluator.evaluate(whole, test));
+            putAccuracy(summary.putObject("accuracyBefore"), evaluator.evaluate(
+                    new SplitLanguageModel(client, split, links.startPass()), test));
 
             listener.phase(SessionProgress.Phase.TRAINING);
             TaskBatches batches = new TaskBatches(train, encoder, s.batchSize(), s.seed());
             listener.totalSteps(ClientSession.totalSteps(s, batches));
-            startPass();
-            RemoteBackboneLink.Stats beforeTraining = link.stats();
+            RemoteBackboneLink link = links.startPass();
             ClientSession.Summary trained = ClientSession.train(s, trainer, batches, link,
                     settings.checkpointDir().orElse(null),
                     AuditSamples.publisher(new TensorEventWriter(settings.producerId(), settings.key(),
                             WireLimits.chunkedDefaults()), sink), listener::step);
-            RemoteBackboneLink.Stats afterTraining = link.stats();
+            RemoteBackboneLink.Stats training = link.stats();
 
             listener.phase(SessionProgress.Phase.EVALUATING_AFTER);
-            startPass();
-            putAccuracy(summary.putObject("accuracyAfter"), evaluator.evaluate(whole, test));
+            putAccuracy(summary.putObject("accuracyAfter"), evaluator.evaluate(
+                    new SplitLanguageModel(client, split, links.startPass()), test));
 
             summary.put("steps", trained.steps()).put("resumedFromStep", trained.resumedFromStep())
                     .put("firstLoss", trained.firstLoss()).put("lastLoss", trained.lastLoss())
@@ -125,22 +121,12 @@ public final class SplitRun {
             summary.put("clientComputeMillis", trained.clientComputeMillis());
             long steps = Math.max(1, trained.steps());
             summary.putObject("bytesPerStep")
-                    .put("up", (afterTraining.bytesUp() - beforeTraining.bytesUp()) / steps)
-                    .put("down", (afterTraining.bytesDown() - beforeTraining.bytesDown()) / steps);
+                    .put("up", training.bytesUp() / steps).put("down", training.bytesDown() / steps);
             ClientFlops.estimate(client, trainer.trainable().keySet(), trained.steps(), s.batchSize(),
                     meanTokens(encoder, train)).write(summary.putObject("clientFlops"));
         }
         summary.put("wallMillis", (System.nanoTime() - wallStart) / 1_000_000);
         return summary;
-    }
-
-    /**
-     * Announces a pass whose steps count from 0 again; the timestamp must grow even when two passes start within
-     * the same millisecond.
-     */
-    private void startPass() {
-        lastStart = Math.max(System.currentTimeMillis(), lastStart + 1);
-        link.start(lastStart);
     }
 
     private static void putAccuracy(ObjectNode n, MultipleChoiceEvaluator.Result r) {
