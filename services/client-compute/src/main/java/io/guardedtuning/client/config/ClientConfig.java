@@ -1,0 +1,112 @@
+package io.guardedtuning.client.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+/** client-compute's settings ({@code gt.client.*}); checked as a whole by {@link ClientSettings#from}. */
+@ConfigMapping(prefix = "gt.client")
+public interface ClientConfig {
+
+    String sessionId();
+
+    /** online or gradfree (offline is served by the emulator flow). */
+    @WithDefault("online")
+    String design();
+
+    @WithDefault("2")
+    int k();
+
+    /** Weight of the dCor² penalty on h_in (Online only). */
+    @WithDefault("0")
+    float alpha();
+
+    @WithDefault("32")
+    int bitsUp();
+
+    @WithDefault("32")
+    int bitsDown();
+
+    @WithDefault("32")
+    int gradientBitsUp();
+
+    @WithDefault("32")
+    int gradientBitsDown();
+
+    @WithDefault("8")
+    int batchSize();
+
+    @WithDefault("1e-3")
+    float learningRate();
+
+    @WithDefault("1")
+    int epochs();
+
+    @WithDefault("1")
+    long seed();
+
+    @WithDefault("0")
+    int checkpointEvery();
+
+    @WithDefault("0")
+    int auditEvery();
+
+    @WithDefault("0")
+    int maxSteps();
+
+    Task task();
+
+    /** A Hugging Face OPT directory, or the bundled model's name. */
+    @WithDefault("gt-tiny-opt")
+    String model();
+
+    /** This session's hex HMAC key (env GT_SESSION_KEY), as the provider hands it out. */
+    Optional<String> sessionKey();
+
+    /** The provider's hex master secret (env GT_MASTER_KEY): local runs only, the session key is derived from it. */
+    Optional<String> masterKey();
+
+    Optional<Path> checkpointDir();
+
+    @WithDefault("client-summary.json")
+    Path summaryPath();
+
+    @WithDefault("30s")
+    Duration answerTimeout();
+
+    @WithDefault("3")
+    int maxAttempts();
+
+    /** Longest scored sequence; longer contexts lose their start. */
+    @WithDefault("256")
+    int maxTokens();
+
+    @WithDefault("16")
+    int evalBatchSize();
+
+    /** Run the session at start-up on a background thread; otherwise POST /session/start. */
+    @WithDefault("true")
+    boolean autostart();
+
+    /** End the process after writing the summary: exit code 0 when done, 1 when failed. */
+    @WithDefault("false")
+    boolean exitOnFinish();
+
+    /** The {@code ce_source} of this client's events; defaults to client-SESSION. */
+    Optional<String> producerId();
+
+    interface Task {
+        /** imdb-sentiment, spam-assassin, or a file form such as arc:TEST.jsonl,TRAIN.jsonl. */
+        @WithDefault("imdb-sentiment")
+        String name();
+
+        @WithDefault("2000")
+        int trainSize();
+
+        @WithDefault("500")
+        int evalSize();
+    }
+}

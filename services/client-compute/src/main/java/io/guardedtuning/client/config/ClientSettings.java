@@ -1,0 +1,84 @@
+package io.guardedtuning.client.config;
+
+import io.guardedtuning.messaging.Topics;
+import io.guardedtuning.service.config.ConfigProblems;
+import io.guardedtuning.session.RemoteBackboneLink;
+import io.guardedtuning.session.SessionKeys;
+import io.guardedtuning.session.SessionSettings;
+import io.guardedtuning.split.Design;
+import io.guardedtuning.wire.SessionKey;
+
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.Optional;
+
+/** client-compute's configuration, checked: everything the session thread needs, nothing left to fail later. */
+public record ClientSettings(SessionSettings session, SessionKey key, String producerId, String model,
+                             String taskName, int trainSize, int evalSize, int maxTokens, int evalBatchSize,
+                             Optional<Path> checkpointDir, Path summaryPath, RemoteBackboneLink.Settings link,
+                             boolean autostart, boolean exitOnFinish) {
+
+    static final String SESSION_KEY = "gt.client.session-key (env GT_SESSION_KEY)";
+    static final String MASTER_KEY = "gt.client.master-key (env GT_MASTER_KEY)";
+
+    public static ClientSettings from(ClientConfig c) {
+        ConfigProblems problems = new ConfigProblems("client-compute");
+        Design design = problems.check("gt.client.design", () -> Design.parse(c.design()));
+        if (design == Design.OFFLINE) {
+            problems.add("gt.client.design", "offline is served by the emulator flow, not by client-compute; "
+                    + "use online or gradfree");
+        }
+        SessionSettings session = problems.check("gt.client.*", () -> new SessionSettings(c.sessionId(), design,
+                c.k(), c.alpha(), c.bitsUp(), c.bitsDown(), c.gradientBitsUp(), c.gradientBitsDown(), c.batchSize(),
+                c.learningRate(), c.epochs(), c.seed(), c.checkpointEvery(), c.auditEvery(), c.maxSteps()));
+        SessionKey key = key(c, problems);
+        if (c.task().trainSize() < 1 || c.task().evalSize() < 1) {
+            problems.add("gt.client.task.train-size / eval-size", "must be >= 1");
+        }
+        if (c.maxTokens() < 2) {
+            problems.add("gt.client.max-tokens", "must be >= 2, got " + c.maxTokens());
+        }
+        if (c.evalBatchSize() < 1) {
+            problems.add("gt.client.eval-batch-size", "must be >= 1, got " + c.evalBatchSize());
+        }
+        if (c.answerTimeout().isNegative() || c.answerTimeout().isZero()) {
+            problems.add("gt.client.answer-timeout", "must be positive, got " + c.answerTimeout());
+        }
+        if (c.maxAttempts() < 1) {
+            problems.add("gt.client.max-attempts", "must be >= 1, got " + c.maxAttempts());
+        }
+        problems.throwIfAny();
+        // The precisions were checked with the session settings.
+        RemoteBackboneLink.Settings link = new RemoteBackboneLink.Settings(c.bitsUp(), c.bitsDown(),
+                c.gradientBitsUp(), c.gradientBitsDown(), c.answerTimeout(), c.maxAttempts());
+        return new ClientSettings(session, key, c.producerId().orElse("client-" + session.sessionId()), c.model(),
+                c.task().name(), c.task().trainSize(), c.task().evalSize(), c.maxTokens(), c.evalBatchSize(),
+                c.checkpointDir(), c.summaryPath(), link, c.autostart(), c.exitOnFinish());
+    }
+
+    /** The session's own key, or one derived from the master secret; exactly one of the two. */
+    private static SessionKey key(ClientConfig c, ConfigProblems problems) {
+        Optional<String> own = c.sessionKey().map(String::strip).filter(s -> !s.isEmpty());
+        Optional<String> master = c.masterKey().map(String::strip).filter(s -> !s.isEmpty());
+        if (own.isPresent() == master.isPresent()) {
+            problems.add(SESSION_KEY, "give exactly one of the session key and " + MASTER_KEY);
+            return null;
+        }
+        if (own.isPresent()) {
+            return problems.check(SESSION_KEY, () -> new SessionKey(c.sessionId(), parseHex(own.get())));
+        }
+        return problems.check(MASTER_KEY, () -> SessionKeys.fromHex(master.get()).forSession(c.sessionId()));
+    }
+
+    private static byte[] parseHex(String hex) {
+        try {
+            return HexFormat.of().parseHex(hex);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("must be hex-encoded: " + e.getMessage());
+        }
+    }
+
+    public String downTopic() {
+        return Topics.sessionDown(session.sessionId());
+    }
+}
