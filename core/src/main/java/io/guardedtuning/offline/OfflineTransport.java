@@ -20,7 +20,7 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The Offline design's two messages on the wire (docs/architecture.md, "The Offline design"): the signed package down as chunked
+ * The Offline design's two messages on the wire (docs/architecture.md): the signed package down as chunked
  * {@code PACKAGE_CHUNK} events on the session's down topic, and the tuned adapters up as one {@code ADAPTER} event
  * (safetensors, full-model naming) on {@link Topics#ADAPTERS_UP}. Both are HMAC'd with the session key like every
  * event; the package is additionally signed by the provider.

@@ -37,7 +37,7 @@ import java.util.Optional;
 public final class LocalRun {
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    private static final Duration AUDIT_SETTLE = Duration.ofSeconds(90);
+    private static final Duration AUDIT_SETTLE = Duration.ofMinutes(5);
 
     private LocalRun() {
     }
@@ -130,19 +130,24 @@ public final class LocalRun {
         return JSON.readTree(p.toFile());
     }
 
-    /** Waits until the auditor's report for the session stops changing (its queue has drained). */
+    /**
+     * Waits until the auditor has scored the session's sampled steps: its report has points and stops changing
+     * (the auditor's queue has drained). The first audit also trains the inversion model, so this can take minutes.
+     */
     private static JsonNode settleAudit(LocalStack stack, RunSpec spec) throws InterruptedException {
         System.err.println("   " + spec.id() + ": waiting for the audit to finish its sampled steps");
         long deadline = System.nanoTime() + AUDIT_SETTLE.toNanos();
         String last = null;
         int stable = 0;
         JsonNode report = null;
-        while (System.nanoTime() < deadline && stable < 3) {
+        while (System.nanoTime() < deadline && stable < 4) {
             report = stack.auditReport(spec.id()).orElse(null);
+            boolean scored = report != null && report.path("series").findValues("points").stream()
+                    .anyMatch(p -> p.size() > 0);
             String now = report == null ? "" : report.toString();
-            stable = now.equals(last) && report != null ? stable + 1 : 0;
+            stable = scored && now.equals(last) ? stable + 1 : 0;
             last = now;
-            Thread.sleep(3000);
+            Thread.sleep(5000);
         }
         return report;
     }

@@ -14,7 +14,7 @@ public record RunSpec(String id, Design design, int k, float alpha, int bitsUp, 
     public RunSpec {
         if (design == Design.OFFLINE) {
             throw new IllegalArgumentException("the local runner drives Online and Gradfree sessions; Offline runs "
-                    + "through the emulator-distillation service (docs/architecture.md, "The Offline design") and is not wired here yet");
+                    + "through the emulator-distillation service (docs/architecture.md) and is not wired here yet");
         }
     }
 
