@@ -42,6 +42,7 @@ public final class LocalStack implements AutoCloseable {
     private int serverPort;
     private int auditorPort;
     private final int auditEveryDefault;
+    private boolean auditOnPublicCorpus = true;
     private final Map<ProcessSupervisor.Managed, Integer> clientPorts = new LinkedHashMap<>();
 
     /**
@@ -73,6 +74,14 @@ public final class LocalStack implements AutoCloseable {
         return "http://127.0.0.1:" + auditorPort + "/";
     }
 
+    /**
+     * The auditor's public auxiliary text: the pretraining corpus's held-out documents (default; needs the npm
+     * package cache) or the small text bundled with the auditor (no download; weaker attacks).
+     */
+    public void auditOnPublicCorpus(boolean corpus) {
+        this.auditOnPublicCorpus = corpus;
+    }
+
     /** Makes sure a server and an auditor for this model and split point are up (restarting them if not). */
     public void ensureProvider(String model, int k) throws IOException, InterruptedException {
         String wanted = model + "#" + k;
@@ -91,7 +100,8 @@ public final class LocalStack implements AutoCloseable {
                 "gt.audit.model", model, "gt.audit.k", Integer.toString(k),
                 "gt.audit.sampling.every", Integer.toString(auditEveryDefault),
                 // The costliest attacks are left out locally: on 2 cores each would hold the audit for minutes.
-                "gt.audit.attacks", "sip,bisr-f,bisr-b")), env());
+                "gt.audit.attacks", "sip,bisr-f,bisr-b",
+                "gt.audit.auxiliary.corpus", Boolean.toString(auditOnPublicCorpus))), env());
         supervisor.awaitHealthy(server, health(serverPort), START_TIMEOUT);
         supervisor.awaitHealthy(auditor, health(auditorPort), START_TIMEOUT);
         backbone = wanted;

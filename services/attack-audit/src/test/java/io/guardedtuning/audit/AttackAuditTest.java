@@ -21,6 +21,7 @@ import io.guardedtuning.split.ActivationRegularizer;
 import io.guardedtuning.split.Design;
 import io.guardedtuning.tensor.HostTensor;
 import io.guardedtuning.testing.EmbeddedKafkaResource;
+import io.guardedtuning.testing.HeadlessChromium;
 import io.guardedtuning.wire.DeadLetters;
 import io.guardedtuning.wire.EventKind;
 import io.guardedtuning.wire.TensorEventWriter;
@@ -260,13 +261,11 @@ class AttackAuditTest {
 
     @Test
     void thePageShowsTheTableAndTheChartInABrowser() throws Exception {
-        Path chromium = Path.of("/usr/bin/chromium");
-        assumeTrue(Files.isExecutable(chromium), "headless Chromium is not installed");
+        assumeTrue(HeadlessChromium.installed(), "headless Chromium is not installed");
         audited();
-        Path profile = Files.createTempDirectory("gt-chromium");
         Path screenshot = Path.of("target", "audit-page.png").toAbsolutePath();
-        String dom = chromium(chromium, profile, "--dump-dom", page.toString());
-        chromium(chromium, profile, "--screenshot=" + screenshot, "--window-size=1100,1400", page.toString());
+        String dom = HeadlessChromium.dumpDom(page.toString());
+        HeadlessChromium.screenshot(page.toString(), screenshot, 1100, 1400);
 
         assertTrue(dom.contains("Session " + CLEAN), "page lists the session");
         String sipRouge = String.format(Locale.ROOT, "%.3f", series(CLEAN, "sip").latest().rougeL());
@@ -275,17 +274,6 @@ class AttackAuditTest {
         assertTrue(dom.contains("<polyline") && dom.contains("<circle") && dom.contains("data-attack=\"sip\""),
                 "chart draws the series");
         assertTrue(Files.size(screenshot) > 10_000, "screenshot written to " + screenshot);
-    }
-
-    private static String chromium(Path binary, Path profile, String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of(binary.toString(), "--headless", "--no-sandbox",
-                "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile));
-        command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "chromium did not finish");
-        return out;
     }
 
     private LeakageSeries series(String session, String attack) {

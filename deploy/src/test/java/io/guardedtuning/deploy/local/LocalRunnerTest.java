@@ -1,0 +1,93 @@
+package io.guardedtuning.deploy.local;
+
+import io.guardedtuning.split.Design;
+import io.guardedtuning.testing.HeadlessChromium;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The local runner end to end: a real broker and the real services as processes (their builds from this reactor),
+ * a short Online session on the bundled model, and nothing left running afterwards.
+ */
+class LocalRunnerTest {
+
+    /** The repository root: the parent of this module, where the services are built. */
+    private static Path home() {
+        return Path.of("").toAbsolutePath().getParent();
+    }
+
+    private static void assumeServicesBuilt() {
+        for (String s : List.of("server-compute", "client-compute", "attack-audit")) {
+            assumeTrue(Files.isRegularFile(home().resolve("services/" + s + "/target/quarkus-app/quarkus-run.jar")),
+                    s + " is not built; run the tests through the reactor (./mvnw verify)");
+        }
+    }
+
+    private static String taskFile() throws URISyntaxException {
+        Path file = Path.of(LocalRunnerTest.class.getResource("/tasks/weather.jsonl").toURI());
+        return "arc:" + file + "," + file;
+    }
+
+    @Test
+    void runsAShortOnlineSessionAndLeavesNoProcessBehind(@TempDir Path dir) throws Exception {
+        assumeServicesBuilt();
+        RunSpec spec = new RunSpec("e2e-online", Design.ONLINE, 2, 0f, 8, 8, 8, 8, 4, 3e-3f, 1, 1, "gt-tiny-opt",
+                taskFile(), 24, 8, 6, 2, false);
+        List<ProcessSupervisor.Managed> started;
+        RunReport r;
+        try (LocalStack stack = new LocalStack(home(), dir.resolve("stack"), spec.auditEvery())) {
+            stack.auditOnPublicCorpus(false);
+            r = LocalRun.run(stack, spec, dir.resolve("run"), "test");
+            started = stack.supervisor().started();
+        }
+        assertEquals("done", r.run().status(), r.run().error());
+        assertEquals(6, r.cost().steps());
+        assertEquals(6, r.series().loss().size());
+        assertEquals(8, r.utility().testExamples());
+        assertTrue(r.utility().accuracyAfter() >= 0 && r.utility().accuracyAfter() <= 1);
+        assertTrue(r.cost().bytesUpPerStep() > 0 && r.cost().bytesDownPerStep() > 0, "bytes each way per step");
+        assertTrue(r.run().machine().contains("cores"), r.run().machine());
+        assertTrue(Files.isRegularFile(LocalRun.summaryPath(dir.resolve("run"))));
+        String html = Files.readString(dir.resolve("run/report.html"));
+        assertTrue(html.contains("data-chart=\"lines\"") && html.contains("e2e-online"), "report has its charts");
+        assertTrue(LocalRun.existing(dir.resolve("run")).isPresent(), "a finished run is found again (resume)");
+        if (HeadlessChromium.installed()) {
+            String dom = HeadlessChromium.dumpDom(dir.resolve("run/report.html").toString());
+            assertTrue(dom.contains("<path class=\"series\"") && dom.contains("id=\"summary\""),
+                    "the browser drew the loss curve and the table");
+        }
+        assertEquals(4, started.size(), "broker, server, auditor and client were started");
+        for (ProcessSupervisor.Managed m : started) {
+            assertFalse(m.process().isAlive(), m.name() + " is still running");
+            assertTrue(m.process().descendants().findAny().isEmpty(), m.name() + " left children");
+        }
+    }
+
+    @Test
+    void aServiceThatCannotStartIsNamedWithItsReasonAndEverythingIsStopped(@TempDir Path dir) throws Exception {
+        assumeServicesBuilt();
+        List<ProcessSupervisor.Managed> started;
+        ProcessSupervisor.StartFailure failure;
+        try (LocalStack stack = new LocalStack(home(), dir.resolve("stack"), 2)) {
+            failure = assertThrows(ProcessSupervisor.StartFailure.class,
+                    () -> stack.ensureProvider(dir.resolve("no-such-model").toString(), 2));
+            started = stack.supervisor().started();
+        }
+        assertTrue(failure.getMessage().startsWith("server-compute failed to start"), failure.getMessage());
+        assertTrue(failure.getMessage().contains("no-such-model"), "the reason is shown: " + failure.getMessage());
+        for (ProcessSupervisor.Managed m : started) {
+            assertFalse(m.process().isAlive(), m.name() + " is still running");
+        }
+    }
+}
