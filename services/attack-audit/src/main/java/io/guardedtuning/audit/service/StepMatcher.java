@@ -138,9 +138,11 @@ public final class StepMatcher {
         return forwardOnly;
     }
 
-    /** A session's run restarted: its step numbers start again, so nothing held for it is valid. */
+    /** A session's run (or pass) restarted: its step numbers start again, so held tensors are no longer valid. */
     public void forgetSession(String session) {
-        for (Map<Key, ?> m : List.of(awaitingGradient, earlyGradients, truths, awaitingTruth)) {
+        // Ground truth stays: the client publishes it only for training steps, on another topic, so it may arrive
+        // before the start event of the very run it belongs to.
+        for (Map<Key, ?> m : List.of(awaitingGradient, earlyGradients, awaitingTruth)) {
             m.keySet().removeIf(k -> k.session().equals(session));
         }
         decided.removeIf(k -> k.session().equals(session));

@@ -92,4 +92,13 @@ class StepMatcherTest {
         assertEquals(0, m.held());
         assertTrue(m.firstSighting("s", 0), "steps count from 0 again after a restart");
     }
+
+    @Test
+    void groundTruthThatArrivedBeforeItsRunStartedIsKept() {
+        List<int[]> truth = List.of(new int[] {4, 5, 6});
+        assertTrue(m.onGroundTruth("s", 3, truth, 0).isEmpty());
+        m.forgetSession("s");
+        assertSame(truth, m.truthOrAwait("s", 3, Map.of(), 1).orElseThrow(),
+                "ground truth on its own topic may overtake the start event of its run");
+    }
 }
