@@ -37,10 +37,28 @@ public final class ProcessSupervisor implements AutoCloseable {
             super(component + " failed to start: " + why + tail(log));
         }
 
+        /** The reason (root cause or first error line) and the last lines of the log. */
         private static String tail(Path log) {
             try {
-                List<String> lines = Files.readAllLines(log);
-                return "\n--- last lines of " + log + " ---\n"
+                // Lenient decoding: a process's output need not be valid UTF-8.
+                List<String> lines = new String(Files.readAllBytes(log), java.nio.charset.StandardCharsets.UTF_8)
+                        .lines().toList();
+                // The root cause of a failed start is the innermost "Caused by" (with its message's further
+                // lines, up to the stack trace); else the first error line.
+                int cause = -1;
+                for (int i = 0; i < lines.size(); i++) {
+                    if (lines.get(i).startsWith("Caused by") || (cause < 0 && lines.get(i).contains("ERROR"))) {
+                        cause = i;
+                    }
+                }
+                StringBuilder reason = new StringBuilder();
+                for (int i = cause; i >= 0 && i < Math.min(lines.size(), cause + 8); i++) {
+                    if (i > cause && lines.get(i).startsWith("\tat ")) {
+                        break;
+                    }
+                    reason.append('\n').append(lines.get(i));
+                }
+                return reason + "\n--- last lines of " + log + " ---\n"
                         + String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size()));
             } catch (IOException e) {
                 return "";
