@@ -89,8 +89,8 @@ final class SplitBench {
         this.test = test;
     }
 
-    /** Options read: model, task, train, test, k, tokens (the encoder's cap on a sequence). */
-    static SplitBench load(Options o) throws IOException {
+    /** Options read: model, task, train, test, k, tokens (the encoder's cap on a sequence, default as given). */
+    static SplitBench load(Options o, int defaultTokens) throws IOException {
         DjlRuntime.configure();
         Path dir = ModelCatalog.resolve(o.text("model", "gt-tiny-opt"));
         OptConfig config;
@@ -104,7 +104,7 @@ final class SplitBench {
                 new SplitSizes(o.integer("train", 800), 100, o.integer("test", 300)), 600)
                 .resolve(o.text("task", "spam-assassin"));
         McEncoder encoder = new McEncoder(tokenizer, config.bosTokenId(),
-                Math.min(o.integer("tokens", 192), config.maxPositionEmbeddings()));
+                Math.min(o.integer("tokens", defaultTokens), config.maxPositionEmbeddings()));
         return new SplitBench(config, weights, tokenizer, Split.of(o.integer("k", 2), config), encoder, task.train(),
                 task.test());
     }

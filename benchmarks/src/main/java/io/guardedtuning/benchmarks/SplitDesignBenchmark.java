@@ -84,7 +84,7 @@ public final class SplitDesignBenchmark {
 
     public static void main(String[] args) throws Exception {
         SplitBench.Options o = SplitBench.Options.parse(args);
-        SplitBench bench = SplitBench.load(o);
+        SplitBench bench = SplitBench.load(o, 192);
         int epochs = o.integer("epochs", 2);
         float lr = o.decimal("lr", 3e-3f);
         int batch = o.integer("batch", 8);
