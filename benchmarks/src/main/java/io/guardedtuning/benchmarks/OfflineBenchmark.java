@@ -51,8 +51,7 @@ public final class OfflineBenchmark {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> a = java.util.Arrays.stream(args).map(s -> s.split("=", 2))
-                .collect(Collectors.toMap(p -> p[0], p -> p[1]));
+        Map<String, String> a = SplitBench.Options.parse(args).values();
         Path modelDir = ModelCatalog.resolve(a.getOrDefault("model", TinyOpt.NAME));
         String taskName = a.getOrDefault("task", "imdb-sentiment");
         int k = Integer.parseInt(a.getOrDefault("k", "2"));
