@@ -40,7 +40,7 @@ import java.util.Map;
  * Gradfree trains only the output adapter, so α cannot change what crosses: its cells run at α = 0 only.
  *
  * <pre>
- * java -cp "$CP" io.guardedtuning.benchmarks.PrivacyBenchmark [task=spam-assassin] [train=160] [test=200]
+ * java -cp "$CP" io.guardedtuning.benchmarks.PrivacyBenchmark [task=spam-assassin] [train=800] [test=300]
  *      [epochs=1] [lr=3e-3] [batch=8] [k=2] [tokens=96] [every=10] [alphas=0,1,8,32] [bits=32,8,4]
  *      [designs=online,gradfree] [cells=online:8:4,...] [gradient-bits=32] [aux-sequences=400] [aux-tokens=48]
  *      [sip-steps=1500] [eia-steps=300] [tag-steps=300]
@@ -105,7 +105,7 @@ public final class PrivacyBenchmark {
     private record FineTune(double accuracy, double bytesPerStep, Recorder sampled) {
     }
 
-    private record Leakage(double rougeL, double tokenSetF1, int samples) {
+    private record Leakage(double rougeL, double tokenSetF1) {
     }
 
     private PrivacyBenchmark() {
@@ -259,7 +259,7 @@ public final class PrivacyBenchmark {
                 costs.computeIfAbsent(name, x -> new ArrayList<>()).add(r.costMillis());
             }
             if (samples > 0) {
-                out.put(name, new Leakage(rouge / samples, set / samples, samples));
+                out.put(name, new Leakage(rouge / samples, set / samples));
             }
         });
         return out;
