@@ -3,10 +3,12 @@ package io.guardedtuning.benchmarks;
 import io.guardedtuning.checkpoint.HfCheckpoint;
 import io.guardedtuning.checkpoint.ModelCatalog;
 import io.guardedtuning.data.Corpus;
+import io.guardedtuning.data.DerivedTasks;
 import io.guardedtuning.data.Document;
 import io.guardedtuning.data.McExample;
 import io.guardedtuning.data.McTask;
 import io.guardedtuning.data.PackageCache;
+import io.guardedtuning.data.SplitSizes;
 import io.guardedtuning.data.TaskRegistry;
 import io.guardedtuning.eval.McEncoder;
 import io.guardedtuning.eval.MultipleChoiceEvaluator;
@@ -51,8 +53,7 @@ public final class OfflineBenchmark {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> a = java.util.Arrays.stream(args).map(s -> s.split("=", 2))
-                .collect(Collectors.toMap(p -> p[0], p -> p[1]));
+        Map<String, String> a = SplitBench.Options.parse(args).values();
         Path modelDir = ModelCatalog.resolve(a.getOrDefault("model", TinyOpt.NAME));
         String taskName = a.getOrDefault("task", "imdb-sentiment");
         int k = Integer.parseInt(a.getOrDefault("k", "2"));
@@ -69,10 +70,14 @@ public final class OfflineBenchmark {
             fullTensors = checkpoint.loadAll();
         }
         BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(modelDir);
-        McTask task = new TaskRegistry(new PackageCache()).resolve(taskName);
-        List<McExample> eval = cap(task.validation().isEmpty() ? task.test() : task.validation(),
-                Integer.parseInt(a.getOrDefault("eval", "200")));
-        List<McExample> train = cap(task.train(), Integer.parseInt(a.getOrDefault("train", "400")));
+        int trainCount = Integer.parseInt(a.getOrDefault("train", "400"));
+        int evalCount = Integer.parseInt(a.getOrDefault("eval", "200"));
+        // Ask the registry for the sizes (balanced splits): derived tasks list their examples class by class, so
+        // the first N of a larger split can be a single class.
+        McTask task = new TaskRegistry(new PackageCache(), new SplitSizes(trainCount, evalCount, evalCount),
+                DerivedTasks.DEFAULT_MAX_CONTEXT_CHARS).resolve(taskName);
+        List<McExample> eval = cap(task.validation().isEmpty() ? task.test() : task.validation(), evalCount);
+        List<McExample> train = cap(task.train(), trainCount);
         McEncoder encoder = new McEncoder(tokenizer, config.bosTokenId(), Math.min(maxTokens,
                 config.maxPositionEmbeddings()));
         MultipleChoiceEvaluator evaluator = new MultipleChoiceEvaluator(encoder, config.padTokenId(), 16);

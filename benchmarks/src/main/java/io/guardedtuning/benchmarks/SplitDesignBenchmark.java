@@ -1,194 +1,184 @@
 package io.guardedtuning.benchmarks;
 
-import io.guardedtuning.checkpoint.ModelCatalog;
-import io.guardedtuning.checkpoint.ModelFiles;
-import io.guardedtuning.data.McExample;
-import io.guardedtuning.data.McTask;
-import io.guardedtuning.data.PackageCache;
-import io.guardedtuning.data.SplitSizes;
-import io.guardedtuning.data.TaskRegistry;
-import io.guardedtuning.engine.DjlRuntime;
-import io.guardedtuning.eval.McEncoder;
-import io.guardedtuning.eval.MultipleChoiceEvaluator;
 import io.guardedtuning.kafka.EmbeddedKafkaBroker;
 import io.guardedtuning.messaging.Topics;
 import io.guardedtuning.model.OptModel;
-import io.guardedtuning.model.Split;
-import io.guardedtuning.privacy.DistanceCorrelation;
-import io.guardedtuning.privacy.DistanceCorrelationPenalty;
+import io.guardedtuning.session.AuditSink;
 import io.guardedtuning.session.BackboneEndpoint;
 import io.guardedtuning.session.ClientSession;
 import io.guardedtuning.session.PlainKafkaTransport;
-import io.guardedtuning.session.Precision;
 import io.guardedtuning.session.RemoteBackboneLink;
 import io.guardedtuning.session.SessionKeys;
 import io.guardedtuning.session.SessionSettings;
 import io.guardedtuning.session.SplitLanguageModel;
-import io.guardedtuning.split.ActivationRegularizer;
 import io.guardedtuning.split.BackboneLink;
-import io.guardedtuning.split.BackboneServer;
-import io.guardedtuning.split.ClientSplitTrainer;
 import io.guardedtuning.split.Design;
-import io.guardedtuning.split.InProcessLink;
-import io.guardedtuning.tensor.HostTensor;
-import io.guardedtuning.tokenizer.BpeTokenizer;
-import io.guardedtuning.train.AdamW;
-import io.guardedtuning.train.LearningRateSchedule;
 import io.guardedtuning.train.TaskBatches;
 import io.guardedtuning.train.TaskFinetuner;
-import io.guardedtuning.wire.CodecSpec;
-import io.guardedtuning.wire.TensorCodec;
 import io.guardedtuning.wire.WireLimits;
 import org.apache.kafka.clients.producer.KafkaProducer;
 
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.function.UnaryOperator;
 
 /**
- * Utility and cost of the split designs against centralized fine-tuning of the same layers, on the bundled tiny
- * model and a bundled task: accuracy after tuning, bytes per step each way, and the wall time of a step over the
- * embedded Kafka broker against the same step with an in-process backbone (same codecs), measured side by side.
- * <p>Run: {@code java -cp ... io.guardedtuning.benchmarks.SplitDesignBenchmark [task] [train] [test] [epochs]}
+ * Utility and cost of the split designs against centralized fine-tuning of the same layers, on a pretrained model
+ * and a bundled task: accuracy after tuning, bytes per exchanged step each way, and the wall time of a step over
+ * the embedded Kafka broker against the same steps with an in-process backbone behind the same codecs.
+ * <p>Each cell trains over Kafka for all epochs (accuracy, bytes, Kafka time), then a fresh copy trains the first
+ * {@code timed} steps in-process; ms/step compares steps 1..timed-1 of both runs (step 0 carries start-up). The
+ * Kafka-trained client is evaluated forward-only through an in-process backbone with the cell's codecs: the math
+ * is the transport's, and evaluating over Kafka would replay step numbers the session already used.
+ *
+ * <pre>
+ * java -cp "$CP" io.guardedtuning.benchmarks.SplitDesignBenchmark [model=gt-tiny-opt] [task=spam-assassin]
+ *      [train=800] [test=300] [epochs=2] [lr=3e-3] [batch=8] [k=2] [tokens=192] [timed=30]
+ *      [cells=online:0:32:32,online:0:8:8,...]   (design:alpha:activation bits:gradient bits)
+ * </pre>
  */
 public final class SplitDesignBenchmark {
 
     private static final WireLimits LIMITS = WireLimits.chunkedDefaults();
     private static final SessionKeys KEYS = new SessionKeys(new byte[32]);
+    private static final String DEFAULT_CELLS = "online:0:32:32,online:0:8:8,online:0:4:8,online:0:4:4,"
+            + "gradfree:0:32:32,gradfree:0:8:32,gradfree:0:4:32";
 
-    private record Cell(String name, Design design, float alpha, int bits, int gradBits) {
+    private record Cell(Design design, float alpha, int bits, int gradientBits) {
+        static Cell parse(String spec) {
+            String[] p = spec.split(":");
+            return new Cell(Design.valueOf(p[0].toUpperCase(Locale.ROOT)), Float.parseFloat(p[1]),
+                    Integer.parseInt(p[2]), Integer.parseInt(p[3]));
+        }
+
+        SessionSettings settings(String session, int batch, float lr, int epochs, int maxSteps) {
+            return SessionSettings.defaults(session, design).withAlpha(alpha)
+                    .withBits(bits, bits, gradientBits, gradientBits).withTraining(batch, lr, epochs, maxSteps);
+        }
+    }
+
+    /** Wall-clock instants at the end of each step, to time a range of steps. */
+    private static final class StepClock {
+        private final List<Long> ends = new ArrayList<>();
+
+        void tick() {
+            ends.add(System.nanoTime());
+        }
+
+        /** Mean ms of steps 1..upTo-1 (the time between the ends of consecutive steps). */
+        double meanMillis(int upTo) {
+            int last = Math.min(upTo, ends.size()) - 1;
+            return (ends.get(last) - ends.get(0)) / 1e6 / last;
+        }
+    }
+
+    private record Result(double accuracy, double bytesUpPerStep, double bytesDownPerStep, long steps,
+                          long exchangedSteps, double kafkaMillis) {
     }
 
     private SplitDesignBenchmark() {
     }
 
     public static void main(String[] args) throws Exception {
-        DjlRuntime.configure();
-        String taskName = args.length > 0 ? args[0] : "imdb-sentiment";
-        int trainSize = args.length > 1 ? Integer.parseInt(args[1]) : 800;
-        int testSize = args.length > 2 ? Integer.parseInt(args[2]) : 300;
-        int epochs = args.length > 3 ? Integer.parseInt(args[3]) : 1;
-        Path dir = ModelCatalog.resolve("gt-tiny-opt");
-        BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
-        McTask task = new TaskRegistry(new PackageCache(), new SplitSizes(trainSize, 100, testSize), 600)
-                .resolve(taskName);
-        List<McExample> train = task.train();
-        List<McExample> test = task.test();
-        int k = 2;
-        float lr = 1e-3f;
-        int batch = 8;
-        var weights = ModelFiles.load(dir).toTensors(n -> true);
-        var config = io.guardedtuning.checkpoint.HfCheckpoint.readConfig(dir);
-        Split split = Split.of(k, config);
-        McEncoder encoder = new McEncoder(tokenizer, config.bosTokenId(), 192);
-        MultipleChoiceEvaluator evaluator = new MultipleChoiceEvaluator(encoder, config.padTokenId(), 16);
+        SplitBench.Options o = SplitBench.Options.parse(args);
+        SplitBench bench = SplitBench.load(o, 192);
+        int epochs = o.integer("epochs", 2);
+        float lr = o.decimal("lr", 3e-3f);
+        int batch = o.integer("batch", 8);
+        int timed = o.integer("timed", 30);
+        List<Cell> cells = Arrays.stream(o.text("cells", DEFAULT_CELLS).split(",")).map(Cell::parse).toList();
+        System.out.printf(Locale.ROOT, "task=%s train=%d test=%d epochs=%d k=%d lr=%g batch=%d timed=%d cores=%d%n",
+                o.text("task", "spam-assassin"), bench.train.size(), bench.test.size(), epochs, bench.split.k(), lr,
+                batch, timed, Runtime.getRuntime().availableProcessors());
 
-        System.out.printf(Locale.ROOT, "task=%s train=%d test=%d epochs=%d k=%d lr=%g batch=%d cores=%d%n",
-                taskName, train.size(), test.size(), epochs, k, lr, batch, Runtime.getRuntime().availableProcessors());
-        double before;
+        TaskFinetuner.Settings central = new TaskFinetuner.Settings(epochs, batch, lr, 0f, 1);
+        double zeroShot;
         double centralized;
         long centralMillis;
-        try (OptModel whole = OptModel.fromTensors(config, weights)) {
-            before = evaluator.evaluate(whole::logits, test).accuracy();
+        try (OptModel whole = OptModel.fromTensors(bench.config, bench.pretrained)) {
+            zeroShot = bench.accuracy(whole::logits);
             long t0 = System.nanoTime();
-            TaskFinetuner.run(whole, encoder, train, split.adapters(),
-                    new TaskFinetuner.Settings(epochs, batch, lr, 0f, 1), r -> { });
+            TaskFinetuner.run(whole, bench.encoder, bench.train, bench.split.adapters(), central, r -> { });
             centralMillis = (System.nanoTime() - t0) / 1_000_000;
-            centralized = evaluator.evaluate(whole::logits, test).accuracy();
+            centralized = bench.accuracy(whole::logits);
         }
-        int steps = TaskFinetuner.steps(train.size(), new TaskFinetuner.Settings(epochs, batch, lr, 0f, 1));
         System.out.printf(Locale.ROOT, "zero-shot acc %.4f; centralized (adapters) acc %.4f, %.1f ms/step%n",
-                before, centralized, (double) centralMillis / steps);
-        System.out.println("| design | alpha | bits act/grad | acc | Δ vs centralized (pts) | bytes up/step | "
-                + "bytes down/step | vs fp32 Online | ms/step Kafka | ms/step in-process | Kafka/in-process |");
-        System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
-        List<Cell> cells = List.of(
-                new Cell("online", Design.ONLINE, 0f, 32, 32),
-                new Cell("online", Design.ONLINE, 0f, 8, 8),
-                new Cell("online", Design.ONLINE, 0f, 4, 8),
-                new Cell("online", Design.ONLINE, 1f, 8, 8),
-                new Cell("online", Design.ONLINE, 8f, 4, 8),
-                new Cell("gradfree", Design.GRADFREE, 0f, 32, 32),
-                new Cell("gradfree", Design.GRADFREE, 0f, 8, 32),
-                new Cell("gradfree", Design.GRADFREE, 0f, 4, 32));
+                zeroShot, centralized, (double) centralMillis / TaskFinetuner.steps(bench.train.size(), central));
+
+        List<String> rows = new ArrayList<>();
         double fp32OnlineBytes = Double.NaN;
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.inTemporaryDirectory().start()) {
             broker.createTopics(LIMITS.topicConfig(), Topics.shared().toArray(String[]::new));
-            int n = 0;
-            for (Cell c : cells) {
-                String session = "bench-" + (n++);
+            for (int i = 0; i < cells.size(); i++) {
+                Cell c = cells.get(i);
+                String session = "bench-" + i;
                 broker.createTopics(LIMITS.topicConfig(), Topics.sessionDown(session));
-                Result kafka = run(c, session, broker, weights, config, split, encoder, evaluator, train, test,
-                        epochs, batch, lr, true);
-                Result local = run(c, session + "-local", broker, weights, config, split, encoder, evaluator, train,
-                        test, epochs, batch, lr, false);
-                double bytes = kafka.bytesUpPerStep + kafka.bytesDownPerStep;
-                if (c.design() == Design.ONLINE && c.bits() == 32) {
+                Result kafka = overKafka(bench, broker, c.settings(session, batch, lr, epochs, 0), c, timed);
+                double inProcessMillis = inProcess(bench, c.settings(session + "-local", batch, lr, epochs, timed),
+                        c, timed);
+                double bytes = kafka.bytesUpPerStep() + kafka.bytesDownPerStep();
+                if (c.design() == Design.ONLINE && c.bits() == 32 && c.gradientBits() == 32 && c.alpha() == 0) {
                     fp32OnlineBytes = bytes;
                 }
-                System.out.printf(Locale.ROOT, "| %s | %s | %d/%d | %.4f | %+.1f | %.0f | %.0f | %.3f | %.1f | %.1f | "
-                                + "%.2f |%n", c.name(), c.alpha(), c.bits(), c.gradBits(), kafka.accuracy,
-                        100 * (kafka.accuracy - centralized), kafka.bytesUpPerStep, kafka.bytesDownPerStep,
-                        bytes / fp32OnlineBytes, kafka.msPerStep, local.msPerStep, kafka.msPerStep / local.msPerStep);
+                String row = String.format(Locale.ROOT, "| %s | %s | %s | %.4f | %+.1f | %.0f | %.0f | %d/%d | %.3f | "
+                                + "%.1f | %.1f | %.2f |", c.design().name().toLowerCase(Locale.ROOT), c.alpha(),
+                        c.design() == Design.ONLINE ? c.bits() + "/" + c.gradientBits() : c.bits() + "/–",
+                        kafka.accuracy(), 100 * (kafka.accuracy() - centralized), kafka.bytesUpPerStep(),
+                        kafka.bytesDownPerStep(), kafka.exchangedSteps(), kafka.steps(), bytes / fp32OnlineBytes,
+                        kafka.kafkaMillis(), inProcessMillis, kafka.kafkaMillis() / inProcessMillis);
+                rows.add(row);
+                System.out.println(row);
             }
+        }
+        System.out.println();
+        System.out.println("| design | α | bits act/grad | acc | Δ vs centralized (pts) | bytes up/exchanged step | "
+                + "bytes down/exchanged step | exchanged/all steps | vs fp32 Online | ms/step Kafka | "
+                + "ms/step in-process | Kafka/in-process |");
+        System.out.println("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        rows.forEach(System.out::println);
+    }
+
+    private static Result overKafka(SplitBench bench, EmbeddedKafkaBroker broker, SessionSettings s, Cell c,
+                                    int timed) throws Exception {
+        String session = s.sessionId();
+        try (SplitBench.Parties p = bench.parties(c.design(), c.alpha(), s.learningRate());
+             KafkaProducer<String, byte[]> producer = PlainKafkaTransport.producer(broker.bootstrapServers(),
+                     LIMITS);
+             PlainKafkaTransport.PollLoop serverLoop = PlainKafkaTransport.serve(broker.bootstrapServers(), LIMITS,
+                     new BackboneEndpoint(p.server, KEYS, LIMITS, "bench-server", Clock.systemUTC()), producer)) {
+            RemoteBackboneLink link = new RemoteBackboneLink(KEYS.forSession(session), "bench-client", LIMITS,
+                    new RemoteBackboneLink.Settings(s.bitsUp(), s.bitsDown(), s.gradientBitsUp(),
+                            s.gradientBitsDown(), Duration.ofSeconds(60), 3), records -> records.forEach(producer::send),
+                    Clock.systemUTC());
+            StepClock clock = new StepClock();
+            ClientSession.Summary sum;
+            try (PlainKafkaTransport.PollLoop down = PlainKafkaTransport.listen(broker.bootstrapServers(), LIMITS,
+                    link)) {
+                link.start(System.currentTimeMillis());
+                sum = ClientSession.train(s, p.trainer, new TaskBatches(bench.train, bench.encoder, s.batchSize(),
+                        s.seed()), link, null, AuditSink.NONE, r -> clock.tick());
+            }
+            RemoteBackboneLink.Stats stats = link.stats();
+            long exchanged = sum.steps() - sum.backboneCachedSteps();
+            BackboneLink sameCodecs = new WireSimulatedLink(p.server, session + "-eval", s.bitsUp(), s.bitsDown(),
+                    s.gradientBitsUp(), s.gradientBitsDown(), WireSimulatedLink.ServerView.NONE);
+            double accuracy = bench.accuracy(new SplitLanguageModel(p.client, bench.split, sameCodecs));
+            return new Result(accuracy, (double) stats.bytesUp() / exchanged, (double) stats.bytesDown() / exchanged,
+                    sum.steps(), exchanged, clock.meanMillis(timed));
         }
     }
 
-    private record Result(double accuracy, double bytesUpPerStep, double bytesDownPerStep, double msPerStep) {
-    }
-
-    private static Result run(Cell c, String session, EmbeddedKafkaBroker broker,
-                              java.util.Map<String, HostTensor> weights, io.guardedtuning.model.OptConfig config,
-                              Split split, McEncoder encoder, MultipleChoiceEvaluator evaluator,
-                              List<McExample> train, List<McExample> test, int epochs, int batch, float lr,
-                              boolean overKafka) throws Exception {
-        SessionSettings s = SessionSettings.defaults(session, c.design()).withAlpha(c.alpha())
-                .withBits(c.bits(), c.bits(), c.gradBits(), c.gradBits()).withTraining(batch, lr, epochs, 0);
-        try (OptModel client = OptModel.fromTensors(config, HostTensor.select(weights, split.client()));
-             OptModel trunk = OptModel.fromTensors(config, HostTensor.select(weights, split.backbone()));
-             BackboneServer server = new BackboneServer(trunk, split, 8);
-             DistanceCorrelationPenalty penalty = new DistanceCorrelationPenalty(c.alpha(),
-                     DistanceCorrelation.perToken());
-             ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, c.design(),
-                     new AdamW.Settings(0.9f, 0.999f, 1e-8f, 0f, 1f), LearningRateSchedule.constant(lr),
-                     c.alpha() > 0 ? penalty : ActivationRegularizer.NONE, true)) {
-            TaskBatches batches = new TaskBatches(train, encoder, batch, 1);
-            if (!overKafka) {
-                BackboneLink link = new InProcessLink(server, session, wire(Precision.activations(c.bits())),
-                        wire(Precision.activations(c.bits())));
-                ClientSession.Summary sum = ClientSession.train(s, trainer, batches, link, null,
-                        io.guardedtuning.session.AuditSink.NONE, r -> { });
-                return new Result(Double.NaN, Double.NaN, Double.NaN, (double) sum.wallMillis() / sum.steps());
-            }
-            try (KafkaProducer<String, byte[]> producer = PlainKafkaTransport.producer(broker.bootstrapServers(),
-                    LIMITS);
-                 PlainKafkaTransport.PollLoop serverLoop = PlainKafkaTransport.serve(broker.bootstrapServers(), LIMITS,
-                         new BackboneEndpoint(server, KEYS, LIMITS, "bench-server", Clock.systemUTC()), producer)) {
-                RemoteBackboneLink link = new RemoteBackboneLink(KEYS.forSession(session), "bench-client", LIMITS,
-                        new RemoteBackboneLink.Settings(c.bits(), c.bits(), c.gradBits(), c.gradBits(),
-                                Duration.ofSeconds(60), 3), records -> records.forEach(producer::send),
-                        Clock.systemUTC());
-                try (PlainKafkaTransport.PollLoop down = PlainKafkaTransport.listen(broker.bootstrapServers(), LIMITS,
-                        link)) {
-                    link.start(System.currentTimeMillis());
-                    ClientSession.Summary sum = ClientSession.train(s, trainer, batches, link, null,
-                            io.guardedtuning.session.AuditSink.NONE, r -> { });
-                    RemoteBackboneLink.Stats training = link.stats();
-                    double acc = evaluator.evaluate(new SplitLanguageModel(client, split, link), test).accuracy();
-                    return new Result(acc, (double) training.bytesUp() / sum.steps(),
-                            (double) training.bytesDown() / sum.steps(), (double) sum.wallMillis() / sum.steps());
-                }
-            }
+    private static double inProcess(SplitBench bench, SessionSettings s, Cell c, int timed) throws Exception {
+        try (SplitBench.Parties p = bench.parties(c.design(), c.alpha(), s.learningRate())) {
+            WireSimulatedLink link = new WireSimulatedLink(p.server, s.sessionId(), s.bitsUp(), s.bitsDown(),
+                    s.gradientBitsUp(), s.gradientBitsDown(), WireSimulatedLink.ServerView.NONE);
+            StepClock clock = new StepClock();
+            ClientSession.train(s, p.trainer, new TaskBatches(bench.train, bench.encoder, s.batchSize(), s.seed()),
+                    link, null, AuditSink.NONE, r -> clock.tick());
+            return clock.meanMillis(timed);
         }
     }
-
-    /** Encode and decode with a codec: what the wire does to a tensor, without the wire. */
-    private static UnaryOperator<HostTensor> wire(CodecSpec spec) {
-        TensorCodec codec = spec.newCodec();
-        return t -> codec.decode(t.shape(), codec.encode(t));
-    }
-
 }
