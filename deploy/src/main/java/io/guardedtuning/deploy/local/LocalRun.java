@@ -142,8 +142,10 @@ public final class LocalRun {
         JsonNode report = null;
         while (System.nanoTime() < deadline && stable < 4) {
             report = stack.auditReport(spec.id()).orElse(null);
+            // Settled means: some sampled training step has been scored against its ground truth (unscored points
+            // are evaluation steps, for which the client publishes none) and nothing changed for a while.
             boolean scored = report != null && report.path("series").findValues("points").stream()
-                    .anyMatch(p -> p.size() > 0);
+                    .anyMatch(points -> points.findValues("rougeL").stream().anyMatch(v -> !v.isNull()));
             String now = report == null ? "" : report.toString();
             stable = scored && now.equals(last) ? stable + 1 : 0;
             last = now;
