@@ -60,8 +60,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
         throwInsteadOfExiting();
         if (brokerPort == 0) {
-            brokerPort = freeLoopbackPort();
-            controllerPort = freeLoopbackPort();
+            int[] ports = freeLoopbackPorts();
+            brokerPort = ports[0];
+            controllerPort = ports[1];
         }
         Properties props = serverProperties();
         formatStorageOnce(props);
@@ -172,9 +173,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         });
     }
 
-    private static int freeLoopbackPort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
+    /** Two distinct free ports: both sockets are held open together, or the OS may hand out the same port twice. */
+    private static int[] freeLoopbackPorts() {
+        try (ServerSocket broker = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+             ServerSocket controller = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return new int[] {broker.getLocalPort(), controller.getLocalPort()};
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
