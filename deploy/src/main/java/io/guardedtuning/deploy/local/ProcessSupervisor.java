@@ -131,11 +131,19 @@ public final class ProcessSupervisor implements AutoCloseable {
                 m.log());
     }
 
-    /** A free loopback port (the OS may reuse it, so take it just before starting the process). */
-    public static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
+    private static final java.util.Set<Integer> HANDED_OUT = new java.util.HashSet<>();
+
+    /**
+     * A free loopback port not handed out before by this process: the OS may return a port again once its probe
+     * socket closes, before the process it was meant for has bound it.
+     */
+    public static synchronized int freePort() throws IOException {
+        while (true) {
+            try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+                if (HANDED_OUT.add(s.getLocalPort())) {
+                    return s.getLocalPort();
+                }
+            }
         }
     }
 
