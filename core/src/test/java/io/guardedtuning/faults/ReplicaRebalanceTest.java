@@ -52,7 +52,7 @@ class ReplicaRebalanceTest {
         ClientRun run;
         try (ServerReplica first = new ServerReplica(broker, "rebalance-a")) {
             String id = session;
-            run = runOverKafka(broker, s, LinkSetup.patient().retrying(Duration.ofSeconds(4), 8).withProgress(step -> {
+            run = runOverKafka(broker, s, LinkSetup.patient().retrying(Duration.ofSeconds(6), 15).withProgress(step -> {
                 if (step.step() == 1) {
                     second.set(new ServerReplica(broker, "rebalance-b"));
                 } else if (step.step() == 4) {
