@@ -5,12 +5,14 @@ import io.guardedtuning.eval.McEncoder;
 import io.guardedtuning.eval.MultipleChoiceEvaluator;
 import io.guardedtuning.model.OptModel;
 import io.guardedtuning.tokenizer.BpeTokenizer;
+import io.guardedtuning.train.StepResult;
 import io.guardedtuning.train.TaskFinetuner;
 import io.guardedtuning.wire.SessionKey;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 import java.security.PublicKey;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * The client's whole part in the Offline design, for the client-compute service: verify the received package,
@@ -29,11 +31,25 @@ public final class OfflineClient {
 
     public static final String SOURCE = "client-compute";
 
-    /** Training settings (Offsite-Tuning uses lr 2e-5..5e-5, 5 epochs, batch 1–4) and encoding limits. */
-    public record Settings(TaskFinetuner.Settings training, int maxTokens, int evalBatchSize) {
+    /**
+     * Training settings (Offsite-Tuning uses lr 2e-5..5e-5, 5 epochs, batch 1–4) and encoding limits.
+     *
+     * @param maxSteps stop after this many steps; 0: all epochs
+     */
+    public record Settings(TaskFinetuner.Settings training, int maxTokens, int evalBatchSize, int maxSteps) {
+
+        public Settings(TaskFinetuner.Settings training, int maxTokens, int evalBatchSize) {
+            this(training, maxTokens, evalBatchSize, 0);
+        }
 
         public static Settings defaults() {
             return new Settings(new TaskFinetuner.Settings(5, 4, 5e-5f, 0f, 1), 256, 16);
+        }
+
+        /** The number of steps a run on {@code examples} training examples takes. */
+        public int steps(int examples) {
+            int all = TaskFinetuner.steps(examples, training);
+            return maxSteps > 0 ? Math.min(all, maxSteps) : all;
         }
     }
 
@@ -43,7 +59,7 @@ public final class OfflineClient {
      * @param computeMillis  local training wall time
      */
     public record Summary(String sessionId, String packageDigest, double accuracyBefore, double accuracyAfter,
-                          int steps, long computeMillis, long adapterBytes) {
+                          int steps, long computeMillis, long adapterBytes, List<Double> losses) {
     }
 
     /** The records to produce (in order) and what happened. */
@@ -61,6 +77,13 @@ public final class OfflineClient {
     public static Outcome tune(byte[] packageBytes, PublicKey providerKey, SessionKey sessionKey,
                                BpeTokenizer tokenizer, List<McExample> train, List<McExample> eval, Settings settings)
             throws PackageRejectedException {
+        return tune(packageBytes, providerKey, sessionKey, tokenizer, train, eval, settings, step -> { });
+    }
+
+    /** As above, reporting each training step as it ends. */
+    public static Outcome tune(byte[] packageBytes, PublicKey providerKey, SessionKey sessionKey,
+                               BpeTokenizer tokenizer, List<McExample> train, List<McExample> eval, Settings settings,
+                               Consumer<StepResult> progress) throws PackageRejectedException {
         EmulatorPackage.Verified pkg = EmulatorPackage.verify(packageBytes, providerKey, sessionKey.sessionId());
         EmulatorBuilder.Emulator emulator = pkg.emulator();
         McEncoder encoder = new McEncoder(tokenizer, emulator.config().bosTokenId(), settings.maxTokens());
@@ -70,13 +93,14 @@ public final class OfflineClient {
         try (OptModel model = emulator.toModel()) {
             double before = evaluator.evaluate(model::logits, scored).accuracy();
             OffsiteTuning.TunedAdapters tuned = OffsiteTuning.tuneAdapters(model, emulator.layout(), encoder, train,
-                    settings.training(), step -> { });
+                    settings.training(), settings.steps(train.size()), progress);
             double after = evaluator.evaluate(model::logits, scored).accuracy();
             List<ProducerRecord<String, byte[]>> records = OfflineTransport.adapterRecords(sessionKey, SOURCE,
                     tuned.adapters(), pkg.packageDigest(), 0);
             long bytes = records.stream().mapToLong(r -> r.value().length).sum();
             return new Outcome(records, new Summary(sessionKey.sessionId(), pkg.packageDigest(), before, after,
-                    tuned.history().size(), tuned.millis(), bytes));
+                    tuned.history().size(), tuned.millis(), bytes,
+                    tuned.history().stream().map(StepResult::loss).toList()));
         }
     }
 }

@@ -28,9 +28,17 @@ public final class OffsiteTuning {
     public static TunedAdapters tuneAdapters(OptModel emulator, EmulatorLayout layout, McEncoder encoder,
                                              List<McExample> train, TaskFinetuner.Settings settings,
                                              Consumer<StepResult> progress) {
+        return tuneAdapters(emulator, layout, encoder, train, settings, TaskFinetuner.steps(train.size(), settings),
+                progress);
+    }
+
+    /** Exactly {@code steps} steps, in the data order a split session with the same seed would see. */
+    public static TunedAdapters tuneAdapters(OptModel emulator, EmulatorLayout layout, McEncoder encoder,
+                                             List<McExample> train, TaskFinetuner.Settings settings, int steps,
+                                             Consumer<StepResult> progress) {
         long started = System.nanoTime();
         List<StepResult> history = TaskFinetuner.run(emulator, encoder, train, layout.emulatorSplit().adapters(),
-                settings, progress);
+                settings, steps, progress);
         Map<String, HostTensor> tuned = layout.adaptersToFull(emulator.toTensors(layout.emulatorSplit().adapters()));
         return new TunedAdapters(tuned, history, (System.nanoTime() - started) / 1_000_000);
     }

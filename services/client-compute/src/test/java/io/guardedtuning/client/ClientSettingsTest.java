@@ -2,6 +2,7 @@ package io.guardedtuning.client;
 
 import io.guardedtuning.client.config.ClientConfig;
 import io.guardedtuning.client.config.ClientSettings;
+import io.guardedtuning.offline.ProviderKeys;
 import io.guardedtuning.service.config.ConfigProblems;
 import io.guardedtuning.session.SessionKeys;
 import io.guardedtuning.split.Design;
@@ -50,9 +51,17 @@ class ClientSettingsTest {
     }
 
     @Test
-    void offlineIsRejectedWithAPointerToTheEmulatorFlow() {
+    void offlineNeedsTheProvidersPublicKey() {
         assertTrue(problems(Map.of("gt.client.design", "offline")).contains(
-                "gt.client.design: offline is served by the emulator flow"));
+                "gt.client.offline.provider-public-key (env GT_PROVIDER_PUBLIC_KEY): is required for design offline"));
+        assertTrue(problems(Map.of("gt.client.design", "offline", "gt.client.offline.provider-public-key", "AAAA"))
+                .contains("not a base64 X.509 Ed25519 public key"));
+        ClientSettings s = settings(Map.of("gt.client.design", "offline",
+                "gt.client.offline.provider-public-key", OfflineSessionTest.PROVIDER_PUBLIC,
+                "gt.client.offline.kept-layers", "3"));
+        assertEquals(Design.OFFLINE, s.session().design());
+        assertEquals(OfflineSessionTest.PROVIDER_PUBLIC, ProviderKeys.toBase64(s.offline().providerKey()));
+        assertEquals(3, s.offline().keptLayers());
     }
 
     @Test

@@ -13,7 +13,7 @@ public interface ClientConfig {
 
     String sessionId();
 
-    /** online or gradfree (offline is served by the emulator flow). */
+    /** online, gradfree or offline. */
     @WithDefault("online")
     String design();
 
@@ -97,6 +97,33 @@ public interface ClientConfig {
 
     /** The {@code ce_source} of this client's events; defaults to client-SESSION. */
     Optional<String> producerId();
+
+    Offline offline();
+
+    /** The Offline design: what to ask the provider for, and how to trust what comes back. */
+    interface Offline {
+        /**
+         * The provider's Ed25519 public key, base64 X.509 as emulator-distillation's GET /provider/public-key
+         * gives it (env GT_PROVIDER_PUBLIC_KEY). Required for design offline: unsigned packages are refused.
+         */
+        Optional<String> providerPublicKey();
+
+        /** Middle blocks the emulator keeps; 0: half of the middle (at least one). */
+        @WithDefault("0")
+        int keptLayers();
+
+        /** Distillation steps the provider runs on public text before release; 0: layer-drop only. */
+        @WithDefault("0")
+        int distilSteps();
+
+        /** Name the task in the request, so the provider can report the plug-in result on its public copy. */
+        @WithDefault("true")
+        boolean discloseTask();
+
+        /** How long to wait for the package (building and distilling it can take long). */
+        @WithDefault("30m")
+        Duration packageTimeout();
+    }
 
     interface Task {
         /** imdb-sentiment, spam-assassin, or a file form such as arc:TEST.jsonl,TRAIN.jsonl. */

@@ -1,6 +1,7 @@
 package io.guardedtuning.client.config;
 
 import io.guardedtuning.messaging.Topics;
+import io.guardedtuning.offline.ProviderKeys;
 import io.guardedtuning.service.config.ConfigProblems;
 import io.guardedtuning.session.RemoteBackboneLink;
 import io.guardedtuning.session.SessionKeys;
@@ -9,6 +10,8 @@ import io.guardedtuning.split.Design;
 import io.guardedtuning.wire.SessionKey;
 
 import java.nio.file.Path;
+import java.security.PublicKey;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Optional;
 
@@ -16,18 +19,20 @@ import java.util.Optional;
 public record ClientSettings(SessionSettings session, SessionKey key, String producerId, String model,
                              String taskName, int trainSize, int evalSize, int maxTokens, int evalBatchSize,
                              Optional<Path> checkpointDir, Path summaryPath, RemoteBackboneLink.Settings link,
-                             boolean autostart, boolean exitOnFinish) {
+                             Offline offline, boolean autostart, boolean exitOnFinish) {
+
+    /** The Offline design's settings; {@code providerKey} is null in the other designs. */
+    public record Offline(PublicKey providerKey, int keptLayers, int distilSteps, boolean discloseTask,
+                          Duration packageTimeout) {
+    }
 
     static final String SESSION_KEY = "gt.client.session-key (env GT_SESSION_KEY)";
     static final String MASTER_KEY = "gt.client.master-key (env GT_MASTER_KEY)";
+    static final String PROVIDER_KEY = "gt.client.offline.provider-public-key (env GT_PROVIDER_PUBLIC_KEY)";
 
     public static ClientSettings from(ClientConfig c) {
         ConfigProblems problems = new ConfigProblems("client-compute");
         Design design = problems.check("gt.client.design", () -> Design.parse(c.design()));
-        if (design == Design.OFFLINE) {
-            problems.add("gt.client.design", "offline is served by the emulator flow, not by client-compute; "
-                    + "use online or gradfree");
-        }
         SessionSettings session = problems.check("gt.client.*", () -> new SessionSettings(c.sessionId(), design,
                 c.k(), c.alpha(), c.bitsUp(), c.bitsDown(), c.gradientBitsUp(), c.gradientBitsDown(), c.batchSize(),
                 c.learningRate(), c.epochs(), c.seed(), c.checkpointEvery(), c.auditEvery(), c.maxSteps()));
@@ -47,13 +52,32 @@ public record ClientSettings(SessionSettings session, SessionKey key, String pro
         if (c.maxAttempts() < 1) {
             problems.add("gt.client.max-attempts", "must be >= 1, got " + c.maxAttempts());
         }
+        Offline offline = offline(c.offline(), design, problems);
         problems.throwIfAny();
         // The precisions were checked with the session settings.
         RemoteBackboneLink.Settings link = new RemoteBackboneLink.Settings(c.bitsUp(), c.bitsDown(),
                 c.gradientBitsUp(), c.gradientBitsDown(), c.answerTimeout(), c.maxAttempts());
         return new ClientSettings(session, key, c.producerId().orElse("client-" + session.sessionId()), c.model(),
                 c.task().name(), c.task().trainSize(), c.task().evalSize(), c.maxTokens(), c.evalBatchSize(),
-                c.checkpointDir(), c.summaryPath(), link, c.autostart(), c.exitOnFinish());
+                c.checkpointDir(), c.summaryPath(), link, offline, c.autostart(), c.exitOnFinish());
+    }
+
+    private static Offline offline(ClientConfig.Offline o, Design design, ConfigProblems problems) {
+        if (o.keptLayers() < 0 || o.distilSteps() < 0) {
+            problems.add("gt.client.offline.kept-layers / distil-steps", "must be >= 0");
+        }
+        if (o.packageTimeout().isNegative() || o.packageTimeout().isZero()) {
+            problems.add("gt.client.offline.package-timeout", "must be positive, got " + o.packageTimeout());
+        }
+        PublicKey providerKey = null;
+        Optional<String> key = o.providerPublicKey().map(String::strip).filter(k -> !k.isEmpty());
+        if (design == Design.OFFLINE && key.isEmpty()) {
+            problems.add(PROVIDER_KEY, "is required for design offline: the emulator package must be signed by "
+                    + "the provider (emulator-distillation's GET /provider/public-key)");
+        } else if (design == Design.OFFLINE) {
+            providerKey = problems.check(PROVIDER_KEY, () -> ProviderKeys.publicKey(key.get()));
+        }
+        return new Offline(providerKey, o.keptLayers(), o.distilSteps(), o.discloseTask(), o.packageTimeout());
     }
 
     /** The session's own key, or one derived from the master secret; exactly one of the two. */

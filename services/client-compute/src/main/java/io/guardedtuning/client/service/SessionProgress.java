@@ -10,9 +10,13 @@ public record SessionProgress(Phase phase, long step, long totalSteps, double la
         /** Waiting for POST /session/start (autostart off). */
         IDLE,
         LOADING,
+        /** Offline: the emulator was requested; its package has not arrived yet. */
+        AWAITING_PACKAGE,
         EVALUATING_BEFORE,
         TRAINING,
         EVALUATING_AFTER,
+        /** Offline: the tuned adapters are on their way back to the provider. */
+        SENDING_ADAPTERS,
         DONE,
         FAILED
     }

@@ -9,7 +9,7 @@ import io.guardedtuning.service.config.ConfigProblems;
 import io.guardedtuning.service.messaging.KafkaPublisher;
 import io.guardedtuning.service.messaging.TopicAdmin;
 import io.guardedtuning.session.RemoteBackboneLink;
-import io.guardedtuning.split.ClientStep;
+import io.guardedtuning.split.Design;
 import io.guardedtuning.storage.AtomicFiles;
 import io.guardedtuning.wire.WireLimits;
 import io.micrometer.core.instrument.Counter;
@@ -58,7 +58,10 @@ public class SessionService {
     String downTopic;
 
     private ClientSettings settings;
+    /** The split designs' links to the backbone; null in the Offline design. */
     private BackboneLinks links;
+    /** The Offline design's run; null in the split designs. */
+    private OfflineRun offline;
     private final CountDownLatch downTopicReady = new CountDownLatch(1);
     private Counter stepCounter;
     private volatile SessionProgress.Phase phase = SessionProgress.Phase.IDLE;
@@ -78,7 +81,11 @@ public class SessionService {
                     "must be " + settings.downTopic() + " for session " + settings.session().sessionId());
             problems.throwIfAny();
         }
-        links = new BackboneLinks(settings, publisher::send);
+        if (settings.session().design() == Design.OFFLINE) {
+            offline = new OfflineRun(settings, publisher, new Listener());
+        } else {
+            links = new BackboneLinks(settings, publisher::send);
+        }
         registerMetrics();
         try {
             TopicAdmin.ensure(bootstrapServers, downTopic, WireLimits.chunkedDefaults().topicConfig());
@@ -105,7 +112,7 @@ public class SessionService {
     }
 
     private void linkCounter(String name, ToLongFunction<RemoteBackboneLink.Stats> field, String description) {
-        FunctionCounter.builder(name, links, l -> field.applyAsLong(l.stats()))
+        FunctionCounter.builder(name, this, s -> field.applyAsLong(s.traffic()))
                 .tag("session", settings.session().sessionId()).description(description).register(registry);
     }
 
@@ -131,7 +138,11 @@ public class SessionService {
                 LOG.warnf("no partition of %s assigned after %d s; starting anyway", downTopic,
                         DOWN_TOPIC_WAIT_SECONDS);
             }
-            new SplitRun(settings, links, publisher::send, new Listener()).run(out);
+            if (offline != null) {
+                offline.run(out);
+            } else {
+                new SplitRun(settings, links, publisher::send, new Listener()).run(out);
+            }
             out.put("status", "done");
             outcome = SessionProgress.Phase.DONE;
             LOG.infof("session done: %d steps, loss %.4f", (Object) step, lastLoss);
@@ -144,7 +155,7 @@ public class SessionService {
             outcome = SessionProgress.Phase.FAILED;
             LOG.error("session failed", e);
         }
-        out.set("link", JSON.valueToTree(links.stats()));
+        out.set("link", JSON.valueToTree(traffic()));
         boolean written = writeSummary(out);
         summary = out;
         // Last, so whoever sees the final phase also finds the summary on disk.
@@ -169,9 +180,18 @@ public class SessionService {
         }
     }
 
-    /** Hands one down-topic record to the link (consumer thread). */
+    /** Hands one down-topic record to the link or the Offline run (consumer thread). */
     public void onDownRecord(ConsumerRecord<String, byte[]> record) {
-        links.onRecord(record);
+        if (offline != null) {
+            offline.onRecord(record);
+        } else {
+            links.onRecord(record);
+        }
+    }
+
+    /** Bytes and records each way so far, whichever the design. */
+    private RemoteBackboneLink.Stats traffic() {
+        return offline != null ? offline.stats() : links.stats();
     }
 
     /** The down-topic consumer has its partitions, positioned at their ends: answers can no longer be missed. */
@@ -180,7 +200,7 @@ public class SessionService {
     }
 
     public SessionProgress progress() {
-        return new SessionProgress(phase, step, totalSteps, lastLoss, links.stats(), error);
+        return new SessionProgress(phase, step, totalSteps, lastLoss, traffic(), error);
     }
 
     /** The summary once the run ended (done or failed). */
@@ -205,11 +225,11 @@ public class SessionService {
         }
 
         @Override
-        public void step(ClientStep s) {
-            step = s.step() + 1;
-            lastLoss = s.taskLoss();
+        public void step(long index, double taskLoss) {
+            step = index + 1;
+            lastLoss = taskLoss;
             stepCounter.increment();
-            LOG.debugf("step %d loss %.4f", (Object) s.step(), s.taskLoss());
+            LOG.debugf("step %d loss %.4f", (Object) index, taskLoss);
         }
     }
 }

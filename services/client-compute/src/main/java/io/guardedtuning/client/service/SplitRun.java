@@ -2,18 +2,11 @@ package io.guardedtuning.client.service;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.guardedtuning.checkpoint.HfCheckpoint;
-import io.guardedtuning.checkpoint.ModelCatalog;
 import io.guardedtuning.checkpoint.ModelFiles;
 import io.guardedtuning.client.config.ClientSettings;
 import io.guardedtuning.data.McExample;
-import io.guardedtuning.data.McTask;
-import io.guardedtuning.data.PackageCache;
-import io.guardedtuning.data.SplitSizes;
-import io.guardedtuning.data.TaskRegistry;
 import io.guardedtuning.eval.McEncoder;
 import io.guardedtuning.eval.MultipleChoiceEvaluator;
-import io.guardedtuning.model.OptConfig;
 import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.Split;
 import io.guardedtuning.privacy.DistanceCorrelation;
@@ -25,8 +18,6 @@ import io.guardedtuning.session.SessionSettings;
 import io.guardedtuning.session.SplitLanguageModel;
 import io.guardedtuning.split.ActivationRegularizer;
 import io.guardedtuning.split.ClientSplitTrainer;
-import io.guardedtuning.split.ClientStep;
-import io.guardedtuning.tokenizer.BpeTokenizer;
 import io.guardedtuning.train.AdamW;
 import io.guardedtuning.train.LearningRateSchedule;
 import io.guardedtuning.train.TaskBatches;
@@ -34,7 +25,6 @@ import io.guardedtuning.wire.TensorEventWriter;
 import io.guardedtuning.wire.WireLimits;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -50,7 +40,8 @@ public final class SplitRun {
 
         void totalSteps(long steps);
 
-        void step(ClientStep step);
+        /** A training step ended: its index from 0 and its task loss. */
+        void step(long index, double taskLoss);
     }
 
     private final ClientSettings settings;
@@ -71,26 +62,15 @@ public final class SplitRun {
         SessionSettings s = settings.session();
         long wallStart = System.nanoTime();
         listener.phase(SessionProgress.Phase.LOADING);
-        Path dir = ModelCatalog.resolve(settings.model());
-        OptConfig config = HfCheckpoint.readConfig(dir);
-        Split split = s.split(config);
-        BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
-        McTask task = new TaskRegistry(new PackageCache(), new SplitSizes(settings.trainSize(),
-                Math.min(200, settings.evalSize()), settings.evalSize()), 600).resolve(settings.taskName());
-        List<McExample> train = first(task.train(), settings.trainSize());
-        List<McExample> test = first(task.test(), settings.evalSize());
-        if (train.isEmpty() || test.isEmpty()) {
-            throw new IllegalArgumentException("task " + settings.taskName() + " has " + train.size()
-                    + " train and " + test.size() + " test examples; both are needed (file tasks: KIND:TEST,TRAIN)");
-        }
-        summary.putObject("task").put("name", task.name()).put("provenance", task.provenance())
-                .put("trainExamples", train.size()).put("evalExamples", test.size());
-        McEncoder encoder = new McEncoder(tokenizer, config.bosTokenId(),
-                Math.min(settings.maxTokens(), config.maxPositionEmbeddings()));
-        MultipleChoiceEvaluator evaluator = new MultipleChoiceEvaluator(encoder, config.padTokenId(),
-                settings.evalBatchSize());
+        ClientTask data = ClientTask.load(settings);
+        Split split = s.split(data.config());
+        data.describe(summary);
+        List<McExample> train = data.train();
+        List<McExample> test = data.test();
+        McEncoder encoder = data.encoder();
+        MultipleChoiceEvaluator evaluator = data.evaluator();
 
-        try (OptModel client = ModelFiles.load(dir, split.client());
+        try (OptModel client = ModelFiles.load(data.modelDir(), split.client());
              DistanceCorrelationPenalty penalty = s.alpha() > 0   // null: no penalty, nothing to close
                      ? new DistanceCorrelationPenalty(s.alpha(), DistanceCorrelation.perToken()) : null;
              ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, s.design(), AdamW.Settings.defaults(),
@@ -107,7 +87,7 @@ public final class SplitRun {
             ClientSession.Summary trained = ClientSession.train(s, trainer, batches, link,
                     settings.checkpointDir().orElse(null),
                     AuditSamples.publisher(new TensorEventWriter(settings.producerId(), settings.key(),
-                            WireLimits.chunkedDefaults()), sink), listener::step);
+                            WireLimits.chunkedDefaults()), sink), step -> listener.step(step.step(), step.taskLoss()));
             RemoteBackboneLink.Stats training = link.stats();
 
             listener.phase(SessionProgress.Phase.EVALUATING_AFTER);
@@ -135,10 +115,6 @@ public final class SplitRun {
 
     private static double meanTokens(McEncoder encoder, List<McExample> train) {
         return train.stream().mapToInt(e -> encoder.encodeAnswer(e).tokens().length).average().orElse(0);
-    }
-
-    private static List<McExample> first(List<McExample> examples, int n) {
-        return examples.size() <= n ? examples : examples.subList(0, n);
     }
 
     /** The settings as the summary records them. */

@@ -16,6 +16,12 @@ public interface EmulatorConfig {
     /** Job state, released (unmarked) emulators for leak tracing, and distillation checkpoints. */
     Path jobsDir();
 
+    /**
+     * Serve only this session and exit when its job ends (a Kubernetes Job per Offline session, env GT_SESSION_ID);
+     * unset: a long-running service for every session.
+     */
+    Optional<String> session();
+
     /** Hex master secret (GT_MASTER_KEY): session HMAC keys and the watermark key derive from it. */
     String masterKey();
 

@@ -2,6 +2,7 @@ package io.guardedtuning.emulator.messaging;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.guardedtuning.emulator.service.JobService;
+import io.guardedtuning.offline.EmulatorRequest;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.reactive.messaging.Incoming;

@@ -1,6 +1,6 @@
 package io.guardedtuning.emulator.service;
 
-import io.guardedtuning.emulator.messaging.EmulatorRequest;
+import io.guardedtuning.offline.EmulatorRequest;
 
 import java.time.Instant;
 import java.util.Locale;
@@ -25,6 +25,11 @@ final class Job {
         /** Phases after which the job does not run again (adapters may still arrive for published ones). */
         boolean finished() {
             return this == PUBLISHED || this == PLUGGED_IN || this == CANCELLED || this == REFUSED || this == FAILED;
+        }
+
+        /** Nothing more will happen: plugged in, or stopped before a release. */
+        boolean ended() {
+            return this == PLUGGED_IN || this == CANCELLED || this == REFUSED || this == FAILED;
         }
 
         boolean released() {

@@ -7,7 +7,7 @@ import io.guardedtuning.data.McTask;
 import io.guardedtuning.data.PackageCache;
 import io.guardedtuning.data.TaskRegistry;
 import io.guardedtuning.emulator.config.EmulatorConfig;
-import io.guardedtuning.emulator.messaging.EmulatorRequest;
+import io.guardedtuning.offline.EmulatorRequest;
 import io.guardedtuning.emulator.messaging.ProgressEvent;
 import io.guardedtuning.emulator.messaging.WireOut;
 import io.guardedtuning.eval.McEncoder;
@@ -34,6 +34,7 @@ import io.guardedtuning.wire.RejectReason;
 import io.guardedtuning.wire.TensorEvent;
 import io.guardedtuning.wire.Verdict;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -72,6 +73,8 @@ public class JobService {
     private static final String EMULATOR_FILE = "emulator-unmarked.safetensors";
     private static final String ADAPTERS_FILE = "adapters.safetensors";
     private static final String CHECKPOINT_DIR = "distillation-checkpoint";
+    /** The signed package as released, so a client that restarted before receiving it can be sent it again. */
+    private static final String PACKAGE_FILE = "package.bin";
 
     @Inject
     EmulatorConfig config;
@@ -103,6 +106,7 @@ public class JobService {
                     LOG.infof("resuming emulator job of session %s from phase %s", job.session(), job.phase());
                     worker.submit(() -> run(job));
                 }
+                exitIfServedSessionEnded(job);
             }
         }
     }
@@ -128,11 +132,20 @@ public class JobService {
 
     public void submit(EmulatorRequest request) {
         Topics.requireSessionId(request.session());
+        if (!serves(request.session())) {
+            LOG.debugf("request of session %s left to its own job", request.session());
+            return;
+        }
         Job job = new Job(request);
         Job existing = jobs.putIfAbsent(request.session(), job);
         if (existing != null) {
-            LOG.warnf("session %s already has an emulator job (%s); request ignored", request.session(),
-                    existing.phase().label());
+            if (existing.phase() == Job.Phase.PUBLISHED) {
+                // The client asks again: it restarted before the package reached it.
+                worker.submit(() -> republish(existing));
+            } else {
+                LOG.warnf("session %s already has an emulator job (%s); request ignored", request.session(),
+                        existing.phase().label());
+            }
             return;
         }
         persist(job);
@@ -211,7 +224,8 @@ public class JobService {
             enter(job, Job.Phase.PUBLISHING, null);
             byte[] pkg = EmulatorPackage.create(job.session(),
                     new EmulatorBuilder.Emulator(emulator.config(), layout, marked), secrets.signingKey());
-            out.sendAll(OfflineTransport.packageRecords(secrets.sessionKeys().forSession(job.session()), SOURCE, pkg));
+            AtomicFiles.write(jobDir.resolve(PACKAGE_FILE), pkg);
+            sendPackage(job.session(), pkg);
             job.published(EmulatorPackage.sha256(pkg), pkg.length);
             metrics.counter("gt_emulator_package_bytes_total").increment(pkg.length);
             finish(job, Job.Phase.PUBLISHED, "package of " + pkg.length + " bytes on "
@@ -220,6 +234,21 @@ public class JobService {
         } catch (Exception e) {
             LOG.errorf(e, "emulator job of session %s failed", job.session());
             finish(job, Job.Phase.FAILED, String.valueOf(e.getMessage()));
+        }
+    }
+
+    private void sendPackage(String session, byte[] pkg) {
+        out.sendAll(OfflineTransport.packageRecords(secrets.sessionKeys().forSession(session), SOURCE, pkg));
+    }
+
+    private void republish(Job job) {
+        try {
+            byte[] pkg = Files.readAllBytes(jobDir(job.session()).resolve(PACKAGE_FILE));
+            sendPackage(job.session(), pkg);
+            metrics.counter("gt_emulator_packages_resent_total").increment();
+            LOG.infof("package of session %s sent again (%d bytes)", job.session(), pkg.length);
+        } catch (IOException | RuntimeException e) {
+            LOG.errorf(e, "cannot send the package of session %s again", job.session());
         }
     }
 
@@ -251,6 +280,9 @@ public class JobService {
             Topics.requireSessionId(session);
         } catch (IllegalArgumentException e) {
             deadLetter(record, RejectReason.WRONG_SESSION, e.getMessage());
+            return;
+        }
+        if (!serves(session)) {
             return;
         }
         OfflineTransport.Receiver receiver = adapterReceivers.computeIfAbsent(session,
@@ -365,6 +397,22 @@ public class JobService {
     private void finish(Job job, Job.Phase phase, String detail) {
         enter(job, phase, detail);
         metrics.counter("gt_emulator_jobs_total", "phase", phase.label()).increment();
+        exitIfServedSessionEnded(job);
+    }
+
+    /** False for other sessions when this process is one session's job (gt.emulator.session). */
+    private boolean serves(String session) {
+        return config.session().map(session::equals).orElse(true);
+    }
+
+    /** A one-session job process ends with its session's job: 0 once plugged in, 1 when it cannot get there. */
+    private void exitIfServedSessionEnded(Job job) {
+        if (config.session().isEmpty() || !serves(job.session()) || !job.phase().ended()) {
+            return;
+        }
+        int code = job.phase() == Job.Phase.PLUGGED_IN ? 0 : 1;
+        LOG.infof("the job of session %s ended (%s); exiting with %d", job.session(), job.phase().label(), code);
+        Quarkus.asyncExit(code);
     }
 
     private void publish(Job job, long step, long total, Double loss) {

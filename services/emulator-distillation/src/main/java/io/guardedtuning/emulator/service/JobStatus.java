@@ -2,7 +2,7 @@ package io.guardedtuning.emulator.service;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import io.guardedtuning.emulator.messaging.EmulatorRequest;
+import io.guardedtuning.offline.EmulatorRequest;
 
 import java.time.Instant;
 import java.util.Map;

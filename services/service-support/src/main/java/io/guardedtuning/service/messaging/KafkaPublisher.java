@@ -4,13 +4,20 @@ import io.guardedtuning.wire.WireLimits;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.jboss.logging.Logger;
 
+import java.io.IOException;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -43,6 +50,29 @@ public final class KafkaPublisher implements AutoCloseable {
                     LOG.errorf(error, "could not publish a record of session %s to %s", r.key(), r.topic());
                 }
             });
+        }
+    }
+
+    /**
+     * Sends and waits until the broker has every record, for results a process must not exit before delivering.
+     *
+     * @throws IOException naming the topic when Kafka refuses a record or does not answer within the timeout
+     */
+    public void sendAndAwait(List<ProducerRecord<String, byte[]>> records, Duration timeout)
+            throws IOException, InterruptedException {
+        List<Future<RecordMetadata>> acks = records.stream().map(producer::send).toList();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (int i = 0; i < acks.size(); i++) {
+            try {
+                acks.get(i).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (ExecutionException e) {
+                failures.incrementAndGet();
+                throw new IOException("Kafka refused a record for " + records.get(i).topic() + ": "
+                        + e.getCause().getMessage(), e.getCause());
+            } catch (TimeoutException e) {
+                throw new IOException("Kafka did not acknowledge the records for " + records.get(i).topic()
+                        + " within " + timeout, e);
+            }
         }
     }
 

@@ -1,10 +1,10 @@
-package io.guardedtuning.emulator.messaging;
+package io.guardedtuning.offline;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
- * A request on {@code gt.emulator.requests}, e.g.
+ * A request on {@code gt.emulator.requests} (Topics#EMULATOR_REQUESTS), keyed by session, e.g.
  * {@code {"session":"s1","k":2,"kept_layers":8,"distil_steps":2000,"task":"imdb-sentiment"}}, or
  * {@code {"session":"s1","action":"cancel"}}.
  *
@@ -19,7 +19,15 @@ public record EmulatorRequest(@JsonProperty("session") String session,
                               @JsonProperty("distil_steps") int distilSteps,
                               @JsonProperty("task") String task) {
 
+    public static final String BUILD = "build";
+    public static final String CANCEL = "cancel";
+
+    /** A build request as client-compute sends it when its Offline session starts. */
+    public static EmulatorRequest build(String session, int k, int keptLayers, int distilSteps, String task) {
+        return new EmulatorRequest(session, BUILD, k, keptLayers, distilSteps, task);
+    }
+
     public boolean isCancel() {
-        return "cancel".equals(action);
+        return CANCEL.equals(action);
     }
 }
