@@ -21,8 +21,8 @@ import java.util.concurrent.Callable;
 
 /** A grid of local sessions on one broker, resumable, with one combined report. */
 @Command(name = "experiment", mixinStandardHelpOptions = true,
-        description = {"Sweep a grid of sessions (design x alpha x bits x k x task) on one local broker and write "
-                + "one combined report (experiment.html, experiment.json).",
+        description = {"Sweep a grid of sessions (design x alpha x bits x k x task x seed) on one local broker and "
+                + "write one combined report (experiment.html, experiment.json).",
                 "Cells whose summary.json exists are not run again, so an interrupted sweep resumes."})
 public final class ExperimentCommand implements Callable<Integer> {
 
@@ -43,6 +43,10 @@ public final class ExperimentCommand implements Callable<Integer> {
 
     @Option(names = "--tasks", split = ",", description = "Tasks (default: the --task option).")
     List<String> tasks;
+
+    @Option(names = "--seeds", split = ",", description = "Data-order seeds; the report averages over them "
+            + "(default: the --seed option).")
+    List<Long> seeds;
 
     @Option(names = "--out", defaultValue = "runs/experiment", description = "Directory (default: ${DEFAULT-VALUE}).")
     Path out;
@@ -88,14 +92,18 @@ public final class ExperimentCommand implements Callable<Integer> {
             for (int k : ks) {
                 for (String d : designs) {
                     Design design = Design.parse(d);
+                    // Offline sends no activations: one cell, whatever the precisions and weights.
                     for (float alpha : design == Design.ONLINE ? alphas : List.of(0f)) {
-                        for (int bits : bitsGrid) {
-                            base.design = design.id();
-                            base.alpha = alpha;
-                            base.bits = bits;
-                            base.k = k;
-                            base.task = task;
-                            out.add(base.spec(null));
+                        for (int bits : design == Design.OFFLINE ? List.of(32) : bitsGrid) {
+                            for (long seed : seeds == null ? List.of(base.seed) : seeds) {
+                                base.design = design.id();
+                                base.alpha = alpha;
+                                base.bits = bits;
+                                base.k = k;
+                                base.task = task;
+                                base.seed = seed;
+                                out.add(base.spec(null));
+                            }
                         }
                     }
                 }

@@ -8,7 +8,8 @@ import picocli.CommandLine.Option;
 /** The settings of one local session, shared by {@code gt run} and {@code gt demo}. */
 final class SessionOptions {
 
-    @Option(names = "--design", defaultValue = "online", description = "online | gradfree (default: ${DEFAULT-VALUE})")
+    @Option(names = "--design", defaultValue = "online", description = "online | gradfree | offline "
+            + "(default: ${DEFAULT-VALUE})")
     String design;
 
     @Option(names = "--k", defaultValue = "2", description = "Adapter size in layers (default: ${DEFAULT-VALUE}).")
@@ -59,13 +60,21 @@ final class SessionOptions {
             + "auditor attacks every Nth step (default: ${DEFAULT-VALUE}).")
     int auditEvery;
 
+    @Option(names = "--kept-layers", defaultValue = "0", description = "Offline: middle blocks the emulator keeps "
+            + "(0: half of the middle; default: ${DEFAULT-VALUE}).")
+    int keptLayers;
+
+    @Option(names = "--distil-steps", defaultValue = "0", description = "Offline: distillation steps on public text "
+            + "before the emulator is released (default: ${DEFAULT-VALUE}).")
+    int distilSteps;
+
     @Option(names = "--no-baseline", description = "Skip the centralized reference fine-tune (no Δ in the report).")
     boolean noBaseline;
 
     RunSpec spec(String id) {
         Design d = Design.parse(design);
-        return new RunSpec(id == null ? RunSpec.idFor(d, k, alpha, bits, task) : id, d, k, alpha, bits, bits,
-                gradientBits, gradientBits, batchSize, learningRate, epochs, seed, model, task, trainSize, evalSize,
-                maxSteps, auditEvery, !noBaseline);
+        return new RunSpec(id == null ? RunSpec.idFor(d, k, alpha, bits, task, keptLayers, seed) : id, d, k, alpha,
+                bits, bits, gradientBits, gradientBits, batchSize, learningRate, epochs, seed, model, task, trainSize,
+                evalSize, maxSteps, auditEvery, !noBaseline, keptLayers, distilSteps);
     }
 }

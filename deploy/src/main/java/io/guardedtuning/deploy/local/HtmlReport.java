@@ -24,6 +24,7 @@ public final class HtmlReport {
                 .append("figcaption{font-weight:bold}.meta{color:#555;font-size:90%}</style></head><body>");
         html.append("<h1>").append(SvgCharts.esc(title)).append("</h1>");
         html.append(summaryTable(runs));
+        html.append(acrossSeeds(runs));
         List<SvgCharts.Series> losses = new ArrayList<>();
         List<SvgCharts.Series> leakage = new ArrayList<>();
         List<SvgCharts.Point> tradeOff = new ArrayList<>();
@@ -47,6 +48,10 @@ public final class HtmlReport {
             });
             if (r.privacy().bestRougeL() != null) {
                 tradeOff.add(new SvgCharts.Point(r.run().id(), r.privacy().bestRougeL(), r.utility().accuracyAfter(),
+                        r.cost().bytesUpPerStep() + r.cost().bytesDownPerStep()));
+            } else if (r.offline() != null) {
+                // Nothing crosses per step, so there is nothing to reconstruct from traffic: drawn at 0, labelled so.
+                tradeOff.add(new SvgCharts.Point(r.run().id() + " (nothing crosses)", 0, r.utility().accuracyAfter(),
                         r.cost().bytesUpPerStep() + r.cost().bytesDownPerStep()));
             }
         }
@@ -79,7 +84,8 @@ public final class HtmlReport {
                     .append("</td><td>").append(num(r.utility().accuracyBefore())).append("</td><td>")
                     .append(num(r.utility().accuracyAfter())).append("</td><td>")
                     .append(num(r.utility().deltaToCentralized())).append("</td><td>")
-                    .append(num(r.privacy().bestRougeL())).append("</td><td>")
+                    .append(r.offline() != null && r.privacy().bestRougeL() == null ? "n/a: nothing crosses"
+                            : num(r.privacy().bestRougeL())).append("</td><td>")
                     .append(bytes(r.cost().bytesUpPerStep())).append("</td><td>")
                     .append(bytes(r.cost().bytesDownPerStep())).append("</td><td>")
                     .append(bytes(r.cost().bytesUpTotal() + r.cost().bytesDownTotal())).append("</td><td>")
@@ -88,6 +94,48 @@ public final class HtmlReport {
                     .append(SvgCharts.esc(r.run().status())).append("</td></tr>");
         }
         return t.append("</table>").toString();
+    }
+
+    /** Runs that differ only in their seed (ids ending in -seedN), as mean and spread; empty when there are none. */
+    private static String acrossSeeds(List<RunReport> runs) {
+        Map<String, List<RunReport>> groups = new java.util.LinkedHashMap<>();
+        for (RunReport r : runs) {
+            groups.computeIfAbsent(r.run().id().replaceAll("-seed\\d+$", ""), k -> new ArrayList<>()).add(r);
+        }
+        if (groups.values().stream().noneMatch(g -> g.size() > 1)) {
+            return "";
+        }
+        StringBuilder t = new StringBuilder("<h2>Across seeds</h2><table id=\"seeds\"><tr><th>settings</th>"
+                + "<th>seeds</th><th>acc after (mean &plusmn; sd)</th><th>&Delta; to centralized (mean)</th>"
+                + "<th>best ROUGE-L (mean)</th><th>bytes/step</th></tr>");
+        groups.forEach((settings, g) -> {
+            double[] acc = g.stream().mapToDouble(r -> r.utility().accuracyAfter()).toArray();
+            t.append("<tr><td>").append(SvgCharts.esc(settings)).append("</td><td>").append(g.size())
+                    .append("</td><td>").append(num(mean(acc))).append(" &plusmn; ").append(num(sd(acc)))
+                    .append("</td><td>").append(num(mean(g.stream().map(r -> r.utility().deltaToCentralized()))))
+                    .append("</td><td>").append(num(mean(g.stream().map(r -> r.privacy().bestRougeL()))))
+                    .append("</td><td>").append(bytes(g.get(0).cost().bytesUpPerStep()
+                            + g.get(0).cost().bytesDownPerStep())).append("</td></tr>");
+        });
+        return t.append("</table>").toString();
+    }
+
+    private static Double mean(java.util.stream.Stream<Double> values) {
+        double[] v = values.filter(java.util.Objects::nonNull).mapToDouble(Double::doubleValue).toArray();
+        return v.length == 0 ? null : mean(v);
+    }
+
+    private static double mean(double[] v) {
+        return java.util.Arrays.stream(v).average().orElse(Double.NaN);
+    }
+
+    /** Sample standard deviation (n − 1). */
+    private static double sd(double[] v) {
+        if (v.length < 2) {
+            return Double.NaN;
+        }
+        double m = mean(v);
+        return Math.sqrt(java.util.Arrays.stream(v).map(x -> (x - m) * (x - m)).sum() / (v.length - 1));
     }
 
     private static String runDetails(RunReport r) {
@@ -109,6 +157,15 @@ public final class HtmlReport {
                 .append(s.observations()).append("</td><td>").append(SvgCharts.esc(s.note() == null ? "" : s.note()))
                 .append("</td></tr>"));
         d.append("</table>");
+        if (r.offline() != null) {
+            RunReport.Offline o = r.offline();
+            d.append("<p>Offline: the full model scored ").append(num(o.fullModelAccuracyBefore()))
+                    .append(" before tuning; with the returned adapters plugged in ").append(num(o.pluginAccuracy()))
+                    .append("; the emulator the client tuned on, with the same adapters, ")
+                    .append(num(o.emulatorAccuracy())).append(" (emulator gap ").append(num(o.gap()))
+                    .append("). One-time package ").append(bytes(o.packageBytes()))
+                    .append("; no activation or gradient crossed during training.</p>");
+        }
         if (r.run().error() != null) {
             d.append("<p><b>error:</b> ").append(SvgCharts.esc(r.run().error())).append("</p>");
         }

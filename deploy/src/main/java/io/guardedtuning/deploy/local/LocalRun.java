@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.guardedtuning.checkpoint.ModelCatalog;
+import io.guardedtuning.checkpoint.Safetensors;
 import io.guardedtuning.checkpoint.ModelFiles;
 import io.guardedtuning.cli.ProgressBar;
+import io.guardedtuning.data.McExample;
 import io.guardedtuning.data.McTask;
 import io.guardedtuning.data.PackageCache;
 import io.guardedtuning.data.SplitSizes;
@@ -14,7 +16,11 @@ import io.guardedtuning.eval.McEncoder;
 import io.guardedtuning.eval.MultipleChoiceEvaluator;
 import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.Split;
+import io.guardedtuning.offline.PackageRejectedException;
+import io.guardedtuning.offline.PlugIn;
+import io.guardedtuning.split.Design;
 import io.guardedtuning.storage.AtomicFiles;
+import io.guardedtuning.tensor.HostTensor;
 import io.guardedtuning.tokenizer.BpeTokenizer;
 import io.guardedtuning.train.TaskFinetuner;
 
@@ -38,6 +44,8 @@ public final class LocalRun {
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final Duration AUDIT_SETTLE = Duration.ofMinutes(5);
+    /** How long the provider may take to plug the returned adapters in after the client is done. */
+    private static final Duration PLUG_IN_WAIT = Duration.ofMinutes(5);
 
     private LocalRun() {
     }
@@ -56,31 +64,90 @@ public final class LocalRun {
         Files.createDirectories(runDir);
         Instant started = Instant.now();
         long t0 = System.nanoTime();
-        System.err.printf(Locale.ROOT, "== %s: starting server-compute and attack-audit (k=%d, %s)%n", spec.id(),
-                spec.k(), spec.model());
-        stack.ensureProvider(spec.model(), spec.k());
-        System.err.println("   audit page: " + stack.auditorUrl());
+        boolean offline = spec.design() == Design.OFFLINE;
+        ProcessSupervisor.Managed emulator = null;
+        if (offline) {
+            System.err.printf(Locale.ROOT, "== %s: starting emulator-distillation, the provider's job for this "
+                    + "session (k=%d, %s)%n", spec.id(), spec.k(), spec.model());
+            emulator = stack.startEmulator(spec, runDir);
+        } else {
+            System.err.printf(Locale.ROOT, "== %s: starting server-compute and attack-audit (k=%d, %s)%n",
+                    spec.id(), spec.k(), spec.model());
+            stack.ensureProvider(spec.model(), spec.k());
+            System.err.println("   audit page: " + stack.auditorUrl());
+        }
         ProcessSupervisor.Managed client = stack.startClient(spec, runDir);
-        follow(stack, client, spec);
+        String failure = follow(stack, client, spec, emulator, runDir);
         int exit = client.process().waitFor();
-        JsonNode summary = readClientSummary(runDir);
-        JsonNode audit = settleAudit(stack, spec);
+        JsonNode summary = failure == null ? readClientSummary(runDir) : JSON.createObjectNode();
+        JsonNode audit = offline ? null : settleAudit(stack, spec);
+        RunReport.Offline plugIn = null;
+        if (offline && exit == 0 && failure == null) {
+            try {
+                plugIn = plugIn(emulator, spec, runDir, summary);
+            } catch (IOException e) {
+                failure = e.getMessage();
+            }
+        }
         Double centralized = spec.baseline() ? centralizedAccuracy(spec) : null;
-        RunReport report = report(spec, summary, audit, stack.serverCounters().orElse(null), centralized,
-                codeVersion, started, (System.nanoTime() - t0) / 1e9, exit);
+        RunReport report = report(spec, summary, audit, plugIn, centralized, codeVersion, started,
+                (System.nanoTime() - t0) / 1e9, exit, failure);
         AtomicFiles.write(summaryPath(runDir), JSON.writeValueAsBytes(report));
         AtomicFiles.write(runDir.resolve("report.html"), HtmlReport.render("GuardedTuning run " + spec.id(),
                 List.of(report)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
         return report;
     }
 
-    /** Streams the client's phases as progress bars (loss and bytes) until it exits. */
-    private static void follow(LocalStack stack, ProcessSupervisor.Managed client, RunSpec spec)
-            throws InterruptedException {
+    /**
+     * Offline: waits until the provider has plugged the returned adapters into the full model (its job process then
+     * exits), and scores that plug-in model and the untouched full model on the client's own test examples, so the
+     * numbers compare with the split designs' and with the emulator the client tuned on.
+     */
+    private static RunReport.Offline plugIn(ProcessSupervisor.Managed emulator, RunSpec spec, Path runDir,
+                                            JsonNode client) throws IOException, InterruptedException {
+        System.err.println("   " + spec.id() + ": waiting for the provider to plug the adapters in");
+        if (!emulator.process().waitFor(PLUG_IN_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            throw new IOException("emulator-distillation did not plug the adapters in within " + PLUG_IN_WAIT
+                    + "; see its log " + emulator.log());
+        }
+        Path jobDir = LocalStack.emulatorJobDir(runDir, spec.id());
+        if (emulator.process().exitValue() != 0) {
+            throw new IOException("the provider did not plug the adapters in: " + jobOutcome(jobDir, emulator));
+        }
+        Map<String, HostTensor> adapters = Safetensors.readAll(jobDir.resolve("adapters.safetensors"));
+        System.err.println("   " + spec.id() + ": scoring the full model before and with the tuned adapters");
+        double before = referenceAccuracy(spec, (model, split, encoder, train) -> { });
+        double plugged = referenceAccuracy(spec, (model, split, encoder, train) -> {
+            try {
+                PlugIn.install(model, split, adapters);
+            } catch (PackageRejectedException e) {
+                throw new IOException("the provider's stored adapters do not fit the model: " + e.getMessage(), e);
+            }
+        });
+        double emulatorTuned = client.path("accuracyAfter").path("acc").asDouble(Double.NaN);
+        return new RunReport.Offline(plugged, emulatorTuned, plugged - emulatorTuned,
+                client.path("offline").path("packageBytes").asLong(), before);
+    }
+
+    /**
+     * Streams the client's phases as progress bars (loss and bytes) until it exits. An Offline provider job that
+     * ends while the client still waits for its package (refused, failed) stops the client, which would wait in
+     * vain; the reason is returned (null when the client ran to its own end).
+     */
+    private static String follow(LocalStack stack, ProcessSupervisor.Managed client, RunSpec spec,
+                                 ProcessSupervisor.Managed emulator, Path runDir) throws InterruptedException {
         String phase = "";
         ProgressBar bar = null;
         long lastStep = -1;
         while (client.process().isAlive()) {
+            if (emulator != null && !emulator.process().isAlive() && "AWAITING_PACKAGE".equals(phase)) {
+                ProcessSupervisor.stop(client);
+                if (bar != null) {
+                    bar.close();
+                }
+                return "emulator-distillation ended before releasing a package: "
+                        + jobOutcome(LocalStack.emulatorJobDir(runDir, spec.id()), emulator);
+            }
             Optional<JsonNode> status = stack.clientStatus(client);
             if (status.isPresent()) {
                 JsonNode p = status.get().path("progress");
@@ -109,6 +176,18 @@ public final class LocalRun {
         }
         if (bar != null) {
             bar.close();
+        }
+        return null;
+    }
+
+    /** The phase and detail the emulator job recorded, or where to look when it recorded none. */
+    private static String jobOutcome(Path jobDir, ProcessSupervisor.Managed emulator) {
+        try {
+            JsonNode job = JSON.readTree(jobDir.resolve("job.json").toFile());
+            return "job " + job.path("phase").asText() + ": " + job.path("detail").asText() + " (log "
+                    + emulator.log() + ")";
+        } catch (IOException e) {
+            return "no job state (" + e.getMessage() + "); see its log " + emulator.log();
         }
     }
 
@@ -157,32 +236,48 @@ public final class LocalRun {
     /** Centralized fine-tuning of the same layers with the same data and settings, in this process. */
     private static Double centralizedAccuracy(RunSpec spec) throws IOException {
         System.err.println("   " + spec.id() + ": centralized reference (same layers, same data, one process)");
+        TaskFinetuner.Settings s = new TaskFinetuner.Settings(spec.epochs(), spec.batchSize(), spec.learningRate(),
+                0f, spec.seed());
+        return referenceAccuracy(spec, (model, split, encoder, train) -> {
+            int all = TaskFinetuner.steps(train.size(), s);
+            TaskFinetuner.run(model, encoder, train, spec.design() == Design.GRADFREE ? split.outputAdapter()
+                    : split.adapters(), s, spec.maxSteps() > 0 ? Math.min(all, spec.maxSteps()) : all, r -> { });
+        });
+    }
+
+    /** What is done to the whole model before it is scored. */
+    private interface Preparation {
+        void apply(OptModel model, Split split, McEncoder encoder, List<McExample> train) throws IOException;
+    }
+
+    /** The whole model, prepared in this process, scored on the run's test examples (the client's). */
+    private static double referenceAccuracy(RunSpec spec, Preparation preparation) throws IOException {
         Path dir = ModelCatalog.resolve(spec.model());
         BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
         McTask task = new TaskRegistry(new PackageCache(), new SplitSizes(spec.trainSize(),
                 Math.min(200, spec.evalSize()), spec.evalSize()), 600).resolve(spec.task());
         try (OptModel model = ModelFiles.load(dir)) {
-            Split split = Split.of(spec.k(), model.config());
             McEncoder encoder = new McEncoder(tokenizer, model.config().bosTokenId(),
                     Math.min(256, model.config().maxPositionEmbeddings()));
-            List<io.guardedtuning.data.McExample> train = task.train().subList(0,
-                    Math.min(spec.trainSize(), task.train().size()));
-            TaskFinetuner.Settings s = new TaskFinetuner.Settings(spec.epochs(), spec.batchSize(),
-                    spec.learningRate(), 0f, spec.seed());
-            int all = TaskFinetuner.steps(train.size(), s);
-            TaskFinetuner.run(model, encoder, train, spec.design() == io.guardedtuning.split.Design.ONLINE
-                    ? split.adapters() : split.outputAdapter(), s, spec.maxSteps() > 0
-                    ? Math.min(all, spec.maxSteps()) : all, r -> { });
+            preparation.apply(model, Split.of(spec.k(), model.config()), encoder,
+                    task.train().subList(0, Math.min(spec.trainSize(), task.train().size())));
             return new MultipleChoiceEvaluator(encoder, model.config().padTokenId(), 16)
                     .evaluate(model::logits, task.test().subList(0, Math.min(spec.evalSize(), task.test().size())))
                     .accuracy();
         }
     }
 
-    static RunReport report(RunSpec spec, JsonNode c, JsonNode audit, JsonNode server, Double centralized,
-                            String codeVersion, Instant started, double wallSeconds, int exitCode) {
-        double before = c.path("accuracyBefore").path("acc").asDouble(Double.NaN);
-        double after = c.path("accuracyAfter").path("acc").asDouble(Double.NaN);
+    /**
+     * The run's report. Utility is the model the client ends up served by: the split model in Online and Gradfree,
+     * the provider's plug-in model in Offline (the emulator it tuned on is reported beside it).
+     */
+    static RunReport report(RunSpec spec, JsonNode c, JsonNode audit, RunReport.Offline offline, Double centralized,
+                            String codeVersion, Instant started, double wallSeconds, int exitCode,
+                            String failure) {
+        double before = offline != null ? offline.fullModelAccuracyBefore()
+                : c.path("accuracyBefore").path("acc").asDouble(Double.NaN);
+        double after = offline != null ? offline.pluginAccuracy()
+                : c.path("accuracyAfter").path("acc").asDouble(Double.NaN);
         RunReport.Utility utility = new RunReport.Utility(before, after,
                 c.path("accuracyBefore").path("accNorm").asDouble(Double.NaN),
                 c.path("accuracyAfter").path("accNorm").asDouble(Double.NaN), centralized,
@@ -226,12 +321,13 @@ public final class LocalRun {
                 link.path("resendsServed").asLong());
         List<Double> losses = new ArrayList<>();
         c.path("losses").forEach(l -> losses.add(l.asDouble()));
-        String status = exitCode == 0 ? c.path("status").asText("done") : "failed (client exit " + exitCode + ")";
+        String status = failure != null ? "failed" : exitCode == 0 ? c.path("status").asText("done")
+                : "failed (client exit " + exitCode + ")";
         RunReport.Run run = new RunReport.Run(spec.id(), spec.design().id(), spec.settings(), spec.model(),
                 c.path("task").path("name").asText(spec.task()) + " (" + c.path("task").path("provenance").asText()
                         + ")", spec.k(), codeVersion, Machine.describe(), started.toString(), wallSeconds, status,
-                c.hasNonNull("error") ? c.path("error").asText() : null);
-        return new RunReport(run, utility, new RunReport.Privacy(attacks, best, audited), cost, null,
+                failure != null ? failure : c.hasNonNull("error") ? c.path("error").asText() : null);
+        return new RunReport(run, utility, new RunReport.Privacy(attacks, best, audited), cost, offline,
                 new RunReport.Series(losses, leakage));
     }
 }

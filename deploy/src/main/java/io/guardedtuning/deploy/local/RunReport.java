@@ -33,8 +33,12 @@ public record RunReport(Run run, Utility utility, Privacy privacy, Cost cost, Of
                        long bytesDownTotal, long clientComputeMillis, long retries, long resends) {
     }
 
-    /** Offline only: the emulator gap (plug-in full model minus emulator with the tuned adapters). */
-    public record Offline(Double pluginAccuracy, Double emulatorAccuracy, Double gap, Long packageBytes) {
+    /**
+     * Offline only: the emulator gap (plug-in full model minus the emulator with the tuned adapters, both on the
+     * client's test examples), the one-time package size, and the full model's accuracy before tuning.
+     */
+    public record Offline(double pluginAccuracy, double emulatorAccuracy, double gap, long packageBytes,
+                          double fullModelAccuracyBefore) {
     }
 
     /** Curves: loss per step, leakage per audited step for each attack. */

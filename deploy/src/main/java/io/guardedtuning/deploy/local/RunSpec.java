@@ -6,22 +6,41 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
-/** One local GuardedTuning session to run: the design and its settings, the model and the task. */
+/**
+ * One local GuardedTuning session to run: the design and its settings, the model and the task.
+ *
+ * @param keptLayers  Offline: middle blocks the emulator keeps (0: half)
+ * @param distilSteps Offline: distillation steps before release (0: layer-drop only)
+ */
 public record RunSpec(String id, Design design, int k, float alpha, int bitsUp, int bitsDown, int gradientBitsUp,
                       int gradientBitsDown, int batchSize, float learningRate, int epochs, long seed, String model,
-                      String task, int trainSize, int evalSize, int maxSteps, int auditEvery, boolean baseline) {
+                      String task, int trainSize, int evalSize, int maxSteps, int auditEvery, boolean baseline,
+                      int keptLayers, int distilSteps) {
+
+    /** A split-design session (Online or Gradfree), or Offline with the default emulator. */
+    public RunSpec(String id, Design design, int k, float alpha, int bitsUp, int bitsDown, int gradientBitsUp,
+                   int gradientBitsDown, int batchSize, float learningRate, int epochs, long seed, String model,
+                   String task, int trainSize, int evalSize, int maxSteps, int auditEvery, boolean baseline) {
+        this(id, design, k, alpha, bitsUp, bitsDown, gradientBitsUp, gradientBitsDown, batchSize, learningRate,
+                epochs, seed, model, task, trainSize, evalSize, maxSteps, auditEvery, baseline, 0, 0);
+    }
 
     public RunSpec {
-        if (design == Design.OFFLINE) {
-            throw new IllegalArgumentException("the local runner drives Online and Gradfree sessions; Offline runs "
-                    + "through the emulator-distillation service (docs/architecture.md) and is not wired here yet");
+        if (keptLayers < 0 || distilSteps < 0) {
+            throw new IllegalArgumentException("kept layers and distillation steps must be >= 0");
         }
     }
 
-    /** A readable, file-name-safe id from the settings that vary in experiments. */
-    public static String idFor(Design design, int k, float alpha, int bits, String task) {
-        return String.format(Locale.ROOT, "%s-k%d-a%s-b%d-%s", design.id(), k, trim(alpha), bits,
+    /**
+     * A readable, file-name-safe id from the settings that vary in experiments. Offline has no activations on the
+     * wire, so its id names the emulator's kept blocks instead of a precision; seeds other than 1 are suffixed.
+     */
+    public static String idFor(Design design, int k, float alpha, int bits, String task, int keptLayers, long seed) {
+        String settings = design == Design.OFFLINE ? "s" + (keptLayers == 0 ? "half" : keptLayers)
+                : String.format(Locale.ROOT, "a%s-b%d", trim(alpha), bits);
+        String id = String.format(Locale.ROOT, "%s-k%d-%s-%s", design.id(), k, settings,
                 task.replaceAll("[^A-Za-z0-9]+", "_")).replaceAll("_+$", "");
+        return seed == 1 ? id : id + "-seed" + seed;
     }
 
     private static String trim(float f) {
@@ -44,6 +63,10 @@ public record RunSpec(String id, Design design, int k, float alpha, int bitsUp, 
         m.put("train examples", trainSize);
         m.put("eval examples", evalSize);
         m.put("audit every", auditEvery);
+        if (design == Design.OFFLINE) {
+            m.put("emulator kept blocks", keptLayers == 0 ? "half of the middle" : keptLayers);
+            m.put("distillation steps", distilSteps);
+        }
         return m;
     }
 
@@ -68,6 +91,10 @@ public record RunSpec(String id, Design design, int k, float alpha, int bitsUp, 
         p.put("gt.client.task.name", task);
         p.put("gt.client.task.train-size", Integer.toString(trainSize));
         p.put("gt.client.task.eval-size", Integer.toString(evalSize));
+        if (design == Design.OFFLINE) {
+            p.put("gt.client.offline.kept-layers", Integer.toString(keptLayers));
+            p.put("gt.client.offline.distil-steps", Integer.toString(distilSteps));
+        }
         return p;
     }
 }

@@ -17,6 +17,9 @@ public final class SvgCharts {
     private static final int PAD = 16;
     private static final String[] COLOURS = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
             "#e377c2", "#17becf"};
+    /** After the colours run out, series differ by dash pattern too. */
+    private static final String[] DASHES = {"", "6 3", "2 2", "8 3 2 3"};
+    private static final int LEGEND_ROW = 14;
 
     /** A named series of (x, y) points. */
     public record Series(String name, double[] x, double[] y) {
@@ -32,20 +35,29 @@ public final class SvgCharts {
     public static String lines(String id, String title, String xLabel, String yLabel, List<Series> series) {
         double[] xr = range(series.stream().flatMapToDouble(s -> java.util.Arrays.stream(s.x())).toArray());
         double[] yr = range(series.stream().flatMapToDouble(s -> java.util.Arrays.stream(s.y())).toArray());
-        StringBuilder svg = open(id, "lines", title);
+        // The legend goes below the plot, one full-width row per series, so long run ids are never cut.
+        StringBuilder svg = open(id, "lines", title, H + 8 + LEGEND_ROW * series.size());
         axes(svg, xr, yr, xLabel, yLabel);
         for (int i = 0; i < series.size(); i++) {
             Series s = series.get(i);
             StringBuilder path = new StringBuilder();
+            StringBuilder markers = new StringBuilder();
             for (int j = 0; j < s.x().length; j++) {
                 if (!Double.isFinite(s.y()[j])) {
                     continue;
                 }
-                path.append(path.length() == 0 ? "M" : "L").append(fmt(px(s.x()[j], xr))).append(',')
-                        .append(fmt(py(s.y()[j], yr)));
+                String x = fmt(px(s.x()[j], xr));
+                String y = fmt(py(s.y()[j], yr));
+                path.append(path.length() == 0 ? "M" : "L").append(x).append(',').append(y);
+                // Markers keep sparse series visible: a series of one point draws no line.
+                markers.append(String.format(Locale.ROOT, "<circle class=\"marker\" cx=\"%s\" cy=\"%s\" r=\"2.5\" "
+                        + "fill=\"%s\"/>", x, y, colour(i)));
             }
             svg.append(String.format(Locale.ROOT, "<path class=\"series\" data-series=\"%s\" d=\"%s\" fill=\"none\" "
-                    + "stroke=\"%s\" stroke-width=\"2\"/>", esc(s.name()), path, colour(i)));
+                    + "stroke=\"%s\" stroke-width=\"2\"%s/>", esc(s.name()), path, colour(i), dash(i)));
+            if (s.x().length <= 30) {
+                svg.append(markers);
+            }
             legend(svg, i, s.name());
         }
         return svg.append("</svg>").toString();
@@ -55,7 +67,7 @@ public final class SvgCharts {
         double[] xr = range(points.stream().mapToDouble(Point::x).toArray());
         double[] yr = range(points.stream().mapToDouble(Point::y).toArray());
         double maxSize = points.stream().mapToDouble(Point::size).max().orElse(1);
-        StringBuilder svg = open(id, "scatter", title);
+        StringBuilder svg = open(id, "scatter", title, H);
         axes(svg, xr, yr, xLabel, yLabel);
         for (int i = 0; i < points.size(); i++) {
             Point p = points.get(i);
@@ -69,11 +81,11 @@ public final class SvgCharts {
         return svg.append("</svg>").toString();
     }
 
-    private static StringBuilder open(String id, String kind, String title) {
+    private static StringBuilder open(String id, String kind, String title, int height) {
         return new StringBuilder(String.format(Locale.ROOT, "<figure><figcaption>%s</figcaption><svg id=\"%s\" "
                         + "data-chart=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-                        + "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">", esc(title), esc(id), kind, W, H, W,
-                H));
+                        + "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">", esc(title), esc(id), kind, W, height,
+                W, height));
     }
 
     private static void axes(StringBuilder svg, double[] xr, double[] yr, String xLabel, String yLabel) {
@@ -98,10 +110,15 @@ public final class SvgCharts {
     }
 
     private static void legend(StringBuilder svg, int i, String name) {
-        int y = PAD + 12 * i;
-        svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"3\" fill=\"%s\"/>"
-                + "<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text>", W - 150, y + 4, colour(i), W - 136, y + 8,
-                esc(name)));
+        int y = H + 6 + LEGEND_ROW * i;
+        svg.append(String.format(Locale.ROOT, "<g class=\"legend\"><line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
+                        + "stroke=\"%s\" stroke-width=\"2\"%s/><text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text></g>",
+                PAD_LEFT, y, PAD_LEFT + 18, y, colour(i), dash(i), PAD_LEFT + 24, y + 4, esc(name)));
+    }
+
+    private static String dash(int i) {
+        String pattern = DASHES[(i / COLOURS.length) % DASHES.length];
+        return pattern.isEmpty() ? "" : " stroke-dasharray=\"" + pattern + "\"";
     }
 
     private static double[] range(double[] values) {

@@ -9,6 +9,7 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -73,6 +74,53 @@ class LocalRunnerTest {
             assertTrue(m.process().descendants().findAny().isEmpty(), m.name() + " left children");
         }
     }
+
+    @Test
+    void runsAnOfflineSessionWithTheEmulatorJobAndReportsTheGap(@TempDir Path dir) throws Exception {
+        assumeServicesBuilt();
+        assumeTrue(Files.isRegularFile(home().resolve(
+                "services/emulator-distillation/target/quarkus-app/quarkus-run.jar")), "emulator-distillation built");
+        RunSpec spec = new RunSpec("e2e-offline", Design.OFFLINE, 2, 0f, 32, 32, 32, 32, 4, 3e-3f, 1, 1,
+                "gt-tiny-opt", taskFile(), 24, 8, 6, 0, false, 0, 2);
+        Path publicText = dir.resolve("public.txt");
+        Files.writeString(publicText, PUBLIC_TEXT.repeat(12));
+        List<ProcessSupervisor.Managed> started;
+        RunReport r;
+        try (LocalStack stack = new LocalStack(home(), dir.resolve("stack"), spec.auditEvery())) {
+            // The guard itself is emulator-distillation's test; here the flow is, on a text the model barely knows.
+            stack.emulatorSettings(Map.of("gt.emulator.distillation.public-text", publicText.toString(),
+                    "gt.emulator.guard.min-perplexity-ratio", "1.0"));
+            r = LocalRun.run(stack, spec, dir.resolve("run"), "test");
+            started = stack.supervisor().started();
+        }
+        assertEquals("done", r.run().status(), r.run().error());
+        assertEquals(6, r.cost().steps());
+        assertEquals(6, r.series().loss().size());
+        RunReport.Offline offline = r.offline();
+        assertTrue(offline != null && offline.packageBytes() > 0, "the one-time package is reported");
+        assertTrue(offline.pluginAccuracy() >= 0 && offline.pluginAccuracy() <= 1, offline.toString());
+        assertEquals(offline.pluginAccuracy() - offline.emulatorAccuracy(), offline.gap(), 1e-12);
+        assertEquals(offline.pluginAccuracy(), r.utility().accuracyAfter(), "utility is the plug-in model's");
+        assertTrue(r.cost().bytesUpTotal() > 0 && r.cost().bytesDownTotal() >= offline.packageBytes(),
+                "adapters went up once, the package came down once: " + r.cost());
+        assertTrue(r.privacy().attacks().isEmpty(), "nothing crossed per step, so nothing was attacked");
+        assertTrue(Files.readString(dir.resolve("run/report.html")).contains("emulator gap"));
+        assertEquals(List.of("kafka", "emulator-distillation-e2e-offline", "client-compute-e2e-offline"),
+                started.stream().map(ProcessSupervisor.Managed::name).toList());
+        for (ProcessSupervisor.Managed m : started) {
+            assertFalse(m.process().isAlive(), m.name() + " is still running");
+        }
+        assertEquals(0, started.get(1).process().exitValue(), "the emulator job ends by itself once plugged in");
+    }
+
+    /** Public text for the emulator's fidelity guard, so the test needs no package cache. */
+    private static final String PUBLIC_TEXT = """
+            The river runs past the old mill and under the stone bridge before it reaches the sea. In spring the
+            water is high and brown; in late summer children wade across at the ford below the church. Farmers
+            along the valley grow barley, beans and apples, and on market days the square fills with carts.
+            The weather decides most things here: a dry month means a poor harvest, a wet one means mud and
+            late sowing. Older people read the clouds over the hills and say whether rain will come by evening.
+            """;
 
     @Test
     void aServiceThatCannotStartIsNamedWithItsReasonAndEverythingIsStopped(@TempDir Path dir) throws Exception {

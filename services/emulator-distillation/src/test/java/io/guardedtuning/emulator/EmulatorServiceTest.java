@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.guardedtuning.data.BenchmarkFiles;
 import io.guardedtuning.data.McExample;
 import io.guardedtuning.messaging.Topics;
+import io.guardedtuning.offline.EmulatorPackage;
 import io.guardedtuning.offline.OfflineClient;
 import io.guardedtuning.offline.OfflineTransport;
 import io.guardedtuning.offline.PackageRejectedException;
@@ -71,7 +72,10 @@ class EmulatorServiceTest {
         assertTrue(published.path("detail").asText().contains(Topics.sessionDown(session)));
 
         SessionKey key = KEYS.forSession(session);
-        byte[] pkg = receivePackage(key);
+        byte[] pkg = receivePackages(key, 1).get(0);
+        // A client that restarted before the package reached it asks again: the same package is sent again.
+        request(Map.of("session", session, "k", 1, "kept_layers", 2, "distil_steps", 4));
+        assertEquals(EmulatorPackage.sha256(pkg), EmulatorPackage.sha256(receivePackages(key, 2).get(1)));
         List<McExample> task = BenchmarkFiles.readPiqa(TinyProviderResource.taskFile());
         OfflineClient.Settings settings = new OfflineClient.Settings(new TaskFinetuner.Settings(4, 6, 1e-2f, 0f, 3),
                 32, 16);
@@ -172,7 +176,9 @@ class EmulatorServiceTest {
         throw new AssertionError("no '" + phase + "' progress for " + session + " within " + WAIT);
     }
 
-    private static byte[] receivePackage(SessionKey key) throws Exception {
+    /** The first {@code count} complete packages on the session's down topic, each as a fresh client sees it. */
+    private static List<byte[]> receivePackages(SessionKey key, int count) throws Exception {
+        List<byte[]> packages = new ArrayList<>();
         OfflineTransport.Receiver receiver = new OfflineTransport.Receiver(key, EventKind.PACKAGE_CHUNK);
         try (KafkaConsumer<String, byte[]> c = consumer(Topics.sessionDown(key.sessionId()), new ByteArrayDeserializer())) {
             long deadline = System.nanoTime() + WAIT.toNanos();
@@ -180,12 +186,16 @@ class EmulatorServiceTest {
                 for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
                     Optional<TensorEvent> whole = receiver.offer(r);
                     if (whole.isPresent()) {
-                        return whole.get().payload();
+                        packages.add(whole.get().payload());
+                        receiver = new OfflineTransport.Receiver(key, EventKind.PACKAGE_CHUNK);
+                    }
+                    if (packages.size() == count) {
+                        return packages;
                     }
                 }
             }
         }
-        throw new AssertionError("no complete package on " + Topics.sessionDown(key.sessionId()));
+        throw new AssertionError(packages.size() + " of " + count + " packages on " + Topics.sessionDown(key.sessionId()));
     }
 
     /** The reason of the next dead letter keyed {@code key} that this test has not seen yet. */
