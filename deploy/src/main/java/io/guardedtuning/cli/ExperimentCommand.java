@@ -27,6 +27,9 @@ import java.util.concurrent.Callable;
 public final class ExperimentCommand implements Callable<Integer> {
 
     @Mixin
+    ProviderOptions provider;
+
+    @Mixin
     SessionOptions base;
 
     @Option(names = "--designs", split = ",", defaultValue = "online,gradfree", description = "Designs to sweep.")
@@ -59,6 +62,7 @@ public final class ExperimentCommand implements Callable<Integer> {
         List<RunReport> reports = new ArrayList<>();
         int failed = 0;
         try (LocalStack stack = new LocalStack(home, out.resolve("stack"), base.auditEvery)) {
+            provider.apply(stack);
             for (RunSpec spec : grid) {
                 Path runDir = out.resolve(spec.id());
                 Optional<RunReport> done = LocalRun.existing(runDir);

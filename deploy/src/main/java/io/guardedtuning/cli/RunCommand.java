@@ -17,9 +17,13 @@ import java.util.concurrent.Callable;
 /** One complete local session: broker, services as processes, training, audit, report. */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = {"Run one GuardedTuning session locally: an embedded Kafka broker and server-compute, "
-                + "attack-audit and client-compute as separate processes; writes summary.json and report.html.",
+                + "attack-audit and client-compute as separate processes (Offline: emulator-distillation and "
+                + "client-compute); writes summary.json and report.html.",
                 "Everything started is stopped at the end, on failure and on Ctrl-C."})
 public final class RunCommand implements Callable<Integer> {
+
+    @Mixin
+    ProviderOptions provider;
 
     @Mixin
     SessionOptions session;
@@ -40,6 +44,7 @@ public final class RunCommand implements Callable<Integer> {
         Path runDir = out.resolve(spec.id());
         RunReport r;
         try (LocalStack stack = new LocalStack(home, runDir.resolve("stack"), spec.auditEvery())) {
+            provider.apply(stack);
             r = LocalRun.run(stack, spec, runDir, Machine.codeVersion(home));
         }
         print(r, runDir, json);
@@ -58,7 +63,9 @@ public final class RunCommand implements Callable<Integer> {
                 r.utility().centralizedAccuracyAfter() == null ? "" : String.format(Locale.ROOT,
                         " (centralized %.3f, delta %+.3f)", r.utility().centralizedAccuracyAfter(),
                         r.utility().deltaToCentralized()),
-                r.privacy().bestRougeL() == null ? "n/a" : String.format(Locale.ROOT, "%.3f", r.privacy().bestRougeL()),
+                r.privacy().bestRougeL() != null ? String.format(Locale.ROOT, "%.3f", r.privacy().bestRougeL())
+                        : r.offline() != null ? String.format(Locale.ROOT, "n/a (nothing crosses per step; emulator "
+                        + "gap %+.3f)", r.offline().gap()) : "n/a",
                 r.cost().bytesUpPerStep(), r.cost().bytesDownPerStep(), r.cost().clientComputeMillis() / 1000.0,
                 r.run().wallSeconds(), LocalRun.summaryPath(runDir), runDir.resolve("report.html"));
     }
