@@ -26,6 +26,7 @@ import io.guardedtuning.session.SplitLanguageModel;
 import io.guardedtuning.split.ActivationRegularizer;
 import io.guardedtuning.split.ClientSplitTrainer;
 import io.guardedtuning.split.ClientStep;
+import io.guardedtuning.tensor.TensorDigest;
 import io.guardedtuning.tokenizer.BpeTokenizer;
 import io.guardedtuning.train.AdamW;
 import io.guardedtuning.train.LearningRateSchedule;
@@ -109,6 +110,8 @@ public final class SplitRun {
                     AuditSamples.publisher(new TensorEventWriter(settings.producerId(), settings.key(),
                             WireLimits.chunkedDefaults()), sink), listener::step);
             RemoteBackboneLink.Stats training = link.stats();
+            summary.put("adaptersSha256",
+                    TensorDigest.sha256(client.toTensors(trainer.trainable().keySet()::contains)));
 
             listener.phase(SessionProgress.Phase.EVALUATING_AFTER);
             putAccuracy(summary.putObject("accuracyAfter"), evaluator.evaluate(
