@@ -110,6 +110,16 @@ public final class LocalStack implements AutoCloseable {
     /** Starts a client-compute for the run; it trains, writes its summary and exits. */
     public ProcessSupervisor.Managed startClient(RunSpec spec, Path runDir) throws IOException,
             InterruptedException {
+        return startClient(spec, runDir, Map.of());
+    }
+
+    /**
+     * As {@link #startClient(RunSpec, Path)}, with further {@code gt.client.*} properties that take precedence
+     * (e.g. {@code gt.client.checkpoint-every}, {@code gt.client.answer-timeout}). A client started again with the
+     * same {@code runDir} resumes from the checkpoint there.
+     */
+    public ProcessSupervisor.Managed startClient(RunSpec spec, Path runDir, Map<String, String> overrides)
+            throws IOException, InterruptedException {
         LocalBroker.createTopics(bootstrap, List.of(Topics.sessionDown(spec.id())));
         int port = ProcessSupervisor.freePort();
         Map<String, String> props = new LinkedHashMap<>(spec.clientProperties());
@@ -118,6 +128,7 @@ public final class LocalStack implements AutoCloseable {
         props.put("gt.client.checkpoint-every", "20");
         props.put("gt.client.exit-on-finish", "true");
         props.put("gt.client.autostart", "true");
+        props.putAll(overrides);
         ProcessSupervisor.Managed client = supervisor.start("client-compute-" + spec.id(),
                 service("client-compute", port, props), env());
         supervisor.awaitHealthy(client, "http://127.0.0.1:" + port + "/q/health/live", START_TIMEOUT);
@@ -140,11 +151,25 @@ public final class LocalStack implements AutoCloseable {
         return get("http://127.0.0.1:" + serverPort + "/sessions");
     }
 
+    /** The client's Prometheus metrics (GET /q/metrics), or empty while it is not answering. */
+    public Optional<String> clientMetrics(ProcessSupervisor.Managed client) {
+        return getText("http://127.0.0.1:" + clientPorts.get(client) + "/q/metrics");
+    }
+
     private Optional<JsonNode> get(String url) {
+        try {
+            Optional<String> body = getText(url);
+            return body.isPresent() ? Optional.of(JSON.readTree(body.get())) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    private Optional<String> getText(String url) {
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url))
                     .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-            return r.statusCode() == 200 ? Optional.of(JSON.readTree(r.body())) : Optional.empty();
+            return r.statusCode() == 200 ? Optional.of(r.body()) : Optional.empty();
         } catch (IOException e) {
             return Optional.empty();
         } catch (InterruptedException e) {
@@ -180,6 +205,14 @@ public final class LocalStack implements AutoCloseable {
 
     private static String health(int port) {
         return "http://127.0.0.1:" + port + "/q/health/ready";
+    }
+
+    /**
+     * Kills server-compute with SIGKILL, as a crash would: no shutdown, no offset commit, no leaving the consumer
+     * group. {@link #ensureProvider} starts a new one.
+     */
+    public void killServer() throws InterruptedException {
+        ProcessSupervisor.kill(server);
     }
 
     public ProcessSupervisor supervisor() {
