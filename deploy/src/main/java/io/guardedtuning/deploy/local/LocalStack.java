@@ -93,8 +93,7 @@ public final class LocalStack implements AutoCloseable {
             ProcessSupervisor.stop(auditor);
         }
         serverPort = ProcessSupervisor.freePort();
-        server = supervisor.start("server-compute", service("server-compute", serverPort, Map.of(
-                "gt.server.model", model, "gt.server.k", Integer.toString(k))), env());
+        server = startServer("server-compute", serverPort, model, k);
         auditorPort = ProcessSupervisor.freePort();
         auditor = supervisor.start("attack-audit", service("attack-audit", auditorPort, Map.of(
                 "gt.audit.model", model, "gt.audit.k", Integer.toString(k),
@@ -213,6 +212,27 @@ public final class LocalStack implements AutoCloseable {
      */
     public void killServer() throws InterruptedException {
         ProcessSupervisor.kill(server);
+    }
+
+    /**
+     * Starts one more server-compute replica (in the same consumer group, without an auditor) and waits until it
+     * is ready; for load measurements. Stopped with the stack.
+     */
+    public ProcessSupervisor.Managed addServer(String model, int k) throws IOException, InterruptedException {
+        int port = ProcessSupervisor.freePort();
+        ProcessSupervisor.Managed replica = startServer("server-compute-" + port, port, model, k);
+        supervisor.awaitHealthy(replica, health(port), START_TIMEOUT);
+        return replica;
+    }
+
+    private ProcessSupervisor.Managed startServer(String name, int port, String model, int k) throws IOException {
+        return supervisor.start(name, service("server-compute", port, Map.of(
+                "gt.server.model", model, "gt.server.k", Integer.toString(k))), env());
+    }
+
+    /** The provider's master secret (hex) this stack's servers derive session keys from; local runs only. */
+    public String masterKey() {
+        return masterKey;
     }
 
     public ProcessSupervisor supervisor() {
