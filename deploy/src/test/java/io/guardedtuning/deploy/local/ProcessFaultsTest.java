@@ -77,11 +77,9 @@ class ProcessFaultsTest {
 
     @Test
     void serverKilledMidTrainingIsReplacedAndTheSessionEndsBitIdentical() throws Exception {
-        RunSpec spec = spec("server-kill");
-        Path run = dir.resolve(spec.id());
-        ProcessSupervisor.Managed client = stack.startClient(spec, run, CLIENT);
-        awaitStatus(client, "training step 4", s -> s.path("phase").asText().equals("TRAINING")
-                && s.path("step").asLong() >= 4);
+        Training t = startTraining("server-kill", 4);
+        RunSpec spec = t.spec();
+        ProcessSupervisor.Managed client = t.client();
         long killedAt = System.nanoTime();
         stack.killServer();
         // The client notices (an answer that never comes is asked for again), in its progress and its metrics.
@@ -89,7 +87,7 @@ class ProcessFaultsTest {
         assertTrue(metric(stack.clientMetrics(client).orElseThrow(), "gt_client_retries_total") >= 1,
                 "gt_client_retries_total counts the retry");
         stack.ensureProvider(MODEL, 2);
-        JsonNode summary = awaitSummary(client, run);
+        JsonNode summary = awaitSummary(client, t.run());
 
         assertSameTraining(undisturbed, summary, 0);
         long retries = summary.path("link").path("retries").asLong();
@@ -106,11 +104,10 @@ class ProcessFaultsTest {
 
     @Test
     void clientKilledMidTrainingResumesFromItsCheckpointBitIdentical() throws Exception {
-        RunSpec spec = spec("client-kill");
-        Path run = dir.resolve(spec.id());
-        ProcessSupervisor.Managed first = stack.startClient(spec, run, CLIENT);
-        awaitStatus(first, "training step 7", s -> s.path("phase").asText().equals("TRAINING")
-                && s.path("step").asLong() >= 7);
+        Training t = startTraining("client-kill", 7);
+        RunSpec spec = t.spec();
+        Path run = t.run();
+        ProcessSupervisor.Managed first = t.client();
         ProcessSupervisor.kill(first);
         long saved = JSON.readTree(run.resolve("checkpoint/state.json").toFile()).path("step").asLong();
         assertTrue(saved >= 6 && saved % 2 == 0, "a checkpoint every 2 steps, the last at " + saved);
@@ -125,6 +122,19 @@ class ProcessFaultsTest {
         assertEquals(5, served.path("restarts").asLong(), "starts the server saw: " + served);
         System.out.printf("client-compute killed (SIGKILL) at training step >= 7, restarted: resumed from step %d, "
                 + "link %s, server %s%n", saved, summary.path("link"), served);
+    }
+
+    private record Training(RunSpec spec, Path run, ProcessSupervisor.Managed client) {
+    }
+
+    /** Starts a client for a fresh session and waits until it has done {@code steps} training steps. */
+    private static Training startTraining(String id, long steps) throws Exception {
+        RunSpec spec = spec(id);
+        Path run = dir.resolve(id);
+        ProcessSupervisor.Managed client = stack.startClient(spec, run, CLIENT);
+        awaitStatus(client, "training step " + steps, s -> s.path("phase").asText().equals("TRAINING")
+                && s.path("step").asLong() >= steps);
+        return new Training(spec, run, client);
     }
 
     /** The undisturbed run's steps from {@code resumedFrom} on: same losses, same final adapters and accuracy. */
