@@ -29,6 +29,7 @@ public final class LocalStack implements AutoCloseable {
 
     private static final Duration START_TIMEOUT = Duration.ofMinutes(4);
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String BROKER_DATA = "kafka-data";
 
     private final Path home;
     private final Path workDir;
@@ -58,7 +59,7 @@ public final class LocalStack implements AutoCloseable {
         this.masterKey = HexFormat.of().formatHex(key);
         this.auditEveryDefault = auditEvery;
         try {
-            this.bootstrap = LocalBroker.start(supervisor, workDir.resolve("kafka-data"));
+            this.bootstrap = LocalBroker.start(supervisor, workDir.resolve(BROKER_DATA));
             LocalBroker.createTopics(bootstrap, List.of());
         } catch (IOException | InterruptedException | RuntimeException e) {
             supervisor.close();
@@ -212,6 +213,22 @@ public final class LocalStack implements AutoCloseable {
      */
     public void killServer() throws InterruptedException {
         ProcessSupervisor.kill(server);
+    }
+
+    /**
+     * Stops the broker process (SIGTERM, as an operator restarting it would) and starts a new one on the same data
+     * directory, which serves the same address, topics, records and committed offsets.
+     */
+    public void restartBroker() throws IOException, InterruptedException {
+        for (ProcessSupervisor.Managed m : supervisor.started()) {
+            if (m.name().equals(LocalBroker.NAME) && m.process().isAlive()) {
+                ProcessSupervisor.stop(m);
+            }
+        }
+        String again = LocalBroker.start(supervisor, workDir.resolve(BROKER_DATA));
+        if (!again.equals(bootstrap)) {
+            throw new IllegalStateException("the restarted broker serves " + again + ", not " + bootstrap);
+        }
     }
 
     /**

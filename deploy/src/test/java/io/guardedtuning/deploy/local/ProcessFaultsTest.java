@@ -26,9 +26,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Process-level faults on the local stack, its parts started as the local runner starts them (a broker process,
- * server-compute, attack-audit, client-compute): server-compute killed with SIGKILL mid-training and replaced, and
- * client-compute killed with SIGKILL mid-training and started again on its checkpoint. Each session must end as
- * the undisturbed one does: the same steps and per-step losses, and bit-identical adapters (the summary's SHA-256).
+ * server-compute, attack-audit, client-compute): server-compute killed with SIGKILL mid-training and replaced,
+ * client-compute killed with SIGKILL mid-training and started again on its checkpoint, and the broker stopped and
+ * started again on its data. Each session must end as the undisturbed one does: the same steps and per-step losses,
+ * and bit-identical adapters (the summary's SHA-256).
  */
 class ProcessFaultsTest {
 
@@ -122,6 +123,18 @@ class ProcessFaultsTest {
         assertEquals(5, served.path("restarts").asLong(), "starts the server saw: " + served);
         System.out.printf("client-compute killed (SIGKILL) at training step >= 7, restarted: resumed from step %d, "
                 + "link %s, server %s%n", saved, summary.path("link"), served);
+    }
+
+    @Test
+    void brokerRestartedMidTrainingTheSessionEndsBitIdentical() throws Exception {
+        Training t = startTraining("broker-restart", 4);
+        long stoppedAt = System.nanoTime();
+        stack.restartBroker();
+        JsonNode summary = awaitSummary(t.client(), t.run());
+
+        assertSameTraining(undisturbed, summary, 0);
+        System.out.printf("broker stopped (SIGTERM) at training step >= 4 and started again on its data: session "
+                + "done %.0f s later, link %s%n", (System.nanoTime() - stoppedAt) / 1e9, summary.path("link"));
     }
 
     private record Training(RunSpec spec, Path run, ProcessSupervisor.Managed client) {
