@@ -60,14 +60,31 @@ public final class LoadBenchmark {
 
     private static final WireLimits LIMITS = WireLimits.chunkedDefaults();
     private static final SessionKeys KEYS = new SessionKeys(new byte[32]);
-    private static final int PARTITIONS = 4;
-    private static final int BATCH = 4;
+    static final int PARTITIONS = 4;
+    static final int BATCH = 4;
 
-    private record Model(OptConfig config, Map<String, HostTensor> weights, McEncoder encoder) {
+    /** The bundled gt-tiny-opt, loaded once: its config, every weight, the encoder for the task. */
+    record Model(OptConfig config, Map<String, HostTensor> weights, McEncoder encoder) {
+        static Model load() throws IOException {
+            Path dir = ModelCatalog.resolve("gt-tiny-opt");
+            OptConfig config = HfCheckpoint.readConfig(dir);
+            try (OptModel full = ModelFiles.load(dir)) {
+                return new Model(config, full.toTensors(n -> true),
+                        new McEncoder(BpeTokenizer.fromDirectory(dir), config.bosTokenId(), 48));
+            }
+        }
     }
 
-    private record Row(int replicas, int sessions, double meanStepsPerSecond, double totalStepsPerSecond,
-                       double fairness, long peakRssMiB, long peakHeapMiB) {
+    /** Where the sessions run: the broker, and the session keys of the provider whose replicas serve them. */
+    record Target(String bootstrap, SessionKeys keys) {
+    }
+
+    /**
+     * One measurement. {@code peakRssMiB}: the peak of the summed VmRSS of the processes measured (this JVM here;
+     * the server replicas in {@link ProcessLoadBenchmark}); {@code peakHeapMiB}: used heap of this JVM.
+     */
+    record Row(int replicas, int sessions, double meanStepsPerSecond, double totalStepsPerSecond,
+               double fairness, long peakRssMiB, long peakHeapMiB, List<String> sessionIds) {
     }
 
     private LoadBenchmark() {
@@ -77,20 +94,22 @@ public final class LoadBenchmark {
         DjlRuntime.configure();
         int steps = args.length > 0 ? Integer.parseInt(args[0]) : 10;
         int maxSessions = args.length > 1 ? Integer.parseInt(args[1]) : 8;
-        Path dir = ModelCatalog.resolve("gt-tiny-opt");
-        OptConfig config = HfCheckpoint.readConfig(dir);
-        Model model = new Model(config, ModelFiles.load(dir).toTensors(n -> true),
-                new McEncoder(BpeTokenizer.fromDirectory(dir), config.bosTokenId(), 48));
+        Model model = Model.load();
         List<Row> rows = new ArrayList<>();
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.inTemporaryDirectory().start()) {
-            createTopics(broker);
+            createTopics(broker.bootstrapServers(), List.of(
+                    new NewTopic(Topics.ACTIVATIONS_UP, PARTITIONS, (short) 1).configs(LIMITS.topicConfig()),
+                    new NewTopic(Topics.GRADIENTS_UP, PARTITIONS, (short) 1).configs(LIMITS.topicConfig()),
+                    new NewTopic(Topics.DEAD_LETTER, 1, (short) 1).configs(LIMITS.topicConfig())));
+            Target target = new Target(broker.bootstrapServers(), KEYS);
             for (int replicas = 1; replicas <= 2; replicas++) {
                 List<Replica> servers = new ArrayList<>();
                 for (int r = 0; r < replicas; r++) {
                     servers.add(new Replica(broker, model, "load-replica-" + r));
                 }
                 for (int sessions = 1; sessions <= maxSessions; sessions *= 2) {
-                    rows.add(measure(broker, model, replicas, sessions, steps));
+                    rows.add(measure(target, model, replicas, sessions, steps,
+                            List.of(ProcessHandle.current().pid())));
                     System.out.println(format(rows.get(rows.size() - 1)));
                 }
                 for (Replica s : servers) {
@@ -106,22 +125,28 @@ public final class LoadBenchmark {
         rows.forEach(r -> System.out.println(format(r)));
     }
 
-    private static String format(Row r) {
+    static String format(Row r) {
         return String.format(Locale.ROOT, "| %d | %d | %.2f | %.2f | %.2f | %d | %d |", r.replicas(), r.sessions(),
                 r.meanStepsPerSecond(), r.totalStepsPerSecond(), r.fairness(), r.peakRssMiB(), r.peakHeapMiB());
     }
 
-    private static Row measure(EmbeddedKafkaBroker broker, Model model, int replicas, int sessions, int steps)
+    /**
+     * Runs {@code sessions} Online sessions of {@code steps} steps at once, each its own client (thread, model copy,
+     * producer, down-topic consumer) in this JVM, and samples the memory of the processes {@code memoryPids}.
+     */
+    static Row measure(Target target, Model model, int replicas, int sessions, int steps, List<Long> memoryPids)
             throws Exception {
-        MemorySampler memory = new MemorySampler();
+        MemorySampler memory = new MemorySampler(memoryPids);
         ExecutorService clients = Executors.newFixedThreadPool(sessions);
         long started = System.nanoTime();
         try {
             List<Future<ClientSession.Summary>> runs = new ArrayList<>();
+            List<String> ids = new ArrayList<>();
             for (int i = 0; i < sessions; i++) {
                 String id = "load-" + replicas + "-" + sessions + "-" + i + "-" + System.nanoTime() % 100_000;
+                ids.add(id);
                 long seed = i;
-                runs.add(clients.submit(() -> runClient(broker, model, id, steps, seed)));
+                runs.add(clients.submit(() -> runClient(target, model, id, steps, seed)));
             }
             double[] rates = new double[sessions];
             for (int i = 0; i < sessions; i++) {
@@ -132,28 +157,29 @@ public final class LoadBenchmark {
             double mean = java.util.Arrays.stream(rates).average().orElseThrow();
             double min = java.util.Arrays.stream(rates).min().orElseThrow();
             return new Row(replicas, sessions, mean, (double) sessions * steps / seconds, min / mean,
-                    memory.peakRss() >> 20, memory.peakHeap() >> 20);
+                    memory.peakRss() >> 20, memory.peakHeap() >> 20, ids);
         } finally {
             clients.shutdownNow();
             memory.close();
         }
     }
 
-    private static ClientSession.Summary runClient(EmbeddedKafkaBroker broker, Model model, String session,
-                                                   int steps, long seed) throws Exception {
+    private static ClientSession.Summary runClient(Target target, Model model, String session, int steps,
+                                                   long seed) throws Exception {
         SessionSettings s = new SessionSettings(session, Design.ONLINE, 2, 0f, 32, 32, 32, 32, BATCH, 1e-3f, 1, seed,
                 0, 0, steps);
         Split split = s.split(model.config());
-        broker.createTopics(LIMITS.topicConfig(), Topics.sessionDown(session));
-        try (KafkaProducer<String, byte[]> producer = PlainKafkaTransport.producer(broker.bootstrapServers(), LIMITS);
+        createTopics(target.bootstrap(), List.of(new NewTopic(Topics.sessionDown(session), 1, (short) 1)
+                .configs(LIMITS.topicConfig())));
+        try (KafkaProducer<String, byte[]> producer = PlainKafkaTransport.producer(target.bootstrap(), LIMITS);
              OptModel client = OptModel.fromTensors(model.config(), HostTensor.select(model.weights(), split.client()));
              ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, s.design(), AdamW.Settings.defaults(),
                      LearningRateSchedule.constant(s.learningRate()), ActivationRegularizer.NONE, false)) {
-            RemoteBackboneLink link = new RemoteBackboneLink(KEYS.forSession(session), "client-" + session, LIMITS,
+            RemoteBackboneLink link = new RemoteBackboneLink(target.keys().forSession(session), "client-" + session,
+                    LIMITS,
                     new RemoteBackboneLink.Settings(32, 32, 32, 32, Duration.ofSeconds(60), 3),
                     records -> records.forEach(producer::send), Clock.systemUTC());
-            try (PlainKafkaTransport.PollLoop down = PlainKafkaTransport.listen(broker.bootstrapServers(), LIMITS,
-                    link)) {
+            try (PlainKafkaTransport.PollLoop down = PlainKafkaTransport.listen(target.bootstrap(), LIMITS, link)) {
                 link.start(System.currentTimeMillis());
                 TaskBatches batches = new TaskBatches(task(), model.encoder(), BATCH, seed);
                 return ClientSession.train(s, trainer, batches, link, null, AuditSink.NONE, step -> { });
@@ -174,12 +200,9 @@ public final class LoadBenchmark {
         return out;
     }
 
-    private static void createTopics(EmbeddedKafkaBroker broker) throws Exception {
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
-            admin.createTopics(List.of(
-                    new NewTopic(Topics.ACTIVATIONS_UP, PARTITIONS, (short) 1).configs(LIMITS.topicConfig()),
-                    new NewTopic(Topics.GRADIENTS_UP, PARTITIONS, (short) 1).configs(LIMITS.topicConfig()),
-                    new NewTopic(Topics.DEAD_LETTER, 1, (short) 1).configs(LIMITS.topicConfig()))).all().get();
+    private static void createTopics(String bootstrap, List<NewTopic> topics) throws Exception {
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+            admin.createTopics(topics).all().get();
         }
     }
 
@@ -207,14 +230,16 @@ public final class LoadBenchmark {
         }
     }
 
-    /** Peak resident set (VmRSS) and used heap of this JVM, sampled every 100 ms. */
+    /** Peak resident set (VmRSS, summed over the given processes) and used heap of this JVM, every 100 ms. */
     private static final class MemorySampler implements AutoCloseable {
+        private final List<Long> pids;
         private final AtomicLong peakRss = new AtomicLong();
         private final AtomicLong peakHeap = new AtomicLong();
         private final Thread thread;
         private volatile boolean running = true;
 
-        MemorySampler() {
+        MemorySampler(List<Long> pids) {
+            this.pids = pids;
             thread = new Thread(() -> {
                 while (running) {
                     sample();
@@ -232,18 +257,18 @@ public final class LoadBenchmark {
         private void sample() {
             Runtime rt = Runtime.getRuntime();
             peakHeap.accumulateAndGet(rt.totalMemory() - rt.freeMemory(), Math::max);
-            peakRss.accumulateAndGet(vmRssBytes(), Math::max);
+            peakRss.accumulateAndGet(pids.stream().mapToLong(MemorySampler::vmRssBytes).sum(), Math::max);
         }
 
-        private static long vmRssBytes() {
+        private static long vmRssBytes(long pid) {
             try {
-                for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
                     if (line.startsWith("VmRSS:")) {
                         return Long.parseLong(line.replaceAll("\\D", "")) * 1024;
                     }
                 }
             } catch (IOException | NumberFormatException e) {
-                return 0; // not Linux: report 0 rather than fail the benchmark
+                return 0; // not Linux, or the process is gone: report 0 rather than fail the benchmark
             }
             return 0;
         }

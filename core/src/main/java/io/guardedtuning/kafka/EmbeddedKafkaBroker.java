@@ -30,7 +30,8 @@ import org.apache.kafka.common.utils.Time;
 /**
  * A single-node KRaft Kafka (combined broker + controller) running in this JVM from Kafka's own jars, bound to
  * loopback only. For tests and the local runner; the Kafka server jars are optional dependencies of core.
- * Restarting on the same data directory keeps topics and records (and the listener ports).
+ * Restarting on the same data directory keeps topics and records (and the listener ports, also in a new process:
+ * they are read back from the {@code server.properties} written when the directory was formatted).
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
 
@@ -60,7 +61,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
         throwInsteadOfExiting();
         if (brokerPort == 0) {
-            int[] ports = freeLoopbackPorts();
+            int[] ports = formattedPorts();
             brokerPort = ports[0];
             controllerPort = ports[1];
         }
@@ -171,6 +172,26 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         Exit.setHaltProcedure((status, message) -> {
             throw new IllegalStateException("Kafka asked to halt(" + status + "): " + message);
         });
+    }
+
+    /** The ports this data directory was formatted with, or two new ones for a new directory. */
+    private int[] formattedPorts() {
+        Path config = dataDir.resolve("server.properties");
+        if (!Files.exists(dataDir.resolve("logs").resolve("meta.properties")) || !Files.isRegularFile(config)) {
+            return freeLoopbackPorts();
+        }
+        Properties p = new Properties();
+        try (var in = Files.newInputStream(config)) {
+            p.load(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new int[] {portOf(p.getProperty("advertised.listeners")),
+                portOf(p.getProperty("controller.quorum.voters"))};
+    }
+
+    private static int portOf(String address) {
+        return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1).trim());
     }
 
     /** Two distinct free ports: both sockets are held open together, or the OS may hand out the same port twice. */

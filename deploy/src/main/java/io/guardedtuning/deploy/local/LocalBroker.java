@@ -20,16 +20,21 @@ import java.util.concurrent.ExecutionException;
 public final class LocalBroker {
 
     private static final String READY = "bootstrap.servers=";
+    /** The broker's name among the supervised processes (and of its log). */
+    static final String NAME = "kafka";
 
     private LocalBroker() {
     }
 
-    /** Starts the broker with its data in {@code dataDir}; returns its bootstrap address once it serves. */
+    /**
+     * Starts the broker with its data in {@code dataDir}; returns its bootstrap address once it serves. Started
+     * again on the same directory, it serves the same topics, records and offsets on the same address.
+     */
     public static String start(ProcessSupervisor supervisor, Path dataDir) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-Xmx512m", "-cp",
                 System.getProperty("java.class.path"), "io.guardedtuning.kafka.EmbeddedKafkaBroker",
                 dataDir.toString()));
-        ProcessSupervisor.Managed broker = supervisor.start("kafka", cmd, Map.of());
+        ProcessSupervisor.Managed broker = supervisor.start(NAME, cmd, Map.of());
         String line = supervisor.awaitLogLine(broker, l -> l.startsWith(READY), Duration.ofSeconds(90));
         return line.substring(READY.length()).trim();
     }

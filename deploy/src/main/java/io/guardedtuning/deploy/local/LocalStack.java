@@ -36,6 +36,7 @@ public final class LocalStack implements AutoCloseable {
 
     private static final Duration START_TIMEOUT = Duration.ofMinutes(4);
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String BROKER_DATA = "kafka-data";
 
     private final Path home;
     private final Path workDir;
@@ -68,7 +69,7 @@ public final class LocalStack implements AutoCloseable {
         this.masterKey = HexFormat.of().formatHex(key);
         this.auditEveryDefault = auditEvery;
         try {
-            this.bootstrap = LocalBroker.start(supervisor, workDir.resolve("kafka-data"));
+            this.bootstrap = LocalBroker.start(supervisor, workDir.resolve(BROKER_DATA));
             LocalBroker.createTopics(bootstrap, List.of());
         } catch (IOException | InterruptedException | RuntimeException e) {
             supervisor.close();
@@ -143,8 +144,7 @@ public final class LocalStack implements AutoCloseable {
             ProcessSupervisor.stop(auditor);
         }
         serverPort = ProcessSupervisor.freePort();
-        server = supervisor.start("server-compute", service("server-compute", serverPort, Map.of(
-                "gt.server.model", model, "gt.server.k", Integer.toString(k))), env());
+        server = startServer("server-compute", serverPort, model, k);
         auditorPort = ProcessSupervisor.freePort();
         auditor = supervisor.start("attack-audit", service("attack-audit", auditorPort, Map.of(
                 "gt.audit.model", model, "gt.audit.k", Integer.toString(k),
@@ -160,6 +160,16 @@ public final class LocalStack implements AutoCloseable {
     /** Starts a client-compute for the run; it trains, writes its summary and exits. */
     public ProcessSupervisor.Managed startClient(RunSpec spec, Path runDir) throws IOException,
             InterruptedException {
+        return startClient(spec, runDir, Map.of());
+    }
+
+    /**
+     * As {@link #startClient(RunSpec, Path)}, with further {@code gt.client.*} properties that take precedence
+     * (e.g. {@code gt.client.checkpoint-every}, {@code gt.client.answer-timeout}). A client started again with the
+     * same {@code runDir} resumes from the checkpoint there.
+     */
+    public ProcessSupervisor.Managed startClient(RunSpec spec, Path runDir, Map<String, String> overrides)
+            throws IOException, InterruptedException {
         LocalBroker.createTopics(bootstrap, List.of(Topics.sessionDown(spec.id())));
         int port = ProcessSupervisor.freePort();
         Map<String, String> props = new LinkedHashMap<>(spec.clientProperties());
@@ -171,6 +181,7 @@ public final class LocalStack implements AutoCloseable {
         if (spec.design() == Design.OFFLINE) {
             props.put("gt.client.offline.provider-public-key", ProviderKeys.toBase64(providerKeys.getPublic()));
         }
+        props.putAll(overrides);
         ProcessSupervisor.Managed client = supervisor.start("client-compute-" + spec.id(),
                 service("client-compute", port, props), env());
         supervisor.awaitHealthy(client, "http://127.0.0.1:" + port + "/q/health/live", START_TIMEOUT);
@@ -188,11 +199,30 @@ public final class LocalStack implements AutoCloseable {
         return get(auditorUrl() + "audit/sessions/" + session);
     }
 
+    /** The server's per-session counters (GET /sessions). */
+    public Optional<JsonNode> serverCounters() {
+        return get("http://127.0.0.1:" + serverPort + "/sessions");
+    }
+
+    /** The client's Prometheus metrics (GET /q/metrics), or empty while it is not answering. */
+    public Optional<String> clientMetrics(ProcessSupervisor.Managed client) {
+        return getText("http://127.0.0.1:" + clientPorts.get(client) + "/q/metrics");
+    }
+
     private Optional<JsonNode> get(String url) {
+        try {
+            Optional<String> body = getText(url);
+            return body.isPresent() ? Optional.of(JSON.readTree(body.get())) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    private Optional<String> getText(String url) {
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url))
                     .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-            return r.statusCode() == 200 ? Optional.of(JSON.readTree(r.body())) : Optional.empty();
+            return r.statusCode() == 200 ? Optional.of(r.body()) : Optional.empty();
         } catch (IOException e) {
             return Optional.empty();
         } catch (InterruptedException e) {
@@ -228,6 +258,51 @@ public final class LocalStack implements AutoCloseable {
 
     private static String health(int port) {
         return "http://127.0.0.1:" + port + "/q/health/ready";
+    }
+
+    /**
+     * Kills server-compute with SIGKILL, as a crash would: no shutdown, no offset commit, no leaving the consumer
+     * group. {@link #ensureProvider} starts a new one.
+     */
+    public void killServer() throws InterruptedException {
+        ProcessSupervisor.kill(server);
+    }
+
+    /**
+     * Stops the broker process (SIGTERM, as an operator restarting it would) and starts a new one on the same data
+     * directory, which serves the same address, topics, records and committed offsets.
+     */
+    public void restartBroker() throws IOException, InterruptedException {
+        for (ProcessSupervisor.Managed m : supervisor.started()) {
+            if (m.name().equals(LocalBroker.NAME) && m.process().isAlive()) {
+                ProcessSupervisor.stop(m);
+            }
+        }
+        String again = LocalBroker.start(supervisor, workDir.resolve(BROKER_DATA));
+        if (!again.equals(bootstrap)) {
+            throw new IllegalStateException("the restarted broker serves " + again + ", not " + bootstrap);
+        }
+    }
+
+    /**
+     * Starts one more server-compute replica (in the same consumer group, without an auditor) and waits until it
+     * is ready; for load measurements. Stopped with the stack.
+     */
+    public ProcessSupervisor.Managed addServer(String model, int k) throws IOException, InterruptedException {
+        int port = ProcessSupervisor.freePort();
+        ProcessSupervisor.Managed replica = startServer("server-compute-" + port, port, model, k);
+        supervisor.awaitHealthy(replica, health(port), START_TIMEOUT);
+        return replica;
+    }
+
+    private ProcessSupervisor.Managed startServer(String name, int port, String model, int k) throws IOException {
+        return supervisor.start(name, service("server-compute", port, Map.of(
+                "gt.server.model", model, "gt.server.k", Integer.toString(k))), env());
+    }
+
+    /** The provider's master secret (hex) this stack's servers derive session keys from; local runs only. */
+    public String masterKey() {
+        return masterKey;
     }
 
     public ProcessSupervisor supervisor() {

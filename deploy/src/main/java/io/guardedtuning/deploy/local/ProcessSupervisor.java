@@ -165,6 +165,12 @@ public final class ProcessSupervisor implements AutoCloseable {
         }
     }
 
+    /** Kills one process now with SIGKILL (a crash: it gets no chance to clean up) and waits until it is gone. */
+    public static void kill(Managed m) throws InterruptedException {
+        m.process().destroyForcibly();
+        m.process().waitFor();
+    }
+
     private void stopAll() {
         List<Managed> reversed = new ArrayList<>(started);
         Collections.reverse(reversed);

@@ -24,18 +24,18 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class LocalRunnerTest {
 
     /** The repository root: the parent of this module, where the services are built. */
-    private static Path home() {
+    static Path home() {
         return Path.of("").toAbsolutePath().getParent();
     }
 
-    private static void assumeServicesBuilt() {
+    static void assumeServicesBuilt() {
         for (String s : List.of("server-compute", "client-compute", "attack-audit")) {
             assumeTrue(Files.isRegularFile(home().resolve("services/" + s + "/target/quarkus-app/quarkus-run.jar")),
                     s + " is not built; run the tests through the reactor (./mvnw verify)");
         }
     }
 
-    private static String taskFile() throws URISyntaxException {
+    static String taskFile() throws URISyntaxException {
         Path file = Path.of(LocalRunnerTest.class.getResource("/tasks/weather.jsonl").toURI());
         return "arc:" + file + "," + file;
     }

@@ -20,7 +20,10 @@ import io.guardedtuning.wire.WireLimits;
 import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -31,8 +34,12 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -99,6 +106,44 @@ class ServerComputeKafkaTest {
 
     static String session(String prefix) {
         return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    /**
+     * Another replica joining the group gets the same partitions of both up topics as this one keeps, so a session's
+     * activations and gradients meet on one replica. (With one consumer per topic, the range assignor ordered each
+     * topic's members on its own; the stand-in's client id sorts between the two such consumers' ids,
+     * kafka-consumer-activations-up and kafka-consumer-gradients-up, so that layout splits it here.)
+     */
+    @Test
+    void aSecondReplicaInTheGroupGetsTheSamePartitionsOfBothUpTopics() throws Exception {
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers",
+                EmbeddedKafkaResource.broker().bootstrapServers()))) {
+            Map<String, NewPartitions> grow = new HashMap<>();
+            admin.describeTopics(List.of(Topics.ACTIVATIONS_UP, Topics.GRADIENTS_UP)).allTopicNames().get()
+                    .forEach((name, d) -> {
+                        if (d.partitions().size() < 2) {
+                            grow.put(name, NewPartitions.increaseTo(2));
+                        }
+                    });
+            if (!grow.isEmpty()) {
+                admin.createPartitions(grow).all().get();
+            }
+        }
+        // No commits: the stand-in must not move the service's offsets.
+        try (KafkaConsumer<String, byte[]> replica = TestKafka.consumer("server-compute",
+                Map.of("client.id", "kafka-consumer-b", "enable.auto.commit", "false"))) {
+            replica.subscribe(List.of(Topics.ACTIVATIONS_UP, Topics.GRADIENTS_UP));
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (replica.assignment().size() < 2 && System.nanoTime() < deadline) {
+                replica.poll(Duration.ofMillis(200));
+            }
+            Map<String, List<Integer>> got = new TreeMap<>();
+            replica.assignment().forEach(tp -> got.computeIfAbsent(tp.topic(), t -> new ArrayList<>())
+                    .add(tp.partition()));
+            assertEquals(2, replica.assignment().size(), "one partition of each up topic: " + got);
+            assertEquals(got.get(Topics.ACTIVATIONS_UP), got.get(Topics.GRADIENTS_UP),
+                    "the same partitions of both topics: " + got);
+        }
     }
 
     @Test

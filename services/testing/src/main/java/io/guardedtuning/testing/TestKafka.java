@@ -30,10 +30,16 @@ public final class TestKafka {
     }
 
     public static KafkaConsumer<String, byte[]> consumer(String group) {
+        return consumer(group, Map.of());
+    }
+
+    /** As {@link #consumer(String)}, with further consumer properties that take precedence. */
+    public static KafkaConsumer<String, byte[]> consumer(String group, Map<String, Object> overrides) {
         Map<String, Object> config = new HashMap<>(LIMITS.consumerProperties());
         config.put("bootstrap.servers", EmbeddedKafkaResource.broker().bootstrapServers());
         config.put("group.id", group);
         config.put("auto.offset.reset", "earliest");
+        config.putAll(overrides);
         return new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer());
     }
 

@@ -18,6 +18,7 @@ import io.guardedtuning.session.SessionSettings;
 import io.guardedtuning.session.SplitLanguageModel;
 import io.guardedtuning.split.ActivationRegularizer;
 import io.guardedtuning.split.ClientSplitTrainer;
+import io.guardedtuning.tensor.TensorDigest;
 import io.guardedtuning.train.AdamW;
 import io.guardedtuning.train.LearningRateSchedule;
 import io.guardedtuning.train.TaskBatches;
@@ -89,6 +90,8 @@ public final class SplitRun {
                     AuditSamples.publisher(new TensorEventWriter(settings.producerId(), settings.key(),
                             WireLimits.chunkedDefaults()), sink), step -> listener.step(step.step(), step.taskLoss()));
             RemoteBackboneLink.Stats training = link.stats();
+            summary.put("adaptersSha256",
+                    TensorDigest.sha256(client.toTensors(trainer.trainable().keySet()::contains)));
 
             listener.phase(SessionProgress.Phase.EVALUATING_AFTER);
             putAccuracy(summary.putObject("accuracyAfter"), evaluator.evaluate(
