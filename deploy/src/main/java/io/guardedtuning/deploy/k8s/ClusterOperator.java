@@ -1,6 +1,7 @@
 package io.guardedtuning.deploy.k8s;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -19,12 +20,17 @@ import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
+import io.guardedtuning.offline.ProviderKeys;
+import io.guardedtuning.session.SessionKeys;
+import io.guardedtuning.wire.SessionKey;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,8 +53,16 @@ public final class ClusterOperator {
     /** The namespace the manifests are written for; KEDA's fully qualified bootstrap address names it. */
     static final String MANIFEST_NAMESPACE = "guardedtuning";
     static final String MODELS_CLAIM = "gt-models";
+    /** The provider's hex master secret (GT_MASTER_KEY of server-compute, attack-audit, emulator-distillation). */
+    public static final String MASTER_KEY_SECRET = "gt-master-key";
+    public static final String MASTER_KEY_ENTRY = "GT_MASTER_KEY";
+    /** The provider's Ed25519 package-signing key pair, base64 DER text, as emulator-distillation reads it. */
+    public static final String SIGNING_KEY_SECRET = "gt-provider-signing-key";
+    public static final String SIGNING_KEY_ENTRY = "ed25519.key";
+    public static final String PUBLIC_KEY_CONFIG_MAP = "gt-provider-public-key";
+    public static final String PUBLIC_KEY_ENTRY = "ed25519.pub";
 
-    private static final int SESSION_KEY_BYTES = 32;
+    private static final int MASTER_KEY_BYTES = 32;
 
     private final KubernetesClient client;
     private final String namespace;
@@ -71,7 +85,7 @@ public final class ClusterOperator {
                     .map(ResourceKind::of)
                     .toList());
             ensureNamespace();
-            List<String> applied = new ArrayList<>();
+            List<String> applied = new ArrayList<>(ensureProviderKeys());
             for (HasMetadata resource : manifests) {
                 if (ResourceKind.of(resource).equals(ResourceKind.SCALED_OBJECT)) {
                     pointKafkaTriggersAtNamespace((GenericKubernetesResource) resource);
@@ -83,7 +97,10 @@ public final class ClusterOperator {
         });
     }
 
-    /** Creates the session's down topic, Kafka user, HMAC key Secret and client Job (and emulator Job, Offline). */
+    /**
+     * Creates the session's down topic, Kafka user, HMAC key Secret and client Job (and emulator Job, Offline). The
+     * key is the one server-compute and attack-audit derive from the master secret for this session id.
+     */
     public List<String> startSession(SessionSpec spec) {
         return reachingCluster(() -> {
             ConfigMap templateMap = client.configMaps().inNamespace(namespace).withName(SessionTemplates.CONFIG_MAP)
@@ -106,8 +123,9 @@ public final class ClusterOperator {
             jobs.forEach(job -> requireSameSession(job, spec));
 
             SessionNames names = new SessionNames(spec.sessionId());
+            SessionKey key = masterKeys().forSession(spec.sessionId());
             List<String> done = new ArrayList<>();
-            done.add(ensureSessionKey(names));
+            done.add(applySessionKey(names, key));
             for (HasMetadata resource : resources) {
                 if (resource instanceof Job job) {
                     done.add(createJobOnce(job));
@@ -345,16 +363,9 @@ public final class ClusterOperator {
         }
     }
 
-    /** The HMAC key is generated once per session; a repeated start keeps it. */
-    private String ensureSessionKey(SessionNames names) {
-        Resource<Secret> secret = client.secrets().inNamespace(namespace).withName(names.keySecret());
-        if (secret.get() != null) {
-            return "Secret/" + names.keySecret() + " (already present)";
-        }
-        byte[] key = new byte[SESSION_KEY_BYTES];
-        random.nextBytes(key);
-        String keyText = Base64.getEncoder().encodeToString(key);
-        secret.create(new SecretBuilder()
+    /** The session's HMAC key as hex text, which client-compute reads from GT_SESSION_KEY. */
+    private String applySessionKey(SessionNames names, SessionKey key) {
+        client.secrets().inNamespace(namespace).resource(new SecretBuilder()
                 .withNewMetadata()
                 .withName(names.keySecret())
                 .withNamespace(namespace)
@@ -363,10 +374,63 @@ public final class ClusterOperator {
                 .addToAnnotations(SessionNames.SESSION_ID_ANNOTATION, names.sessionId())
                 .endMetadata()
                 .withType("Opaque")
-                .addToData(SessionNames.SESSION_KEY_ENTRY,
-                        Base64.getEncoder().encodeToString(keyText.getBytes(StandardCharsets.US_ASCII)))
-                .build());
+                .addToData(SessionNames.SESSION_KEY_ENTRY, base64(HexFormat.of().formatHex(key.key())))
+                .build()).createOr(NonDeletingOperation::update);
         return "Secret/" + names.keySecret();
+    }
+
+    private SessionKeys masterKeys() {
+        Secret secret = client.secrets().inNamespace(namespace).withName(MASTER_KEY_SECRET).get();
+        String encoded = secret == null || secret.getData() == null ? null : secret.getData().get(MASTER_KEY_ENTRY);
+        if (encoded == null) {
+            throw new K8sOperationException("namespace " + namespace + " has no Secret " + MASTER_KEY_SECRET
+                    + " with the entry " + MASTER_KEY_ENTRY + " (the provider's hex master secret that every "
+                    + "session key derives from): `gt k8s deploy --namespace " + namespace + "` creates one");
+        }
+        try {
+            return SessionKeys.fromHex(new String(Base64.getDecoder().decode(encoded), StandardCharsets.US_ASCII));
+        } catch (IllegalArgumentException malformed) {
+            throw new K8sOperationException("Secret " + MASTER_KEY_SECRET + " in namespace " + namespace
+                    + " holds no usable " + MASTER_KEY_ENTRY + ": " + malformed.getMessage(), malformed);
+        }
+    }
+
+    /**
+     * The provider's secrets, generated once per namespace and then left alone (also by teardown --all): replacing
+     * the master secret changes every session's key, replacing the signing pair voids released emulators.
+     */
+    private List<String> ensureProviderKeys() {
+        List<String> done = new ArrayList<>();
+        if (client.secrets().inNamespace(namespace).withName(MASTER_KEY_SECRET).get() == null) {
+            byte[] master = new byte[MASTER_KEY_BYTES];
+            random.nextBytes(master);
+            createSecret(MASTER_KEY_SECRET, MASTER_KEY_ENTRY, HexFormat.of().formatHex(master));
+            done.add("Secret/" + MASTER_KEY_SECRET + " (generated)");
+        }
+        if (client.secrets().inNamespace(namespace).withName(SIGNING_KEY_SECRET).get() == null) {
+            KeyPair pair = ProviderKeys.generate();
+            createSecret(SIGNING_KEY_SECRET, SIGNING_KEY_ENTRY, ProviderKeys.toBase64(pair.getPrivate()));
+            client.configMaps().inNamespace(namespace).resource(new ConfigMapBuilder()
+                    .withNewMetadata().withName(PUBLIC_KEY_CONFIG_MAP).withNamespace(namespace).endMetadata()
+                    .addToData(PUBLIC_KEY_ENTRY, ProviderKeys.toBase64(pair.getPublic()))
+                    .build()).createOr(NonDeletingOperation::update);
+            done.add("Secret/" + SIGNING_KEY_SECRET + " (generated)");
+            done.add("ConfigMap/" + PUBLIC_KEY_CONFIG_MAP);
+        }
+        return done;
+    }
+
+    private void createSecret(String name, String entry, String value) {
+        client.secrets().inNamespace(namespace).resource(new SecretBuilder()
+                .withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
+                .withType("Opaque")
+                .addToData(entry, base64(value))
+                .build()).create();
+    }
+
+    /** Secret data holds base64 of the value's bytes. */
+    private static String base64(String text) {
+        return Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.US_ASCII));
     }
 
     private void ensureNamespace() {

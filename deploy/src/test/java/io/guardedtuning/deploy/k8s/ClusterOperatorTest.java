@@ -14,9 +14,16 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.guardedtuning.offline.ProviderKeys;
+import io.guardedtuning.session.SessionKeys;
+import java.nio.charset.StandardCharsets;
+import java.security.Signature;
+import java.util.Base64;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeEach;
@@ -105,6 +112,62 @@ class ClusterOperatorTest {
         assertEquals("2", env.get("GT_SPLIT_K"));
         assertEquals("0.5", env.get("GT_ALPHA"));
         assertNull(client.batch().v1().jobs().inNamespace("gt-session").withName(names.emulatorJob()).get());
+    }
+
+    @Test
+    void theSessionKeyIsTheOneTheServerDerivesFromTheMasterSecret() {
+        ClusterOperator operator = new ClusterOperator(client, "gt-keys");
+        operator.deploy(Overlay.DEV);
+
+        operator.startSession(ONLINE);
+
+        String master = secretEntry("gt-keys", ClusterOperator.MASTER_KEY_SECRET, ClusterOperator.MASTER_KEY_ENTRY);
+        assertEquals(64, master.length());
+        byte[] derived = SessionKeys.fromHex(master).forSession(ONLINE.sessionId()).key();
+        assertEquals(HexFormat.of().formatHex(derived), secretEntry("gt-keys",
+                new SessionNames(ONLINE.sessionId()).keySecret(), SessionNames.SESSION_KEY_ENTRY));
+    }
+
+    @Test
+    void sessionStartWithoutTheMasterSecretSaysSoAndCreatesNothing() {
+        ClusterOperator operator = new ClusterOperator(client, "gt-no-master");
+        operator.deploy(Overlay.DEV);
+        client.secrets().inNamespace("gt-no-master").withName(ClusterOperator.MASTER_KEY_SECRET).delete();
+
+        K8sOperationException failure = assertThrows(K8sOperationException.class,
+                () -> operator.startSession(ONLINE));
+
+        assertTrue(failure.getMessage().contains("no Secret gt-master-key with the entry GT_MASTER_KEY"),
+                failure.getMessage());
+        assertTrue(failure.getMessage().contains("`gt k8s deploy --namespace gt-no-master` creates one"),
+                failure.getMessage());
+        assertTrue(client.batch().v1().jobs().inNamespace("gt-no-master").list().getItems().isEmpty());
+        assertNull(client.secrets().inNamespace("gt-no-master")
+                .withName(new SessionNames(ONLINE.sessionId()).keySecret()).get());
+    }
+
+    @Test
+    void deployGeneratesTheProviderSigningKeyPairOnce() throws Exception {
+        ClusterOperator operator = new ClusterOperator(client, "gt-signing");
+        List<String> first = operator.deploy(Overlay.GPU);
+        String privateKey = secretEntry("gt-signing", ClusterOperator.SIGNING_KEY_SECRET,
+                ClusterOperator.SIGNING_KEY_ENTRY);
+        List<String> second = operator.deploy(Overlay.GPU);
+
+        assertTrue(first.contains("Secret/gt-provider-signing-key (generated)"), first::toString);
+        assertFalse(second.stream().anyMatch(line -> line.contains("generated")), second::toString);
+        assertEquals(privateKey, secretEntry("gt-signing", ClusterOperator.SIGNING_KEY_SECRET,
+                ClusterOperator.SIGNING_KEY_ENTRY));
+        String publicKey = client.configMaps().inNamespace("gt-signing").withName(ClusterOperator.PUBLIC_KEY_CONFIG_MAP)
+                .get().getData().get(ClusterOperator.PUBLIC_KEY_ENTRY);
+        Signature signer = Signature.getInstance(ProviderKeys.ALGORITHM);
+        signer.initSign(ProviderKeys.privateKey(privateKey));
+        signer.update(new byte[] {1, 2, 3});
+        byte[] signature = signer.sign();
+        Signature verifier = Signature.getInstance(ProviderKeys.ALGORITHM);
+        verifier.initVerify(ProviderKeys.publicKey(publicKey));
+        verifier.update(new byte[] {1, 2, 3});
+        assertTrue(verifier.verify(signature), "the ConfigMap's public key belongs to the Secret's private key");
     }
 
     @Test
@@ -222,8 +285,9 @@ class ClusterOperatorTest {
         List<String> again = operator.teardownAll();
 
         assertTrue(again.isEmpty(), again::toString);
-        assertEquals(Map.of("PersistentVolumeClaim/gt-models", "kept"), snapshot("gt-all").entrySet().stream()
-                .collect(Collectors.toMap(Map.Entry::getKey, entry -> "kept")));
+        assertEquals(Set.of("PersistentVolumeClaim/gt-models", "Secret/" + ClusterOperator.MASTER_KEY_SECRET,
+                "Secret/" + ClusterOperator.SIGNING_KEY_SECRET, "ConfigMap/" + ClusterOperator.PUBLIC_KEY_CONFIG_MAP),
+                snapshot("gt-all").keySet());
     }
 
     @Test
@@ -235,6 +299,11 @@ class ClusterOperatorTest {
             assertTrue(failure.getMessage().startsWith("cannot reach the Kubernetes API server at "
                     + Unreachable.URL), failure.getMessage());
         }
+    }
+
+    private static String secretEntry(String namespace, String secret, String entry) {
+        String encoded = client.secrets().inNamespace(namespace).withName(secret).get().getData().get(entry);
+        return new String(Base64.getDecoder().decode(encoded), StandardCharsets.US_ASCII);
     }
 
     /** Every GuardedTuning resource in the namespace by "Kind/name", with its spec or data (not server fields). */
