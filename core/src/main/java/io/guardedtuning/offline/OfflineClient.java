@@ -4,6 +4,7 @@ import io.guardedtuning.data.McExample;
 import io.guardedtuning.eval.McEncoder;
 import io.guardedtuning.eval.MultipleChoiceEvaluator;
 import io.guardedtuning.model.OptModel;
+import io.guardedtuning.tensor.TensorDigest;
 import io.guardedtuning.tokenizer.BpeTokenizer;
 import io.guardedtuning.train.StepResult;
 import io.guardedtuning.train.TaskFinetuner;
@@ -59,7 +60,8 @@ public final class OfflineClient {
      * @param computeMillis  local training wall time
      */
     public record Summary(String sessionId, String packageDigest, double accuracyBefore, double accuracyAfter,
-                          int steps, long computeMillis, long adapterBytes, List<Double> losses) {
+                          int steps, long computeMillis, long adapterBytes, List<Double> losses,
+                          String adaptersSha256) {
     }
 
     /** The records to produce (in order) and what happened. */
@@ -100,7 +102,7 @@ public final class OfflineClient {
             long bytes = records.stream().mapToLong(r -> r.value().length).sum();
             return new Outcome(records, new Summary(sessionKey.sessionId(), pkg.packageDigest(), before, after,
                     tuned.history().size(), tuned.millis(), bytes,
-                    tuned.history().stream().map(StepResult::loss).toList()));
+                    tuned.history().stream().map(StepResult::loss).toList(), TensorDigest.sha256(tuned.adapters())));
         }
     }
 }

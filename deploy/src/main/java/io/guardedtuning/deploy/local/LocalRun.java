@@ -326,7 +326,8 @@ public final class LocalRun {
         RunReport.Run run = new RunReport.Run(spec.id(), spec.design().id(), spec.settings(), spec.model(),
                 c.path("task").path("name").asText(spec.task()) + " (" + c.path("task").path("provenance").asText()
                         + ")", spec.k(), codeVersion, Machine.describe(), started.toString(), wallSeconds, status,
-                failure != null ? failure : c.hasNonNull("error") ? c.path("error").asText() : null);
+                failure != null ? failure : c.hasNonNull("error") ? c.path("error").asText() : null,
+                c.hasNonNull("adaptersSha256") ? c.path("adaptersSha256").asText() : null);
         return new RunReport(run, utility, new RunReport.Privacy(attacks, best, audited), cost, offline,
                 new RunReport.Series(losses, leakage));
     }

@@ -9,10 +9,10 @@ import java.util.Map;
  */
 public record RunReport(Run run, Utility utility, Privacy privacy, Cost cost, Offline offline, Series series) {
 
-    /** What ran, and where. */
+    /** What ran, and where; {@code adaptersSha256} names the trained adapters (equal digests: equal weights). */
     public record Run(String id, String design, Map<String, Object> settings, String model, String task,
                       int splitK, String codeVersion, String machine, String startedAt, double wallSeconds,
-                      String status, String error) {
+                      String status, String error, String adaptersSha256) {
     }
 
     /** Task accuracy before and after, and the gap to centralized fine-tuning of the same layers. */

@@ -59,6 +59,7 @@ class LocalRunnerTest {
         assertTrue(r.utility().accuracyAfter() >= 0 && r.utility().accuracyAfter() <= 1);
         assertTrue(r.cost().bytesUpPerStep() > 0 && r.cost().bytesDownPerStep() > 0, "bytes each way per step");
         assertTrue(r.run().machine().contains("cores"), r.run().machine());
+        assertTrue(r.run().adaptersSha256().matches("[0-9a-f]{64}"), "the trained adapters are named by digest");
         assertTrue(Files.isRegularFile(LocalRun.summaryPath(dir.resolve("run"))));
         String html = Files.readString(dir.resolve("run/report.html"));
         assertTrue(html.contains("data-chart=\"lines\"") && html.contains("e2e-online"), "report has its charts");
@@ -104,6 +105,7 @@ class LocalRunnerTest {
         assertTrue(r.cost().bytesUpTotal() > 0 && r.cost().bytesDownTotal() >= offline.packageBytes(),
                 "adapters went up once, the package came down once: " + r.cost());
         assertTrue(r.privacy().attacks().isEmpty(), "nothing crossed per step, so nothing was attacked");
+        assertTrue(r.run().adaptersSha256().matches("[0-9a-f]{64}"), "the returned adapters are named by digest");
         assertTrue(Files.readString(dir.resolve("run/report.html")).contains("emulator gap"));
         assertEquals(List.of("kafka", "emulator-distillation-e2e-offline", "client-compute-e2e-offline"),
                 started.stream().map(ProcessSupervisor.Managed::name).toList());

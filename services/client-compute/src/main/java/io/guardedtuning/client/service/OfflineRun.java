@@ -138,7 +138,7 @@ public final class OfflineRun {
                 .put("firstLoss", t.losses().isEmpty() ? Double.NaN : t.losses().get(0))
                 .put("lastLoss", t.losses().isEmpty() ? Double.NaN : t.losses().get(t.losses().size() - 1));
         t.losses().forEach(summary.putArray("losses")::add);
-        summary.put("clientComputeMillis", t.computeMillis());
+        summary.put("clientComputeMillis", t.computeMillis()).put("adaptersSha256", t.adaptersSha256());
         long steps = Math.max(1, t.steps());
         // Offline bytes are one-time; per step they are amortised over the run for comparison with the split designs.
         summary.putObject("bytesPerStep").put("up", t.adapterBytes() / steps).put("down", pkg.length / steps);
