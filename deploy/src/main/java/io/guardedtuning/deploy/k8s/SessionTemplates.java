@@ -74,6 +74,9 @@ public final class SessionTemplates {
                 "SPLIT_K", Integer.toString(spec.splitK()),
                 "ALPHA", Double.toString(spec.alpha()),
                 "BITS_UP", Integer.toString(spec.bitsUp()),
-                "BITS_DOWN", Integer.toString(spec.bitsDown()));
+                "BITS_DOWN", Integer.toString(spec.bitsDown()),
+                "TASK", spec.task().name(),
+                "TRAIN_SIZE", Integer.toString(spec.task().trainSize()),
+                "EVAL_SIZE", Integer.toString(spec.task().evalSize()));
     }
 }

@@ -34,7 +34,8 @@ class ClusterOperatorTest {
 
     static KubernetesClient client;
 
-    private static final SessionSpec ONLINE = new SessionSpec("Alice_01", Design.ONLINE, 2, 0.5, 8, 8);
+    private static final SessionTask SPAM = new SessionTask("spam-assassin", 300, 100);
+    private static final SessionSpec ONLINE = new SessionSpec("Alice_01", Design.ONLINE, 2, 0.5, 8, 8, SPAM);
 
     @BeforeEach
     void installOperators() {
@@ -111,6 +112,13 @@ class ClusterOperatorTest {
         assertEquals("online", env.get("GT_DESIGN"));
         assertEquals("2", env.get("GT_SPLIT_K"));
         assertEquals("0.5", env.get("GT_ALPHA"));
+        assertEquals("spam-assassin", env.get("GT_TASK"));
+        assertEquals("300", env.get("GT_TRAIN_SIZE"));
+        assertEquals("100", env.get("GT_EVAL_SIZE"));
+        assertEquals("/data/cache", env.get("GT_CACHE_DIR"));
+        assertTrue(job.getSpec().getTemplate().getSpec().getVolumes().stream().anyMatch(volume ->
+                volume.getPersistentVolumeClaim() != null && "gt-data".equals(volume.getPersistentVolumeClaim()
+                        .getClaimName()) && volume.getPersistentVolumeClaim().getReadOnly()), "read-only gt-data");
         assertNull(client.batch().v1().jobs().inNamespace("gt-session").withName(names.emulatorJob()).get());
     }
 
@@ -177,9 +185,60 @@ class ClusterOperatorTest {
         operator.startSession(ONLINE);
 
         K8sOperationException failure = assertThrows(K8sOperationException.class,
-                () -> operator.startSession(new SessionSpec("Alice_01", Design.ONLINE, 3, 0.5, 8, 8)));
+                () -> operator.startSession(new SessionSpec("Alice_01", Design.ONLINE, 2, 0.25, 8, 8, SPAM)));
 
         assertTrue(failure.getMessage().contains("gt k8s teardown --session Alice_01"), failure.getMessage());
+    }
+
+    @Test
+    void aSessionWhoseKDiffersFromTheServersIsRefusedAndNothingIsCreated() {
+        ClusterOperator operator = new ClusterOperator(client, "gt-k-mismatch");
+        operator.deploy(Overlay.DEV);
+        Map<String, Object> deployed = snapshot("gt-k-mismatch");
+
+        K8sOperationException failure = assertThrows(K8sOperationException.class, () -> operator.startSession(
+                new SessionSpec("dave", Design.GRADFREE, 3, 0.0, 8, 8, SPAM)));
+
+        assertTrue(failure.getMessage().contains("asks for --k 3 but Deployment/server-compute in namespace "
+                + "gt-k-mismatch runs with GT_K=2"), failure.getMessage());
+        assertTrue(failure.getMessage().contains("start the session with --k 2, or redeploy server-compute and "
+                + "attack-audit with GT_K=3"), failure.getMessage());
+        assertEquals(deployed, snapshot("gt-k-mismatch"));
+    }
+
+    @Test
+    void aSessionMatchingTheServersKIsAccepted() {
+        ClusterOperator operator = new ClusterOperator(client, "gt-k-match");
+        operator.deploy(Overlay.DEV);
+        client.apps().deployments().inNamespace("gt-k-match").withName("server-compute").edit(deployment -> {
+            deployment.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv().stream()
+                    .filter(variable -> variable.getName().equals("GT_K"))
+                    .forEach(variable -> variable.setValue("3"));
+            return deployment;
+        });
+
+        operator.startSession(new SessionSpec("erin", Design.ONLINE, 3, 0.0, 8, 8, SPAM));
+
+        assertNotNull(client.batch().v1().jobs().inNamespace("gt-k-match")
+                .withName(new SessionNames("erin").clientJob()).get());
+        assertThrows(K8sOperationException.class, () -> operator.startSession(
+                new SessionSpec("frank", Design.ONLINE, 2, 0.0, 8, 8, SPAM)));
+    }
+
+    @Test
+    void aServerWithoutItsSplitPointIsNamed() {
+        ClusterOperator operator = new ClusterOperator(client, "gt-k-unset");
+        operator.deploy(Overlay.DEV);
+        client.apps().deployments().inNamespace("gt-k-unset").withName("server-compute").edit(deployment -> {
+            deployment.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv()
+                    .removeIf(variable -> variable.getName().equals("GT_K"));
+            return deployment;
+        });
+
+        K8sOperationException failure = assertThrows(K8sOperationException.class, () -> operator.startSession(ONLINE));
+
+        assertTrue(failure.getMessage().contains("Deployment/server-compute in namespace gt-k-unset sets no GT_K"),
+                failure.getMessage());
     }
 
     @Test
@@ -187,7 +246,8 @@ class ClusterOperatorTest {
         ClusterOperator operator = new ClusterOperator(client, "gt-offline");
         operator.deploy(Overlay.GPU);
 
-        operator.startSession(new SessionSpec("bob", Design.OFFLINE, 4, 0.0, 16, 16));
+        // k = 4 while server-compute runs with 2: Offline sessions never reach it, so they skip the check.
+        operator.startSession(new SessionSpec("bob", Design.OFFLINE, 4, 0.0, 16, 16, SPAM));
 
         Job emulator = client.batch().v1().jobs().inNamespace("gt-offline")
                 .withName(new SessionNames("bob").emulatorJob()).get();
@@ -262,7 +322,7 @@ class ClusterOperatorTest {
         ClusterOperator operator = new ClusterOperator(client, "gt-teardown");
         operator.deploy(Overlay.DEV);
         operator.startSession(ONLINE);
-        operator.startSession(new SessionSpec("carol", Design.GRADFREE, 2, 0.0, 8, 8));
+        operator.startSession(new SessionSpec("carol", Design.GRADFREE, 2, 0.0, 8, 8, SPAM));
         Map<String, Object> beforeAlice = snapshotWithout("gt-teardown", new SessionNames("Alice_01").label());
 
         List<String> deleted = operator.teardownSession("Alice_01");
@@ -276,7 +336,7 @@ class ClusterOperatorTest {
     }
 
     @Test
-    void teardownAllRemovesTheStackButKeepsTheModelsClaim() {
+    void teardownAllRemovesTheStackButKeepsTheModelsAndDataClaims() {
         ClusterOperator operator = new ClusterOperator(client, "gt-all");
         operator.deploy(Overlay.GPU);
         operator.startSession(ONLINE);
@@ -285,7 +345,7 @@ class ClusterOperatorTest {
         List<String> again = operator.teardownAll();
 
         assertTrue(again.isEmpty(), again::toString);
-        assertEquals(Set.of("PersistentVolumeClaim/gt-models", "Secret/" + ClusterOperator.MASTER_KEY_SECRET,
+        assertEquals(Set.of("PersistentVolumeClaim/gt-models", "PersistentVolumeClaim/gt-data", "Secret/" + ClusterOperator.MASTER_KEY_SECRET,
                 "Secret/" + ClusterOperator.SIGNING_KEY_SECRET, "ConfigMap/" + ClusterOperator.PUBLIC_KEY_CONFIG_MAP),
                 snapshot("gt-all").keySet());
     }

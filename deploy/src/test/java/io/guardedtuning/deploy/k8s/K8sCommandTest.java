@@ -31,12 +31,13 @@ class K8sCommandTest {
     void deployStartScaleStatusTeardown() {
         assertEquals(0, gtK8s("deploy", "--namespace", "cli", "--overlay", "gpu"), err::toString);
         assertEquals(0, gtK8s("session", "start", "-n", "cli", "--session", "s1", "--design", "gradfree",
-                "--k", "2", "--alpha", "0.25", "--bits-up", "8", "--bits-down", "16"), err::toString);
+                "--k", "2", "--alpha", "0.25", "--bits-up", "8", "--bits-down", "16", "--task", "spam-assassin",
+                "--train-size", "400"), err::toString);
         assertEquals(0, gtK8s("scale", "-n", "cli", "--component", "server-compute", "--replicas", "4"),
                 err::toString);
         assertEquals(0, gtK8s("status", "-n", "cli"), err::toString);
         assertTrue(out.toString().contains("session s1 started (design=gradfree,k=2,alpha=0.25,bits-up=8,"
-                + "bits-down=16)"), out::toString);
+                + "bits-down=16,task=spam-assassin,train-size=400,eval-size=500)"), out::toString);
         assertTrue(out.toString().contains("KEDA paused at 4"), out::toString);
         assertTrue(out.toString().contains("consumer lag: unavailable"), out::toString);
 
@@ -49,6 +50,18 @@ class K8sCommandTest {
     void operatorErrorsGoToStandardErrorWithExitCodeOne() {
         assertEquals(1, gtK8s("scale", "-n", "empty", "--component", "client-compute", "--replicas", "2"));
         assertTrue(err.toString().contains("unknown component 'client-compute'"), err::toString);
+    }
+
+    @Test
+    void anUnknownTaskIsNamedBeforeAnythingIsCreated() {
+        assertEquals(0, gtK8s("deploy", "--namespace", "cli-task", "--overlay", "dev"), err::toString);
+
+        assertEquals(1, gtK8s("session", "start", "-n", "cli-task", "--session", "s2", "--design", "online",
+                "--k", "2", "--task", "wiki:/data/wiki.jsonl"));
+
+        assertTrue(err.toString().contains("unknown task 'wiki:/data/wiki.jsonl'; known tasks: imdb-sentiment, "
+                + "spam-assassin, piqa:<file.jsonl>"), err::toString);
+        assertTrue(client.batch().v1().jobs().inNamespace("cli-task").list().getItems().isEmpty());
     }
 
     @Test

@@ -68,7 +68,8 @@ class ManifestModelTest {
                 .filter(map -> map.getMetadata().getName().equals(SessionTemplates.CONFIG_MAP))
                 .findFirst().orElseThrow();
         List<HasMetadata> session = new SessionTemplates(templates, SERIALIZATION)
-                .render(new SessionSpec("Zed-9", Design.OFFLINE, 3, 1.5, 4, 8));
+                .render(new SessionSpec("Zed-9", Design.OFFLINE, 3, 1.5, 4, 8,
+                        new SessionTask("imdb-sentiment", 2000, 500)));
         assertEquals(List.of("KafkaTopic", "KafkaUser", "Job", "Job"),
                 session.stream().map(HasMetadata::getKind).toList());
         session.forEach(resource -> assertTyped(resource, Path.of(overlay.resourcePath())));
@@ -121,7 +122,9 @@ class ManifestModelTest {
     private static String sampleSession(String template) {
         return template.replace("${SESSION_ID}", "Sample_1").replace("${SESSION_LABEL}", "sample-1-0a1b2c3d")
                 .replace("${DESIGN}", "online").replace("${SPLIT_K}", "2").replace("${ALPHA}", "0.5")
-                .replace("${BITS_UP}", "8").replace("${BITS_DOWN}", "8");
+                .replace("${BITS_UP}", "8").replace("${BITS_DOWN}", "8")
+                .replace("${TASK}", "arc:/data/tasks/test.jsonl,/data/tasks/train.jsonl")
+                .replace("${TRAIN_SIZE}", "2000").replace("${EVAL_SIZE}", "500");
     }
 
     @Test

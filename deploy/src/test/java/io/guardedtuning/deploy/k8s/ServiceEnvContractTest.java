@@ -14,6 +14,7 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.guardedtuning.data.PackageCache;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Reader;
@@ -35,8 +36,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * The contract between the manifests and the services: every GT_* variable and KAFKA_GROUP_ID that a container
  * gets (its own env and the ConfigMaps it takes whole with envFrom) is read by an expression {@code ${NAME...}} in
- * that service's application.properties. A variable nobody reads would be silently ignored in the cluster. The one
- * exception is a variable the manifest itself consumes as {@code $(NAME)} in another variable of the container.
+ * that service's application.properties. A variable nobody reads would be silently ignored in the cluster. The
+ * exceptions are a variable the manifest itself consumes as {@code $(NAME)} in another variable of the container,
+ * and GT_CACHE_DIR, which core's PackageCache reads from the environment itself.
  * KAFKA_GROUP_ID is listed because MicroProfile's rule (KAFKA_GROUP_ID → kafka.group.id) loses to a channel's own
  * {@code group.id}; the other KAFKA_* variables are global Kafka settings that every channel inherits.
  */
@@ -44,6 +46,8 @@ class ServiceEnvContractTest {
 
     private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
     private static final Path SERVICES = RepositoryFiles.K8S.getParent().resolve("services");
+    /** Read from the environment by core itself, whichever service runs it. */
+    private static final Set<String> READ_BY_CORE = Set.of(PackageCache.CACHE_DIR_ENV);
     private static final Pattern MANIFEST_REFERENCE = Pattern.compile("\\$\\(([A-Z0-9_]+)\\)");
 
     @ParameterizedTest
@@ -75,9 +79,12 @@ class ServiceEnvContractTest {
         Set<String> variables = contractVariables(client, configMaps(Overlay.DEV));
 
         assertTrue(variables.containsAll(Set.of("GT_SESSION_ID", "GT_SESSION_KEY", "GT_DESIGN", "GT_SPLIT_K",
-                "GT_ALPHA", "GT_BITS_UP", "GT_BITS_DOWN", "GT_MODEL_DIR", "GT_PROVIDER_PUBLIC_KEY")),
+                "GT_ALPHA", "GT_BITS_UP", "GT_BITS_DOWN", "GT_MODEL_DIR", "GT_PROVIDER_PUBLIC_KEY", "GT_TASK",
+                "GT_TRAIN_SIZE", "GT_EVAL_SIZE")),
                 variables::toString);
         assertFalse(variables.contains("GT_CPU_LIMIT"), "consumed by JAVA_OPTS_APPEND, not by the service");
+        assertTrue(client.getEnv().stream().anyMatch(variable -> variable.getName().equals(
+                PackageCache.CACHE_DIR_ENV)), "the client reads its npm packs from the gt-data claim");
     }
 
     /** Those that derive session keys get the provider's master secret from the Secret the operator manages. */
@@ -108,7 +115,8 @@ class ServiceEnvContractTest {
         }
         ConfigMap templates = configMaps(overlay).get(SessionTemplates.CONFIG_MAP);
         for (HasMetadata resource : new SessionTemplates(templates, SERIALIZATION)
-                .render(new SessionSpec("Zed-9", Design.OFFLINE, 3, 1.5, 4, 8))) {
+                .render(new SessionSpec("Zed-9", Design.OFFLINE, 3, 1.5, 4, 8,
+                        new SessionTask("arc:/data/tasks/test.jsonl,/data/tasks/train.jsonl", 100, 50)))) {
             if (resource instanceof Job job) {
                 add(containers, job, job.getSpec().getTemplate().getSpec());
             }
@@ -135,6 +143,7 @@ class ServiceEnvContractTest {
             }
         }
         names.removeIf(name -> !name.startsWith("GT_") && !name.equals("KAFKA_GROUP_ID"));
+        names.removeAll(READ_BY_CORE);
         return names;
     }
 
