@@ -18,6 +18,7 @@ import io.guardedtuning.session.SessionSettings;
 import io.guardedtuning.session.SplitLanguageModel;
 import io.guardedtuning.split.ActivationRegularizer;
 import io.guardedtuning.split.ClientSplitTrainer;
+import io.guardedtuning.split.Design;
 import io.guardedtuning.tensor.TensorDigest;
 import io.guardedtuning.train.AdamW;
 import io.guardedtuning.train.LearningRateSchedule;
@@ -131,6 +132,10 @@ public final class SplitRun {
                 .put("checkpointEvery", s.checkpointEvery()).put("auditEvery", s.auditEvery())
                 .put("maxSteps", s.maxSteps()).put("model", c.model()).put("task", c.taskName())
                 .put("trainSize", c.trainSize()).put("evalSize", c.evalSize());
+        if (s.design() == Design.OFFLINE) {
+            n.put("offlineKeptLayers", c.offline().keptLayers()).put("offlineDistilSteps", c.offline().distilSteps())
+                    .put("offlineDiscloseTask", c.offline().discloseTask());
+        }
         return n;
     }
 }
