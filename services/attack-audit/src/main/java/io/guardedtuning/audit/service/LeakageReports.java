@@ -33,9 +33,16 @@ public final class LeakageReports {
         return alertThreshold;
     }
 
-    /** Adds a point (a step attacked again replaces its earlier point). */
+    /**
+     * Adds a point; a step attacked again replaces its earlier point, except that an unscored point never replaces
+     * a scored one: evaluation passes number their steps from 0 too, and their unscorable points (no ground truth is
+     * published for them) must not erase the training step's score.
+     */
     public synchronized Update add(String session, String attack, LeakagePoint point) {
         return change(session, attack, points -> {
+            if (!point.isScored() && points.stream().anyMatch(p -> p.step() == point.step() && p.isScored())) {
+                return points;
+            }
             points.removeIf(p -> p.step() == point.step());
             points.add(point);
             points.sort(Comparator.comparingLong(LeakagePoint::step));

@@ -33,6 +33,17 @@ class LeakageReportsTest {
     }
 
     @Test
+    void anUnscoredPointOfTheSameStepNeverErasesAScore() {
+        LeakageReports r = new LeakageReports(0.5, 100);
+        r.add("s", "sip", scored(5, 0.4));
+        LeakageSeries after = r.add("s", "sip", LeakagePoint.unscored(5, 0.9, 1, "evaluation step", 9)).series();
+        assertEquals(0.4, after.points().get(0).rougeL(), "the training step keeps its score");
+        assertEquals(1, after.points().size());
+        assertEquals(0.6, r.add("s", "sip", scored(5, 0.6)).series().points().get(0).rougeL(),
+                "a new score still replaces the old one");
+    }
+
+    @Test
     void alertsOncePerCrossingAndReArmsBelowTheThreshold() {
         LeakageReports r = new LeakageReports(0.5, 100);
         assertTrue(r.add("s", "sip", scored(0, 0.2)).alert().isEmpty());
