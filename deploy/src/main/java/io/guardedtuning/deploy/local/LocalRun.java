@@ -80,7 +80,7 @@ public final class LocalRun {
         String failure = follow(stack, client, spec, emulator, runDir);
         int exit = client.process().waitFor();
         JsonNode summary = failure == null ? readClientSummary(runDir) : JSON.createObjectNode();
-        JsonNode audit = offline ? null : settleAudit(stack, spec);
+        JsonNode audit = offline ? null : settleAudit(stack, spec, summary.path("steps").asLong());
         RunReport.Offline plugIn = null;
         if (offline && exit == 0 && failure == null) {
             try {
@@ -210,23 +210,29 @@ public final class LocalRun {
     }
 
     /**
-     * Waits until the auditor has scored the session's sampled steps: its report has points and stops changing
-     * (the auditor's queue has drained). The first audit also trains the inversion model, so this can take minutes.
+     * Waits until the auditor has scored the session's sampled training steps: every one of them, or, when some never
+     * will be (the auditor's rate limit, Gradfree's cached epochs), at least one and then a minute without change.
+     * A single attack can take tens of seconds on 2 cores, and the first audit also trains the inversion model.
      */
-    private static JsonNode settleAudit(LocalStack stack, RunSpec spec) throws InterruptedException {
+    private static JsonNode settleAudit(LocalStack stack, RunSpec spec, long trainingSteps)
+            throws InterruptedException {
         System.err.println("   " + spec.id() + ": waiting for the audit to finish its sampled steps");
+        long sampled = spec.auditEvery() > 0 ? (trainingSteps + spec.auditEvery() - 1) / spec.auditEvery() : 0;
         long deadline = System.nanoTime() + AUDIT_SETTLE.toNanos();
         String last = null;
         int stable = 0;
         JsonNode report = null;
-        while (System.nanoTime() < deadline && stable < 4) {
+        while (System.nanoTime() < deadline && stable < 12) {
             report = stack.auditReport(spec.id()).orElse(null);
-            // Settled means: some sampled training step has been scored against its ground truth (unscored points
-            // are evaluation steps, for which the client publishes none) and nothing changed for a while.
-            boolean scored = report != null && report.path("series").findValues("points").stream()
-                    .anyMatch(points -> points.findValues("rougeL").stream().anyMatch(v -> !v.isNull()));
+            // Only training steps can be scored: the client publishes no ground truth for evaluation steps.
+            long scored = report == null ? 0 : report.path("series").findValues("points").stream()
+                    .flatMap(points -> java.util.stream.StreamSupport.stream(points.spliterator(), false))
+                    .filter(p -> p.hasNonNull("rougeL")).map(p -> p.path("step").asLong()).distinct().count();
+            if (scored >= sampled && scored > 0) {
+                break;
+            }
             String now = report == null ? "" : report.toString();
-            stable = scored && now.equals(last) ? stable + 1 : 0;
+            stable = scored > 0 && now.equals(last) ? stable + 1 : 0;
             last = now;
             Thread.sleep(5000);
         }

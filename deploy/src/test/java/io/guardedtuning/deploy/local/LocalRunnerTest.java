@@ -60,6 +60,10 @@ class LocalRunnerTest {
         assertTrue(r.cost().bytesUpPerStep() > 0 && r.cost().bytesDownPerStep() > 0, "bytes each way per step");
         assertTrue(r.run().machine().contains("cores"), r.run().machine());
         assertTrue(r.run().adaptersSha256().matches("[0-9a-f]{64}"), "the trained adapters are named by digest");
+        List<double[]> sip = r.series().leakage().getOrDefault("sip", List.of());
+        assertFalse(sip.isEmpty(), "the live audit scored sampled training steps");
+        assertTrue(sip.stream().allMatch(p -> p[0] % spec.auditEvery() == 0 && p[1] >= 0 && p[1] <= 1),
+                "scores are ROUGE-L F1 of sampled steps");
         assertTrue(Files.isRegularFile(LocalRun.summaryPath(dir.resolve("run"))));
         String html = Files.readString(dir.resolve("run/report.html"));
         assertTrue(html.contains("data-chart=\"lines\"") && html.contains("e2e-online"), "report has its charts");
