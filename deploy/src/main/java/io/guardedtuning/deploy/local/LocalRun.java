@@ -116,14 +116,15 @@ public final class LocalRun {
         }
         Map<String, HostTensor> adapters = Safetensors.readAll(jobDir.resolve("adapters.safetensors"));
         System.err.println("   " + spec.id() + ": scoring the full model before and with the tuned adapters");
-        double before = referenceAccuracy(spec, (model, split, encoder, train) -> { });
-        double plugged = referenceAccuracy(spec, (model, split, encoder, train) -> {
-            try {
-                PlugIn.install(model, split, adapters);
-            } catch (PackageRejectedException e) {
-                throw new IOException("the provider's stored adapters do not fit the model: " + e.getMessage(), e);
-            }
-        });
+        double before;
+        double plugged;
+        try (Reference full = Reference.load(spec)) {
+            before = full.accuracy();
+            PlugIn.install(full.model, full.split, adapters);
+            plugged = full.accuracy();
+        } catch (PackageRejectedException e) {
+            throw new IOException("the provider's stored adapters do not fit the model: " + e.getMessage(), e);
+        }
         double emulatorTuned = client.path("accuracyAfter").path("acc").asDouble(Double.NaN);
         return new RunReport.Offline(plugged, emulatorTuned, plugged - emulatorTuned,
                 client.path("offline").path("packageBytes").asLong(), before);
@@ -244,32 +245,55 @@ public final class LocalRun {
         System.err.println("   " + spec.id() + ": centralized reference (same layers, same data, one process)");
         TaskFinetuner.Settings s = new TaskFinetuner.Settings(spec.epochs(), spec.batchSize(), spec.learningRate(),
                 0f, spec.seed());
-        return referenceAccuracy(spec, (model, split, encoder, train) -> {
-            int all = TaskFinetuner.steps(train.size(), s);
-            TaskFinetuner.run(model, encoder, train, spec.design() == Design.GRADFREE ? split.outputAdapter()
-                    : split.adapters(), s, spec.maxSteps() > 0 ? Math.min(all, spec.maxSteps()) : all, r -> { });
-        });
+        try (Reference full = Reference.load(spec)) {
+            int all = TaskFinetuner.steps(full.train.size(), s);
+            TaskFinetuner.run(full.model, full.encoder, full.train, spec.design() == Design.GRADFREE
+                    ? full.split.outputAdapter() : full.split.adapters(), s,
+                    spec.maxSteps() > 0 ? Math.min(all, spec.maxSteps()) : all, r -> { });
+            return full.accuracy();
+        }
     }
 
-    /** What is done to the whole model before it is scored. */
-    private interface Preparation {
-        void apply(OptModel model, Split split, McEncoder encoder, List<McExample> train) throws IOException;
-    }
+    /** The whole model in this process, with the run's training and test examples (the client's), for references. */
+    private static final class Reference implements AutoCloseable {
 
-    /** The whole model, prepared in this process, scored on the run's test examples (the client's). */
-    private static double referenceAccuracy(RunSpec spec, Preparation preparation) throws IOException {
-        Path dir = ModelCatalog.resolve(spec.model());
-        BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
-        McTask task = new TaskRegistry(new PackageCache(), new SplitSizes(spec.trainSize(),
-                Math.min(200, spec.evalSize()), spec.evalSize()), 600).resolve(spec.task());
-        try (OptModel model = ModelFiles.load(dir)) {
-            McEncoder encoder = new McEncoder(tokenizer, model.config().bosTokenId(),
-                    Math.min(256, model.config().maxPositionEmbeddings()));
-            preparation.apply(model, Split.of(spec.k(), model.config()), encoder,
-                    task.train().subList(0, Math.min(spec.trainSize(), task.train().size())));
+        final OptModel model;
+        final Split split;
+        final McEncoder encoder;
+        final List<McExample> train;
+        private final List<McExample> test;
+
+        private Reference(OptModel model, Split split, McEncoder encoder, List<McExample> train,
+                          List<McExample> test) {
+            this.model = model;
+            this.split = split;
+            this.encoder = encoder;
+            this.train = train;
+            this.test = test;
+        }
+
+        static Reference load(RunSpec spec) throws IOException {
+            Path dir = ModelCatalog.resolve(spec.model());
+            BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
+            McTask task = new TaskRegistry(new PackageCache(), new SplitSizes(spec.trainSize(),
+                    Math.min(200, spec.evalSize()), spec.evalSize()), 600).resolve(spec.task());
+            OptModel model = ModelFiles.load(dir);
+            return new Reference(model, Split.of(spec.k(), model.config()),
+                    new McEncoder(tokenizer, model.config().bosTokenId(),
+                            Math.min(256, model.config().maxPositionEmbeddings())),
+                    task.train().subList(0, Math.min(spec.trainSize(), task.train().size())),
+                    task.test().subList(0, Math.min(spec.evalSize(), task.test().size())));
+        }
+
+        /** Accuracy on the test examples, as the model stands now. */
+        double accuracy() {
             return new MultipleChoiceEvaluator(encoder, model.config().padTokenId(), 16)
-                    .evaluate(model::logits, task.test().subList(0, Math.min(spec.evalSize(), task.test().size())))
-                    .accuracy();
+                    .evaluate(model::logits, test).accuracy();
+        }
+
+        @Override
+        public void close() {
+            model.close();
         }
     }
 

@@ -54,6 +54,7 @@ public final class LocalStack implements AutoCloseable {
     private final Map<ProcessSupervisor.Managed, Integer> clientPorts = new LinkedHashMap<>();
     /** The provider's package-signing pair, made once per stack; its public half goes to Offline clients. */
     private final KeyPair providerKeys = ProviderKeys.generate();
+    private Map<String, String> providerKeyFiles;
     private final Map<String, String> emulatorSettings = new LinkedHashMap<>();
 
     /**
@@ -109,23 +110,34 @@ public final class LocalStack implements AutoCloseable {
     public ProcessSupervisor.Managed startEmulator(RunSpec spec, Path runDir) throws IOException,
             InterruptedException {
         LocalBroker.createTopics(bootstrap, List.of(Topics.sessionDown(spec.id())));
-        Path keys = Files.createDirectories(workDir.resolve("provider"));
-        Path privateKey = keys.resolve("ed25519.key");
-        Path publicKey = keys.resolve("ed25519.pub");
-        AtomicFiles.write(privateKey, ProviderKeys.toBase64(providerKeys.getPrivate()).getBytes(US_ASCII));
-        AtomicFiles.write(publicKey, ProviderKeys.toBase64(providerKeys.getPublic()).getBytes(US_ASCII));
         int port = ProcessSupervisor.freePort();
         Map<String, String> props = new LinkedHashMap<>();
         props.put("gt.emulator.model", ModelCatalog.resolve(spec.model()).toString());
-        props.put("gt.emulator.jobs-dir", runDir.resolve("emulator-jobs").toString());
+        props.put("gt.emulator.jobs-dir", emulatorJobDir(runDir, spec.id()).getParent().toString());
         props.put("gt.emulator.session", spec.id());
-        props.put("gt.emulator.signing.private-key-file", privateKey.toString());
-        props.put("gt.emulator.signing.public-key-file", publicKey.toString());
+        props.putAll(providerKeyFiles());
         props.putAll(emulatorSettings);
         ProcessSupervisor.Managed emulator = supervisor.start("emulator-distillation-" + spec.id(),
                 service("emulator-distillation", port, props), env());
         supervisor.awaitHealthy(emulator, health(port), START_TIMEOUT);
         return emulator;
+    }
+
+    /**
+     * This stack's signing pair as files, in the properties that name them; written on first use (a directory kept
+     * from an earlier stack holds another pair, so the files are not trusted for their mere existence).
+     */
+    private synchronized Map<String, String> providerKeyFiles() throws IOException {
+        if (providerKeyFiles == null) {
+            Path keys = Files.createDirectories(workDir.resolve("provider"));
+            Path privateKey = keys.resolve("ed25519.key");
+            Path publicKey = keys.resolve("ed25519.pub");
+            AtomicFiles.write(privateKey, ProviderKeys.toBase64(providerKeys.getPrivate()).getBytes(US_ASCII));
+            AtomicFiles.write(publicKey, ProviderKeys.toBase64(providerKeys.getPublic()).getBytes(US_ASCII));
+            providerKeyFiles = Map.of("gt.emulator.signing.private-key-file", privateKey.toString(),
+                    "gt.emulator.signing.public-key-file", publicKey.toString());
+        }
+        return providerKeyFiles;
     }
 
     /** Where the emulator job of a run keeps its state (job.json) and the adapters it plugged in. */

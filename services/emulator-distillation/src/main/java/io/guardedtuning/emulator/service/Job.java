@@ -24,7 +24,7 @@ final class Job {
 
         /** Phases after which the job does not run again (adapters may still arrive for published ones). */
         boolean finished() {
-            return this == PUBLISHED || this == PLUGGED_IN || this == CANCELLED || this == REFUSED || this == FAILED;
+            return this == PUBLISHED || ended();
         }
 
         /** Nothing more will happen: plugged in, or stopped before a release. */
