@@ -1,6 +1,7 @@
 package io.guardedtuning.audit.service;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guardedtuning.attack.KnownDefence;
 import io.guardedtuning.attack.Reconstruction;
 import io.guardedtuning.attack.WireDefence;
 import io.guardedtuning.audit.config.AuditConfig;
@@ -94,6 +95,8 @@ public class AuditService {
     private StepMatcher matcher;
     private LeakageReports reports;
     private AttackSuite suite;
+    /** What each session announced of its defence in its latest CONTROL start. */
+    private final Map<String, KnownDefence> announcedDefences = new HashMap<>();
     private AuditWorker worker;
     private Counter runs;
 
@@ -188,10 +191,12 @@ public class AuditService {
                 }
                 verifier.forgetSteps(RESTARTED_KINDS);
                 matcher.forgetSession(session);
+                announcedDefences.put(session, KnownDefence.fromAttributes(m.attributes()));
             }
             case ACTIVATION_UP -> {
                 StepMatcher.Activation a = new StepMatcher.Activation(accepted.tensor().orElseThrow(),
-                        SplitProtocol.lengths(m), SplitProtocol.backward(m));
+                        SplitProtocol.lengths(m), SplitProtocol.backward(m), "train",
+                        announcedDefences.getOrDefault(session, KnownDefence.NONE));
                 if (!matcher.firstSighting(session, m.step())) {
                     matcher.onResentActivation(session, m.step(), a, now);
                     return;

@@ -1,5 +1,6 @@
 package io.guardedtuning.audit.service;
 
+import io.guardedtuning.attack.KnownDefence;
 import io.guardedtuning.attack.Reconstruction;
 import io.guardedtuning.tensor.HostTensor;
 
@@ -22,7 +23,7 @@ import java.util.Set;
 public final class StepMatcher {
 
     /** An accepted activation event: h_in, the lengths, and whether a gradient will follow. */
-    public record Activation(HostTensor hIn, long[] lengths, boolean backward) {
+    public record Activation(HostTensor hIn, long[] lengths, boolean backward, String pass, KnownDefence defence) {
     }
 
     /** Reconstructions of a step, to be scored now that its ground truth has arrived. */
@@ -63,11 +64,11 @@ public final class StepMatcher {
     public Optional<SampledStep> onSampledActivation(String session, long step, Activation a, long nowMillis) {
         Key key = new Key(session, step);
         if (!a.backward()) {
-            return Optional.of(new SampledStep(session, step, a.hIn(), a.lengths(), null));
+            return Optional.of(new SampledStep(session, a.pass(), step, a.hIn(), a.lengths(), null, a.defence()));
         }
         Timed<HostTensor> gradient = earlyGradients.remove(key);
         if (gradient != null) {
-            return Optional.of(new SampledStep(session, step, a.hIn(), a.lengths(), gradient.value()));
+            return Optional.of(new SampledStep(session, a.pass(), step, a.hIn(), a.lengths(), gradient.value(), a.defence()));
         }
         put(awaitingGradient, key, new Timed<>(a, nowMillis));
         return Optional.empty();
@@ -87,7 +88,7 @@ public final class StepMatcher {
         Timed<Activation> activation = awaitingGradient.remove(key);
         if (activation != null) {
             Activation a = activation.value();
-            return Optional.of(new SampledStep(session, step, a.hIn(), a.lengths(), gOut));
+            return Optional.of(new SampledStep(session, a.pass(), step, a.hIn(), a.lengths(), gOut, a.defence()));
         }
         if (!decided.contains(key)) {
             put(earlyGradients, key, new Timed<>(gOut, nowMillis));
@@ -128,7 +129,8 @@ public final class StepMatcher {
             Map.Entry<Key, Timed<Activation>> e = it.next();
             if (nowMillis - e.getValue().atMillis() >= gradientWaitMillis) {
                 Activation a = e.getValue().value();
-                forwardOnly.add(new SampledStep(e.getKey().session(), e.getKey().step(), a.hIn(), a.lengths(), null));
+                forwardOnly.add(new SampledStep(e.getKey().session(), a.pass(), e.getKey().step(), a.hIn(),
+                        a.lengths(), null, a.defence()));
                 it.remove();
             }
         }

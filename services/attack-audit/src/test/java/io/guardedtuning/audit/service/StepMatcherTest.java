@@ -1,5 +1,6 @@
 package io.guardedtuning.audit.service;
 
+import io.guardedtuning.attack.KnownDefence;
 import io.guardedtuning.attack.Reconstruction;
 import io.guardedtuning.tensor.HostTensor;
 import org.junit.jupiter.api.Test;
@@ -26,14 +27,14 @@ class StepMatcherTest {
 
     @Test
     void forwardOnlyActivationIsReadyAtOnce() {
-        SampledStep s = m.onSampledActivation("s", 3, new StepMatcher.Activation(H, LENGTHS, false), 0).orElseThrow();
+        SampledStep s = m.onSampledActivation("s", 3, new StepMatcher.Activation(H, LENGTHS, false, "train", KnownDefence.NONE), 0).orElseThrow();
         assertEquals(3, s.step());
         assertFalse(s.hasGradient());
     }
 
     @Test
     void onlineActivationWaitsForItsGradientInEitherOrder() {
-        assertTrue(m.onSampledActivation("s", 0, new StepMatcher.Activation(H, LENGTHS, true), 0).isEmpty());
+        assertTrue(m.onSampledActivation("s", 0, new StepMatcher.Activation(H, LENGTHS, true, "train", KnownDefence.NONE), 0).isEmpty());
         assertTrue(m.onGradient("other", 0, G, 10).isEmpty(), "another session's gradient does not match");
         SampledStep s = m.onGradient("s", 0, G, 20).orElseThrow();
         assertSame(H, s.hIn());
@@ -42,13 +43,13 @@ class StepMatcherTest {
 
         assertTrue(m.onGradient("s", 1, G, 30).isEmpty(), "a gradient ahead of its activation is held");
         assertTrue(m.firstSighting("s", 1));
-        assertSame(G, m.onSampledActivation("s", 1, new StepMatcher.Activation(H, LENGTHS, true), 40).orElseThrow()
+        assertSame(G, m.onSampledActivation("s", 1, new StepMatcher.Activation(H, LENGTHS, true, "train", KnownDefence.NONE), 40).orElseThrow()
                 .gOut());
     }
 
     @Test
     void activationWithoutGradientGoesForwardOnlyAfterTheWait() {
-        m.onSampledActivation("s", 7, new StepMatcher.Activation(H, LENGTHS, true), 1_000);
+        m.onSampledActivation("s", 7, new StepMatcher.Activation(H, LENGTHS, true, "train", KnownDefence.NONE), 1_000);
         assertTrue(m.expire(5_999).isEmpty());
         List<SampledStep> expired = m.expire(6_000);
         assertEquals(1, expired.size());
@@ -83,11 +84,11 @@ class StepMatcherTest {
     void aResentActivationIsNotSampledTwiceAndARestartForgetsTheSession() {
         assertTrue(m.firstSighting("s", 0));
         assertFalse(m.firstSighting("s", 0));
-        m.onSampledActivation("s", 0, new StepMatcher.Activation(H, LENGTHS, true), 0);
-        m.onResentActivation("s", 0, new StepMatcher.Activation(G, LENGTHS, true), 1);
+        m.onSampledActivation("s", 0, new StepMatcher.Activation(H, LENGTHS, true, "train", KnownDefence.NONE), 0);
+        m.onResentActivation("s", 0, new StepMatcher.Activation(G, LENGTHS, true, "train", KnownDefence.NONE), 1);
         assertSame(G, m.onGradient("s", 0, G, 2).orElseThrow().hIn(), "the resent activation replaced the first");
 
-        m.onSampledActivation("s", 1, new StepMatcher.Activation(H, LENGTHS, true), 3);
+        m.onSampledActivation("s", 1, new StepMatcher.Activation(H, LENGTHS, true, "train", KnownDefence.NONE), 3);
         m.forgetSession("s");
         assertEquals(0, m.held());
         assertTrue(m.firstSighting("s", 0), "steps count from 0 again after a restart");
