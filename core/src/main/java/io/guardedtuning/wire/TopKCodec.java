@@ -40,24 +40,77 @@ final class TopKCodec implements TensorCodec {
         return out.array();
     }
 
-    /** Indices of the n largest |x|, ascending; ties broken towards the lower index so the result is deterministic. */
+    /**
+     * Indices of the n largest |x|, ascending; ties broken towards the lower index so the result is deterministic.
+     * A two-level radix select on the magnitude's bits (for non-negative floats the raw bits order like the values;
+     * NaN counts as the largest): a histogram of the upper 16 bits finds the bucket holding the n-th largest, one
+     * pass keeps everything above it and collects the bucket, and the lower 16 bits settle the bucket. Two passes
+     * over the tensor, no sort of it.
+     */
     static int[] largestMagnitudeIndices(float[] data, int n) {
         if (n == 0) {
             return new int[0];
         }
-        // Sort (|x| bits, index) pairs packed in a long: for non-negative floats the raw bits order like the values.
-        long[] keyed = new long[data.length];
+        int[] histogram = new int[1 << 16];
+        for (float v : data) {
+            histogram[magnitudeKey(v) >>> 16]++;
+        }
+        int above = 0;
+        int bucket = histogram.length - 1;
+        while (above + histogram[bucket] < n) {
+            above += histogram[bucket--];
+        }
+        int[] kept = new int[above];
+        int[] candidates = new int[histogram[bucket]];
+        int k = 0;
+        int c = 0;
         for (int i = 0; i < data.length; i++) {
-            long magnitude = Float.floatToIntBits(Math.abs(data[i])) & 0x7FFFFFFFL;
-            keyed[i] = (magnitude << 32) | (0xFFFFFFFFL - i);
+            int upper = magnitudeKey(data[i]) >>> 16;
+            if (upper > bucket) {
+                kept[k++] = i;
+            } else if (upper == bucket) {
+                candidates[c++] = i;
+            }
         }
-        Arrays.sort(keyed);
-        int[] indices = new int[n];
-        for (int i = 0; i < n; i++) {
-            indices[i] = (int) (0xFFFFFFFFL - (keyed[keyed.length - 1 - i] & 0xFFFFFFFFL));
+        int[] fromBucket = largestLowerHalves(data, candidates, n - above);
+        return mergeAscending(kept, fromBucket);
+    }
+
+    private static int magnitudeKey(float v) {
+        return Float.floatToIntBits(Math.abs(v)) & 0x7FFFFFFF;
+    }
+
+    /** The {@code need} candidates (ascending indices, same upper half) with the largest lower halves, ascending. */
+    private static int[] largestLowerHalves(float[] data, int[] candidates, int need) {
+        int[] histogram = new int[1 << 16];
+        for (int i : candidates) {
+            histogram[magnitudeKey(data[i]) & 0xFFFF]++;
         }
-        Arrays.sort(indices);
-        return indices;
+        int above = 0;
+        int threshold = histogram.length - 1;
+        while (above + histogram[threshold] < need) {
+            above += histogram[threshold--];
+        }
+        int ties = need - above; // keys equal to the threshold: the lowest indices win
+        int[] chosen = new int[need];
+        int n = 0;
+        for (int i : candidates) {
+            int lower = magnitudeKey(data[i]) & 0xFFFF;
+            if (lower > threshold || (lower == threshold && ties-- > 0)) {
+                chosen[n++] = i;
+            }
+        }
+        return chosen;
+    }
+
+    private static int[] mergeAscending(int[] a, int[] b) {
+        int[] out = new int[a.length + b.length];
+        int i = 0;
+        int j = 0;
+        for (int o = 0; o < out.length; o++) {
+            out[o] = j == b.length || (i < a.length && a[i] < b[j]) ? a[i++] : b[j++];
+        }
+        return out;
     }
 
     @Override

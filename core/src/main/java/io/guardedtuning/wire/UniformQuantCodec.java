@@ -74,50 +74,109 @@ final class UniformQuantCodec implements TensorCodec {
     @Override
     public byte[] encode(HostTensor tensor) {
         float[] x = tensor.data();
-        int lastDim = lastDim(tensor.shape());
-        int groups = groupCount(tensor.shape());
+        long[] shape = tensor.shape();
+        int lastDim = lastDim(shape);
+        int groups = groupCount(shape);
+        int rows = x.length == 0 ? 0 : x.length / lastDim;
         float[] low = new float[groups];
         float[] high = new float[groups];
-        Arrays.fill(low, Float.POSITIVE_INFINITY);
-        Arrays.fill(high, Float.NEGATIVE_INFINITY);
-        for (int i = 0; i < x.length; i++) {
-            if (!Float.isFinite(x[i])) {
-                throw new IllegalArgumentException("cannot quantise non-finite value " + x[i] + " at " + i);
-            }
-            int g = group(i, lastDim);
-            low[g] = Math.min(low[g], x[i]);
-            high[g] = Math.max(high[g], x[i]);
-        }
-        float[] scale = new float[groups];
+        rangePerGroup(x, rows, lastDim, low, high);
+        double[] zero = new double[groups];
+        double[] inverse = new double[groups];
+        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(encodedSize(shape))).order(ByteOrder.LITTLE_ENDIAN);
         for (int g = 0; g < groups; g++) {
+            if (!Float.isFinite(low[g]) || !Float.isFinite(high[g])) {
+                throw nonFinite(x);
+            }
             double range = symmetric ? Math.max(Math.abs((double) low[g]), Math.abs((double) high[g]))
                     : (double) high[g] - low[g];
-            scale[g] = roundedUpScale(range / qMax);
-        }
-        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(encodedSize(tensor.shape()))).order(ByteOrder.LITTLE_ENDIAN);
-        for (float s : scale) {
-            out.putFloat(s);
+            float scale = roundedUpScale(range / qMax);
+            out.putFloat(scale);
+            inverse[g] = 1.0 / scale;
+            zero[g] = symmetric ? 0 : low[g];
         }
         if (!symmetric) {
-            for (float m : low) {
-                out.putFloat(m);
-            }
+            out.asFloatBuffer().put(low);
         }
-        SplittableRandom rng = random == null ? null : nextStream();
-        int codeStart = out.position();
+        int codeStart = 4 * groups * (symmetric ? 1 : 2);
         byte[] bytes = out.array();
-        for (int i = 0; i < x.length; i++) {
-            int g = group(i, lastDim);
-            double level = symmetric ? x[i] / (double) scale[g] : (x[i] - (double) low[g]) / scale[g];
-            double rounded = rng == null ? Math.rint(level) : Math.floor(level + rng.nextDouble());
-            int q = (int) Math.max(qMin, Math.min(qMax, rounded));
-            if (bits == 8) {
-                bytes[codeStart + i] = (byte) q;
-            } else {
-                bytes[codeStart + i / 2] |= (byte) ((q & 0xF) << (4 * (i & 1)));
+        SplittableRandom rng = random == null ? null : nextStream();
+        byte[] rowCodes = bits == 8 ? bytes : new byte[lastDim];
+        for (int r = 0; r < rows; r++) {
+            int from = r * lastDim;
+            quantiseRow(x, from, lastDim, granularity == ScaleGranularity.PER_TOKEN ? r : -1, zero, inverse, rng,
+                    rowCodes, bits == 8 ? codeStart + from : 0);
+            if (bits == 4) {
+                packNibbles(rowCodes, lastDim, bytes, codeStart, from);
             }
         }
         return bytes;
+    }
+
+    /** Minimum and maximum of each group; NaN or an infinity shows up in them (Math.min/max propagate NaN). */
+    private void rangePerGroup(float[] x, int rows, int lastDim, float[] low, float[] high) {
+        if (granularity == ScaleGranularity.PER_TOKEN) {
+            for (int r = 0; r < rows; r++) {
+                float lo = Float.POSITIVE_INFINITY;
+                float hi = Float.NEGATIVE_INFINITY;
+                for (int i = r * lastDim, end = i + lastDim; i < end; i++) {
+                    lo = Math.min(lo, x[i]);
+                    hi = Math.max(hi, x[i]);
+                }
+                low[r] = lo;
+                high[r] = hi;
+            }
+        } else {
+            Arrays.fill(low, Float.POSITIVE_INFINITY);
+            Arrays.fill(high, Float.NEGATIVE_INFINITY);
+            for (int r = 0; r < rows; r++) {
+                for (int j = 0, i = r * lastDim; j < lastDim; j++, i++) {
+                    low[j] = Math.min(low[j], x[i]);
+                    high[j] = Math.max(high[j], x[i]);
+                }
+            }
+        }
+    }
+
+    private static IllegalArgumentException nonFinite(float[] x) {
+        int i = 0;
+        while (Float.isFinite(x[i])) {
+            i++;
+        }
+        return new IllegalArgumentException("cannot quantise non-finite value " + x[i] + " at " + i);
+    }
+
+    /**
+     * Codes of row elements x[from, from + length) into codes[at, at + length): group {@code tokenGroup} for the
+     * whole row, or (-1) group j for column j. One multiply by the group's inverse scale per element, no division.
+     */
+    private void quantiseRow(float[] x, int from, int length, int tokenGroup, double[] zero, double[] inverse,
+                             SplittableRandom rng, byte[] codes, int at) {
+        // g = base + (j & mask): the row's group, or the column's, without a branch in the loop.
+        int base = Math.max(tokenGroup, 0);
+        int mask = tokenGroup < 0 ? -1 : 0;
+        for (int j = 0; j < length; j++) {
+            int g = base + (j & mask);
+            double level = (x[from + j] - zero[g]) * inverse[g];
+            double rounded = rng == null ? Math.rint(level) : Math.floor(level + rng.nextDouble());
+            codes[at + j] = (byte) Math.max(qMin, Math.min(qMax, (int) rounded));
+        }
+    }
+
+    /** Codes of elements from, from + 1, ... as nibbles: element 2j low, 2j + 1 high. */
+    private static void packNibbles(byte[] codes, int length, byte[] out, int codeStart, int from) {
+        int j = 0;
+        int at = codeStart + (from >> 1);
+        if ((from & 1) == 1 && length > 0) {
+            out[at++] |= (byte) ((codes[0] & 0xF) << 4);
+            j = 1;
+        }
+        for (; j + 1 < length; j += 2) {
+            out[at++] = (byte) ((codes[j] & 0xF) | (codes[j + 1] << 4));
+        }
+        if (j < length) {
+            out[at] = (byte) (codes[j] & 0xF);
+        }
     }
 
     private synchronized SplittableRandom nextStream() {
@@ -139,39 +198,54 @@ final class UniformQuantCodec implements TensorCodec {
         int lastDim = lastDim(shape);
         int groups = groupCount(shape);
         ByteBuffer in = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
-        float[] scale = new float[groups];
-        float[] zero = new float[groups];
+        double[] scale = new double[groups];
+        double[] zero = new double[groups];
         for (int g = 0; g < groups; g++) {
             scale[g] = in.getFloat();
-            if (!(Float.isFinite(scale[g]) && scale[g] > 0)) {
+            if (!(Double.isFinite(scale[g]) && scale[g] > 0)) {
                 throw new WireRejectionException(RejectReason.NON_FINITE, "scale " + scale[g] + " of group " + g);
             }
         }
         for (int g = 0; g < groups && !symmetric; g++) {
             zero[g] = in.getFloat();
-            if (!Float.isFinite(zero[g])) {
+            if (!Double.isFinite(zero[g])) {
                 throw new WireRejectionException(RejectReason.NON_FINITE, "zero point " + zero[g] + " of group " + g);
             }
         }
         int codeStart = in.position();
         float[] x = new float[Math.toIntExact(HostTensor.numel(shape))];
-        for (int i = 0; i < x.length; i++) {
-            int q = bits == 8 ? payload[codeStart + i] : nibble(payload[codeStart + i / 2], i & 1);
-            if (!symmetric) {
-                q &= bits == 8 ? 0xFF : 0xF;
-            } else if (q < qMin) {
-                throw new WireRejectionException(RejectReason.SIZE_MISMATCH, "code " + q + " below " + qMin);
-            }
-            int g = group(i, lastDim);
-            double value = q * (double) scale[g] + zero[g];
-            // Inputs were finite; the rounded-up scale may overshoot the largest float by a hair.
-            x[i] = (float) Math.max(-Float.MAX_VALUE, Math.min(Float.MAX_VALUE, value));
+        int rows = x.length == 0 ? 0 : x.length / lastDim;
+        int lowestCode = 0;
+        for (int r = 0; r < rows; r++) {
+            lowestCode = Math.min(lowestCode, dequantiseRow(payload, codeStart, r * lastDim, lastDim,
+                    granularity == ScaleGranularity.PER_TOKEN ? r : -1, scale, zero, x));
+        }
+        if (lowestCode < qMin) {
+            throw new WireRejectionException(RejectReason.SIZE_MISMATCH, "code " + lowestCode + " below " + qMin);
         }
         return new HostTensor(shape.clone(), x);
     }
 
-    /** The signed 4-bit value in the low (0) or high (1) nibble. */
-    private static int nibble(byte b, int which) {
-        return (byte) (b << (4 - 4 * which)) >> 4;
+    /**
+     * x[from, from + length) from their codes (groups as in {@link #quantiseRow}); returns the lowest code seen, so
+     * the caller refuses the symmetric code −2^(b−1) once instead of branching per element.
+     */
+    private int dequantiseRow(byte[] payload, int codeStart, int from, int length, int tokenGroup, double[] scale,
+                              double[] zero, float[] x) {
+        int base = Math.max(tokenGroup, 0);
+        int mask = tokenGroup < 0 ? -1 : 0;
+        int unused = 32 - bits;
+        int lowest = 0;
+        for (int j = 0; j < length; j++) {
+            int i = from + j;
+            int raw = bits == 8 ? payload[codeStart + i] : payload[codeStart + (i >> 1)] >> ((i & 1) << 2);
+            // Symmetric codes are two's complement: sign-extend the low b bits; asymmetric ones are unsigned.
+            int q = symmetric ? (raw << unused) >> unused : raw & qMax;
+            lowest = Math.min(lowest, q);
+            int g = base + (j & mask);
+            // Inputs were finite; the rounded-up scale may overshoot the largest float by a hair.
+            x[i] = (float) Math.max(-Float.MAX_VALUE, Math.min(Float.MAX_VALUE, q * scale[g] + zero[g]));
+        }
+        return lowest;
     }
 }

@@ -40,7 +40,7 @@ class CodecRoundTripTest {
         return new HostTensor(shape, data);
     }
 
-    private static List<HostTensor> cases(long seed) {
+    static List<HostTensor> cases(long seed) {
         Random rnd = new Random(seed);
         List<HostTensor> tensors = new ArrayList<>();
         for (long[] shape : EDGE_SHAPES) {
