@@ -1,5 +1,7 @@
 package io.guardedtuning.audit;
 
+import io.guardedtuning.attack.KnownDefence;
+import io.guardedtuning.session.SplitProtocol;
 import io.guardedtuning.data.McExample;
 import io.guardedtuning.eval.McEncoder;
 import io.guardedtuning.kafka.EmbeddedKafkaBroker;
@@ -104,7 +106,8 @@ final class SplitTraffic implements AutoCloseable {
                     records -> records.forEach(p::send), Clock.systemUTC());
             try (PlainKafkaTransport.PollLoop down = PlainKafkaTransport.listen(broker.bootstrapServers(), LIMITS,
                     link)) {
-                link.start(System.currentTimeMillis());
+                link.start(System.currentTimeMillis(), SplitProtocol.TRAIN,
+                        KnownDefence.NONE);
                 TaskBatches batches = new TaskBatches(task(), encoder, s.batchSize(), s.seed());
                 return ClientSession.train(s, trainer, batches, link, null, AuditSamples.publisher(
                         new TensorEventWriter("client-test", keys.forSession(session), LIMITS),
