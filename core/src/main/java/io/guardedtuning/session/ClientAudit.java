@@ -11,6 +11,7 @@ import io.guardedtuning.wire.Verdict;
 import io.guardedtuning.wire.WireHeaders;
 import io.guardedtuning.wire.WireLimits;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
 
 import java.nio.charset.StandardCharsets;
@@ -25,7 +26,8 @@ import java.util.function.Consumer;
  * The client's half of the audit: verifies the auditor's reconstruction events from the session's down topic,
  * scores them against the client's own rows ({@link AuditedSteps}) and publishes only the numbers, signed, on
  * {@link Topics#AUDIT_SCORES}. A refused event (bad signature, malformed, or a pass and step whose rows this client
- * does not hold) goes to the dead-letter topic with its reason; the payload there is the auditor's own data.
+ * does not hold) goes to the dead-letter topic with its reason and headers, without its payload: token ids have no
+ * business on a shared topic, whoever computed them.
  */
 public final class ClientAudit {
 
@@ -92,6 +94,7 @@ public final class ClientAudit {
 
     private void refuse(ConsumerRecord<String, byte[]> record, Verdict.Rejected r) {
         lastRefusal.set(r.reason() + ": " + r.detail());
-        sink.send(List.of(DeadLetters.record(Topics.DEAD_LETTER, record, r)));
+        ProducerRecord<String, byte[]> letter = DeadLetters.record(Topics.DEAD_LETTER, record, r);
+        sink.send(List.of(new ProducerRecord<>(letter.topic(), null, letter.key(), new byte[0], letter.headers())));
     }
 }
