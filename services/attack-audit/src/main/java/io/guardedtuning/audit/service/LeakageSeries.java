@@ -13,7 +13,11 @@ import java.util.List;
 public record LeakageSeries(String session, String pass, String attack, List<LeakagePoint> points,
                             boolean alerting) {
 
+    /** The pass of a series persisted before passes were recorded: its steps may mix passes, so it is no headline. */
+    static final String UNKNOWN_PASS = "unknown";
+
     public LeakageSeries {
+        pass = pass == null ? UNKNOWN_PASS : pass;
         points = List.copyOf(points);
     }
 
