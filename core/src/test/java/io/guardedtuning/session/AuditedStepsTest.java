@@ -105,6 +105,37 @@ class AuditedStepsTest {
     }
 
     @Test
+    void theClientVerifiesAReconstructionEventScoresItAndSendsOnlyNumbers() {
+        SessionKeys keys = new SessionKeys(new byte[32]);
+        java.util.List<org.apache.kafka.clients.producer.ProducerRecord<String, byte[]>> sent =
+                new java.util.ArrayList<>();
+        AuditedSteps steps = new AuditedSteps(1, 8);
+        steps.step("train", 0, TRAIN_0, true);
+        steps.step("train", 1, TRAIN_1, true);
+        ClientAudit audit = new ClientAudit(keys.forSession("s1"), "client", io.guardedtuning.wire.WireLimits
+                .chunkedDefaults(), steps, sent::addAll, java.time.Clock.systemUTC());
+        io.guardedtuning.wire.TensorEventWriter auditor = new io.guardedtuning.wire.TensorEventWriter("attack-audit",
+                keys.forSession("s1"), io.guardedtuning.wire.WireLimits.chunkedDefaults());
+        io.guardedtuning.wire.TensorEvent e = AuditProtocol.reconstructionEvent(auditor, 1000,
+                rebuilt("train", 0, TRAIN_0));
+        for (org.apache.kafka.clients.producer.ProducerRecord<String, byte[]> r
+                : auditor.records(io.guardedtuning.messaging.Topics.sessionDown("s1"), e)) {
+            org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]> in =
+                    new org.apache.kafka.clients.consumer.ConsumerRecord<>(r.topic(), 0, 0, 0L,
+                            org.apache.kafka.common.record.TimestampType.CREATE_TIME, 0, 0, r.key(), r.value(),
+                            r.headers(), java.util.Optional.empty());
+            assertTrue(ClientAudit.isReconstruction(in));
+            audit.onRecord(in);
+        }
+        assertNull(audit.lastRefusal(), audit.lastRefusal());
+        assertEquals(1, sent.size());
+        assertEquals(io.guardedtuning.messaging.Topics.AUDIT_SCORES, sent.get(0).topic());
+        AuditProtocol.StepScores s = AuditProtocol.decodeScores(sent.get(0).value());
+        assertEquals(e.metadata().id(), s.reconstruction());
+        assertEquals(1.0, s.attacks().get(0).scores().rougeL(), 1e-12);
+    }
+
+    @Test
     void payloadsRoundTripAndHostileOnesAreRefusedNamingTheField() {
         BitSet vocabulary = new BitSet();
         vocabulary.set(7);
