@@ -291,9 +291,10 @@ public class AuditService {
     private void audit(SampledStep step) {
         Map<String, Reconstruction> results = suite.attack(step);
         runs.increment();
-        List<AuditProtocol.AttackReconstruction> sent = results.values().stream()
-                .map(r -> new AuditProtocol.AttackReconstruction(r.attack(), r.tokens(), r.confidence(),
-                        r.costMillis(), r.detail())).toList();
+        // Keyed by attack id (the Reconstruction's own name is for display): the client checks ids.
+        List<AuditProtocol.AttackReconstruction> sent = results.entrySet().stream()
+                .map(e -> new AuditProtocol.AttackReconstruction(e.getKey(), e.getValue().tokens(),
+                        e.getValue().confidence(), e.getValue().costMillis(), e.getValue().detail())).toList();
         TensorEventWriter writer = new TensorEventWriter(PRODUCER_ID, keys.apply(step.session()), limits);
         TensorEvent event = AuditProtocol.reconstructionEvent(writer, AuditProtocol.nextEventStep(lastEventStep),
                 new AuditProtocol.Reconstructions(step.pass(), step.step(), sent, suite.auxiliaryVocabulary()));
