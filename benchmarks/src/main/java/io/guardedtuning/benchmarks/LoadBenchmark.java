@@ -1,5 +1,7 @@
 package io.guardedtuning.benchmarks;
 
+import io.guardedtuning.attack.KnownDefence;
+import io.guardedtuning.session.SplitProtocol;
 import io.guardedtuning.checkpoint.HfCheckpoint;
 import io.guardedtuning.checkpoint.ModelCatalog;
 import io.guardedtuning.checkpoint.ModelFiles;
@@ -180,7 +182,8 @@ public final class LoadBenchmark {
                     new RemoteBackboneLink.Settings(32, 32, 32, 32, Duration.ofSeconds(60), 3),
                     records -> records.forEach(producer::send), Clock.systemUTC());
             try (PlainKafkaTransport.PollLoop down = PlainKafkaTransport.listen(target.bootstrap(), LIMITS, link)) {
-                link.start(System.currentTimeMillis());
+                link.start(System.currentTimeMillis(), SplitProtocol.TRAIN,
+                        KnownDefence.NONE);
                 TaskBatches batches = new TaskBatches(task(), model.encoder(), BATCH, seed);
                 return ClientSession.train(s, trainer, batches, link, null, AuditSink.NONE, step -> { });
             }

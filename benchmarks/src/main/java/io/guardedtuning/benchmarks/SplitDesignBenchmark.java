@@ -1,5 +1,7 @@
 package io.guardedtuning.benchmarks;
 
+import io.guardedtuning.attack.KnownDefence;
+import io.guardedtuning.session.SplitProtocol;
 import io.guardedtuning.kafka.EmbeddedKafkaBroker;
 import io.guardedtuning.messaging.Topics;
 import io.guardedtuning.model.OptModel;
@@ -157,7 +159,8 @@ public final class SplitDesignBenchmark {
             ClientSession.Summary sum;
             try (PlainKafkaTransport.PollLoop down = PlainKafkaTransport.listen(broker.bootstrapServers(), LIMITS,
                     link)) {
-                link.start(System.currentTimeMillis());
+                link.start(System.currentTimeMillis(), SplitProtocol.TRAIN,
+                        KnownDefence.NONE);
                 sum = ClientSession.train(s, p.trainer, new TaskBatches(bench.train, bench.encoder, s.batchSize(),
                         s.seed()), link, null, AuditSink.NONE, r -> clock.tick());
             }

@@ -17,8 +17,11 @@ public final class Topics {
     public static final String ACTIVATIONS_UP = "gt.activations.up";
     /** Client to server: upstream gradients dL/dh_out (Online only). */
     public static final String GRADIENTS_UP = "gt.gradients.up";
-    /** Client to auditor only: ground-truth tokens of sampled steps. */
-    public static final String AUDIT_SAMPLES = "gt.audit.samples";
+    /**
+     * Clients to auditor: the scores of the auditor's reconstructions against each client's own text (numbers only;
+     * the reconstructions themselves go to the session's down topic, the client's text nowhere).
+     */
+    public static final String AUDIT_SCORES = "gt.audit.scores";
     /** Auditor's leakage reports, compacted by session and attack. */
     public static final String AUDIT_REPORTS = "gt.audit.reports";
     /** Auditor's alerts when leakage crosses the configured threshold. */
@@ -41,7 +44,10 @@ public final class Topics {
     private Topics() {
     }
 
-    /** Server (or emulator service) to one client: activations and gradients down, emulator packages. */
+    /**
+     * Server (or emulator service, or auditor) to one client: activations and gradients down, emulator packages, the
+     * auditor's reconstructions of the session's sampled steps.
+     */
     public static String sessionDown(String sessionId) {
         return SESSION_PREFIX + requireSessionId(sessionId) + ".down";
     }
@@ -56,7 +62,7 @@ public final class Topics {
 
     /** The shared topics a deployment creates up front (session topics are created per session). */
     public static List<String> shared() {
-        return List.of(ACTIVATIONS_UP, GRADIENTS_UP, AUDIT_SAMPLES, AUDIT_REPORTS, AUDIT_ALERTS, EMULATOR_REQUESTS,
+        return List.of(ACTIVATIONS_UP, GRADIENTS_UP, AUDIT_SCORES, AUDIT_REPORTS, AUDIT_ALERTS, EMULATOR_REQUESTS,
                 EMULATOR_PROGRESS, ADAPTERS_UP, SESSIONS, DEAD_LETTER);
     }
 }

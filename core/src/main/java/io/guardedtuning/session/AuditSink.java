@@ -3,13 +3,18 @@ package io.guardedtuning.session;
 import java.util.List;
 
 /**
- * Where a client publishes the ground truth of sampled steps, for the auditor only (in production an ACL lets
- * nobody else read it). The auditor scores its reconstructions of the same step against it.
+ * Where a client keeps the token ids of its steps for its own audit scoring: they never leave the client. The
+ * auditor sends its reconstructions of a sampled step to the client, which scores them against what it kept here
+ * ({@link AuditedSteps}).
  */
 @FunctionalInterface
 public interface AuditSink {
 
-    void publish(long step, List<int[]> sequences);
+    /**
+     * One step of a pass: its rows (token ids, no padding) and whether its activation crossed the wire (a Gradfree
+     * epoch after the first sends none, so nothing of it can be attacked).
+     */
+    void step(String pass, long step, List<int[]> sequences, boolean crossed);
 
-    AuditSink NONE = (step, sequences) -> { };
+    AuditSink NONE = (pass, step, sequences, crossed) -> { };
 }

@@ -14,8 +14,8 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * Drives one client's training run: batches in a resumable order, one split step each, ground truth to the
- * auditor for sampled steps, and a checkpoint every N steps. A restarted client picks up from its last checkpoint
+ * Drives one client's training run: batches in a resumable order, one split step each, every step's rows to the
+ * client's own audit keeper (pass {@link SplitProtocol#TRAIN}), and a checkpoint every N steps. A restarted client picks up from its last checkpoint
  * and, the math being deterministic, ends with the same weights as an uninterrupted run.
  */
 public final class ClientSession {
@@ -54,10 +54,8 @@ public final class ClientSession {
         int cached = 0;
         for (long step = resumedFrom; step < total; step++) {
             TaskBatches.Batch b = batches.next();
-            if (s.auditEvery() > 0 && step % s.auditEvery() == 0) {
-                audit.publish(step, b.sequences());
-            }
             ClientStep r = trainer.step(link, b.sequences(), b.lossFrom(), b.exampleIds());
+            audit.step(SplitProtocol.TRAIN, step, b.sequences(), !r.backboneCached());
             losses.add(r.taskLoss());
             compute += r.clientMillis();
             cached += r.backboneCached() ? 1 : 0;

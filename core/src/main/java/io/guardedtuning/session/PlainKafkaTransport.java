@@ -137,9 +137,21 @@ public final class PlainKafkaTransport {
 
     /** The client's side: feed its session's down topic into the link, reading only what comes after now. */
     public static PollLoop listen(String bootstrap, WireLimits limits, RemoteBackboneLink link) {
-        String session = link.session();
+        return listen(bootstrap, limits, link.session(), link::onRecord);
+    }
+
+    /**
+     * The client's side with its audit: reconstructions of its sampled steps go to {@code audit}, everything else
+     * to the link.
+     */
+    public static PollLoop listen(String bootstrap, WireLimits limits, RemoteBackboneLink link, ClientAudit audit) {
+        return listen(bootstrap, limits, link.session(), audit.routing(link::onRecord));
+    }
+
+    private static PollLoop listen(String bootstrap, WireLimits limits, String session,
+                                   Consumer<ConsumerRecord<String, byte[]>> handler) {
         return new PollLoop("client-down-" + session, consumer(bootstrap, limits,
                 "gt.session." + session + ".client-" + System.nanoTime(), "latest"),
-                List.of(Topics.sessionDown(session)), link::onRecord, () -> { });
+                List.of(Topics.sessionDown(session)), handler, () -> { });
     }
 }

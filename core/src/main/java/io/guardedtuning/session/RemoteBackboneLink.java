@@ -1,5 +1,6 @@
 package io.guardedtuning.session;
 
+import io.guardedtuning.attack.KnownDefence;
 import io.guardedtuning.messaging.Topics;
 import io.guardedtuning.split.BackboneLink;
 import io.guardedtuning.tensor.HostTensor;
@@ -79,6 +80,8 @@ public final class RemoteBackboneLink implements BackboneLink {
     private final AtomicLong rejected = new AtomicLong();
     private final Consumer<ProducerRecord<String, byte[]>> deadLetters;
 
+    /** The pass the latest start announced; every activation and gradient names it. */
+    private volatile String pass = SplitProtocol.TRAIN;
     private long lastForwardStep = -1;
     private HostTensor lastActivation;
     private long[] lastLengths;
@@ -103,15 +106,19 @@ public final class RemoteBackboneLink implements BackboneLink {
     /**
      * Announces a run or a pass to the server: its steps start again from wherever the client resumed, or from 0
      * for an evaluation pass. Call before the first step of every process start and of every pass.
+     *
+     * @param pass    the pass its steps belong to ({@link SplitProtocol#TRAIN}, {@link SplitProtocol#EVAL_BEFORE}, ...)
+     * @param defence what the provider may know of the session's defence (announced in the start)
      */
-    public void start(long runStartMillis) {
+    public void start(long runStartMillis, String pass, KnownDefence defence) {
+        this.pass = SplitProtocol.requirePass(pass);
         synchronized (verifier) {
             // A new pass numbers its steps from 0 again: answers of the previous pass are neither stale nor valid.
             verifier.forgetSteps(EnumSet.of(EventKind.ACTIVATION_DOWN, EventKind.GRADIENT_DOWN, EventKind.CONTROL));
             answers.clear();
         }
         send(writer.records(Topics.ACTIVATIONS_UP, writer.opaqueEvent(EventKind.CONTROL, runStartMillis, 0, 0,
-                java.util.Map.of(SplitProtocol.ACTION, SplitProtocol.START), new byte[0])));
+                SplitProtocol.startAttributes(pass, defence), new byte[0])));
     }
 
     /** Offers one record from the session's down topic; called by the consumer thread. */
@@ -189,14 +196,14 @@ public final class RemoteBackboneLink implements BackboneLink {
 
     private boolean sendActivation(long step) {
         TensorEvent e = writer.tensorEvent(EventKind.ACTIVATION_UP, step, 0, attempt,
-                SplitProtocol.activationAttributes(lastLengths, lastForBackward, settings.bitsDown()),
+                SplitProtocol.activationAttributes(lastLengths, lastForBackward, settings.bitsDown(), pass),
                 lastActivation, activationCodec);
         return trySend(writer.records(Topics.ACTIVATIONS_UP, e));
     }
 
     private boolean sendGradient(long step, HostTensor gradOut) {
         TensorEvent e = writer.tensorEvent(EventKind.GRADIENT_UP, step, 0, attempt,
-                SplitProtocol.gradientAttributes(settings.gradientBitsDown()), gradOut, gradientCodec);
+                SplitProtocol.gradientAttributes(settings.gradientBitsDown(), pass), gradOut, gradientCodec);
         return trySend(writer.records(Topics.GRADIENTS_UP, e));
     }
 

@@ -1,11 +1,14 @@
 package io.guardedtuning.session;
 
+import io.guardedtuning.attack.KnownDefence;
 import io.guardedtuning.wire.EventMetadata;
 import io.guardedtuning.wire.RejectReason;
 import io.guardedtuning.wire.WireRejectionException;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -14,7 +17,12 @@ import java.util.stream.Collectors;
  *   <li>{@code lengths}: real tokens per sequence of h_in (the padding mask, which the backbone needs);</li>
  *   <li>{@code backward}: 1 if a gradient will follow (Online), 0 for forward only (Gradfree, evaluation);</li>
  *   <li>{@code bitsdown}: the precision the client wants the answer in;</li>
- *   <li>{@code action}: on CONTROL events from the server, {@code resend} asks for the step's activation again.</li>
+ *   <li>{@code action}: on CONTROL events from the server, {@code resend} asks for the step's activation again;
+ *   on the client's CONTROL {@code start}, a run or pass begins;</li>
+ *   <li>{@code pass}: on every activation, gradient and start from the client, the pass the step belongs to
+ *   ({@code eval-before}, {@code train}, {@code eval-after}): each pass numbers its steps from 0, so a step is
+ *   named by (session, pass, step) and never matched with another pass's;</li>
+ *   <li>on the start only, the session's {@link KnownDefence} (design, bits up, noise, alpha, lr, warm-up).</li>
  * </ul>
  */
 public final class SplitProtocol {
@@ -26,17 +34,57 @@ public final class SplitProtocol {
     public static final String RESEND = "resend";
     /** CONTROL up: a client run (re)starts; its step is a timestamp, so a replayed older start is stale. */
     public static final String START = "start";
+    public static final String PASS = "pass";
+    /** The evaluation pass before training (test examples, forward only). */
+    public static final String EVAL_BEFORE = "eval-before";
+    /** The training pass: its steps count on across epochs (and across a resumed run). */
+    public static final String TRAIN = "train";
+    /** The evaluation pass after training. */
+    public static final String EVAL_AFTER = "eval-after";
+
+    private static final Pattern PASS_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
 
     private SplitProtocol() {
     }
 
-    public static Map<String, String> activationAttributes(long[] lengths, boolean backward, int bitsDown) {
+    public static Map<String, String> activationAttributes(long[] lengths, boolean backward, int bitsDown,
+                                                           String pass) {
         return Map.of(LENGTHS, Arrays.stream(lengths).mapToObj(Long::toString).collect(Collectors.joining(",")),
-                BACKWARD, backward ? "1" : "0", BITS_DOWN, Integer.toString(bitsDown));
+                BACKWARD, backward ? "1" : "0", BITS_DOWN, Integer.toString(bitsDown), PASS, requirePass(pass));
     }
 
-    public static Map<String, String> gradientAttributes(int bitsDown) {
-        return Map.of(BITS_DOWN, Integer.toString(bitsDown));
+    public static Map<String, String> gradientAttributes(int bitsDown, String pass) {
+        return Map.of(BITS_DOWN, Integer.toString(bitsDown), PASS, requirePass(pass));
+    }
+
+    /** The client's CONTROL start of a pass: the action, the pass and the defence the provider may know of. */
+    public static Map<String, String> startAttributes(String pass, KnownDefence defence) {
+        Map<String, String> out = new LinkedHashMap<>(defence.toAttributes());
+        out.put(ACTION, START);
+        out.put(PASS, requirePass(pass));
+        return out;
+    }
+
+    /** A pass name: 1-32 lower-case letters, digits or '-', starting with a letter or digit. */
+    public static String requirePass(String pass) {
+        if (pass == null || !PASS_NAME.matcher(pass).matches()) {
+            throw new IllegalArgumentException("pass '" + pass + "' is invalid: use 1-32 characters a-z, 0-9 or '-'");
+        }
+        return pass;
+    }
+
+    /** Whether a pass trains (its steps are the ones the headline leakage is taken over). */
+    public static boolean isTraining(String pass) {
+        return pass.equals(TRAIN) || pass.startsWith(TRAIN + "-");
+    }
+
+    /** The pass of an activation, gradient or start event (required: steps of different passes share numbers). */
+    public static String pass(EventMetadata m) {
+        try {
+            return requirePass(required(m, PASS));
+        } catch (IllegalArgumentException e) {
+            throw protocol(e.getMessage());
+        }
     }
 
     /** Lengths of an activation event, checked against its [batch, tokens, hidden] shape. */

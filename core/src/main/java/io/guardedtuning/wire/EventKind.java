@@ -10,7 +10,10 @@ public enum EventKind {
     GRADIENT_DOWN(true),
     PACKAGE_CHUNK(false),
     ADAPTER(true),
-    AUDIT_SAMPLE(false),
+    /** Auditor to one client, on its own down topic: the reconstructions of a sampled step (token ids). */
+    AUDIT_RECONSTRUCTION(false),
+    /** Client to auditor: the scores of those reconstructions against the client's own text (numbers only). */
+    AUDIT_SCORE(false),
     CONTROL(false);
 
     private static final String TYPE_PREFIX = "io.guardedtuning.";

@@ -1,5 +1,7 @@
 package io.guardedtuning.faults;
 
+import io.guardedtuning.attack.KnownDefence;
+import io.guardedtuning.session.SplitProtocol;
 import io.guardedtuning.data.McExample;
 import io.guardedtuning.eval.McEncoder;
 import io.guardedtuning.kafka.EmbeddedKafkaBroker;
@@ -152,7 +154,8 @@ public final class SplitSessionFixture {
                     setup.sink().apply(records -> records.forEach(producer::send)), Clock.systemUTC());
             try (PlainKafkaTransport.PollLoop down = PlainKafkaTransport.listen(broker.bootstrapServers(), LIMITS,
                     link)) {
-                link.start(System.currentTimeMillis());
+                link.start(System.currentTimeMillis(), SplitProtocol.TRAIN,
+                        KnownDefence.NONE);
                 return train(s, link, setup.progress(), link);
             }
         }

@@ -56,17 +56,29 @@ public final class RunCommand implements Callable<Integer> {
             System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(r));
             return;
         }
-        System.out.printf(Locale.ROOT, "%s: %s%n  accuracy %.3f -> %.3f%s%n  best-attack ROUGE-L F1 %s%n"
+        System.out.printf(Locale.ROOT, "%s: %s%n  accuracy %.3f -> %.3f%s%n  leakage %s%n"
                         + "  bytes per step up %.0f, down %.0f; client compute %.1f s; wall %.0f s%n"
                         + "  summary %s%n  report  %s%n", r.run().id(), r.run().status(),
                 r.utility().accuracyBefore(), r.utility().accuracyAfter(),
                 r.utility().centralizedAccuracyAfter() == null ? "" : String.format(Locale.ROOT,
                         " (centralized %.3f, delta %+.3f)", r.utility().centralizedAccuracyAfter(),
                         r.utility().deltaToCentralized()),
-                r.privacy().bestRougeL() != null ? String.format(Locale.ROOT, "%.3f", r.privacy().bestRougeL())
+                r.privacy().bestRougeL() != null ? leakage(r.privacy())
                         : r.offline() != null ? String.format(Locale.ROOT, "n/a (nothing crosses per step; emulator "
                         + "gap %+.3f)", r.offline().gap()) : "n/a",
                 r.cost().bytesUpPerStep(), r.cost().bytesDownPerStep(), r.cost().clientComputeMillis() / 1000.0,
                 r.run().wallSeconds(), LocalRun.summaryPath(runDir), runDir.resolve("report.html"));
+    }
+
+    /**
+     * The headline: the strongest attack's ROUGE-L F1 on the most exposed scored training step, beside its chance
+     * floor (the same metric between the reconstruction and unrelated rows of the task).
+     */
+    static String leakage(RunReport.Privacy p) {
+        return String.format(Locale.ROOT, "ROUGE-L F1 %.3f (%s at training step %d, max over %d scored training "
+                        + "steps; chance floor %s%s)", p.bestRougeL(), p.bestAttack(), p.bestStep(), p.auditedSteps(),
+                p.floorRougeL() == null ? "n/a" : String.format(Locale.ROOT, "%.3f", p.floorRougeL()),
+                p.coverage() == null ? "" : String.format(Locale.ROOT, "; %.0f%% of the step's token ids in the "
+                        + "attacker's public text", 100 * p.coverage()));
     }
 }

@@ -56,8 +56,9 @@ final class SessionOptions {
     @Option(names = "--eval-size", defaultValue = "200", description = "Test examples (default: ${DEFAULT-VALUE}).")
     int evalSize;
 
-    @Option(names = "--audit-every", defaultValue = "5", description = "The client publishes ground truth and the "
-            + "auditor attacks every Nth step (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--audit-every", defaultValue = "5", description = "The auditor attacks every Nth training step, "
+            + "step 0 included, and the client keeps those steps' rows to score the attacks itself (default: "
+            + "${DEFAULT-VALUE}).")
     int auditEvery;
 
     @Option(names = "--kept-layers", defaultValue = "0", description = "Offline: middle blocks the emulator keeps "

@@ -76,7 +76,7 @@ public final class HtmlReport {
 
     private static String summaryTable(List<RunReport> runs) {
         StringBuilder t = new StringBuilder("<table id=\"summary\"><tr><th>run</th><th>design</th><th>acc before</th>"
-                + "<th>acc after</th><th>&Delta; to centralized</th><th>best ROUGE-L</th><th>bytes up/step</th>"
+                + "<th>acc after</th><th>&Delta; to centralized</th><th>leakage ROUGE-L (chance floor)</th><th>bytes up/step</th>"
                 + "<th>bytes down/step</th><th>total bytes</th><th>client compute s</th><th>emulator gap</th>"
                 + "<th>status</th></tr>");
         for (RunReport r : runs) {
@@ -85,7 +85,7 @@ public final class HtmlReport {
                     .append(num(r.utility().accuracyAfter())).append("</td><td>")
                     .append(num(r.utility().deltaToCentralized())).append("</td><td>")
                     .append(r.offline() != null && r.privacy().bestRougeL() == null ? "n/a: nothing crosses"
-                            : num(r.privacy().bestRougeL())).append("</td><td>")
+                            : leakage(r.privacy())).append("</td><td>")
                     .append(bytes(r.cost().bytesUpPerStep())).append("</td><td>")
                     .append(bytes(r.cost().bytesDownPerStep())).append("</td><td>")
                     .append(bytes(r.cost().bytesUpTotal() + r.cost().bytesDownTotal())).append("</td><td>")
@@ -120,6 +120,11 @@ public final class HtmlReport {
         return t.append("</table>").toString();
     }
 
+    /** The headline with its floor, e.g. "0.912 (0.130)". */
+    private static String leakage(RunReport.Privacy p) {
+        return p.bestRougeL() == null ? num(null) : num(p.bestRougeL()) + " (" + num(p.floorRougeL()) + ")";
+    }
+
     private static Double mean(java.util.stream.Stream<Double> values) {
         double[] v = values.filter(java.util.Objects::nonNull).mapToDouble(Double::doubleValue).toArray();
         return v.length == 0 ? null : mean(v);
@@ -150,10 +155,11 @@ public final class HtmlReport {
             d.append("<tr><td>").append(SvgCharts.esc(e.getKey())).append("</td><td>")
                     .append(SvgCharts.esc(String.valueOf(e.getValue()))).append("</td></tr>");
         }
-        d.append("</table><table><tr><th>attack</th><th>ROUGE-L F1</th><th>token F1</th><th>observations</th>"
-                + "<th>note</th></tr>");
+        d.append("</table><table><tr><th>attack</th><th>ROUGE-L F1 (max over training steps)</th><th>token F1</th>"
+                + "<th>chance floor</th><th>scored steps</th><th>note</th></tr>");
         r.privacy().attacks().forEach((name, s) -> d.append("<tr><td>").append(SvgCharts.esc(name)).append("</td><td>")
                 .append(num(s.rougeL())).append("</td><td>").append(num(s.tokenF1())).append("</td><td>")
+                .append(num(s.floorRougeL())).append("</td><td>")
                 .append(s.observations()).append("</td><td>").append(SvgCharts.esc(s.note() == null ? "" : s.note()))
                 .append("</td></tr>"));
         d.append("</table>");

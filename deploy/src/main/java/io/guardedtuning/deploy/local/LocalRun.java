@@ -43,7 +43,10 @@ import java.util.Optional;
 public final class LocalRun {
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    private static final Duration AUDIT_SETTLE = Duration.ofMinutes(5);
+    /** How long the auditor may take to read the scores the client sent before it exited. */
+    private static final Duration AUDIT_SETTLE = Duration.ofMinutes(1);
+    /** How long the client waits for the auditor's reconstructions of its sampled training steps. */
+    static final Duration AUDIT_WAIT = Duration.ofMinutes(6);
     /** How long the provider may take to plug the returned adapters in after the client is done. */
     private static final Duration PLUG_IN_WAIT = Duration.ofMinutes(5);
 
@@ -80,7 +83,7 @@ public final class LocalRun {
         String failure = follow(stack, client, spec, emulator, runDir);
         int exit = client.process().waitFor();
         JsonNode summary = failure == null ? readClientSummary(runDir) : JSON.createObjectNode();
-        JsonNode audit = offline ? null : settleAudit(stack, spec, summary.path("steps").asLong());
+        JsonNode audit = offline ? null : settleAudit(stack, spec, summary);
         RunReport.Offline plugIn = null;
         if (offline && exit == 0 && failure == null) {
             try {
@@ -193,13 +196,8 @@ public final class LocalRun {
     }
 
     private static String bestLeakage(JsonNode audit) {
-        double best = -1;
-        for (JsonNode a : audit.path("attacks")) {
-            if (a.hasNonNull("bestRougeL")) {
-                best = Math.max(best, a.path("bestRougeL").asDouble());
-            }
-        }
-        return best < 0 ? "" : String.format(Locale.ROOT, " leakage %.2f", best);
+        JsonNode h = audit.path("headline");
+        return h.hasNonNull("rougeL") ? String.format(Locale.ROOT, " leakage %.2f", h.path("rougeL").asDouble()) : "";
     }
 
     private static JsonNode readClientSummary(Path runDir) throws IOException {
@@ -211,31 +209,18 @@ public final class LocalRun {
     }
 
     /**
-     * Waits until the auditor has scored the session's sampled training steps: every one of them, or, when some never
-     * will be (the auditor's rate limit, Gradfree's cached epochs), at least one and then a minute without change.
-     * A single attack can take tens of seconds on 2 cores, and the first audit also trains the inversion model.
+     * The auditor's report once it holds every score the client computed. The client scores the auditor's
+     * reconstructions of its sampled training steps itself (it waits for them, up to {@code gt.client.audit-wait},
+     * before it exits) and sends the numbers back; the report is complete when the auditor has read them all.
      */
-    private static JsonNode settleAudit(LocalStack stack, RunSpec spec, long trainingSteps)
-            throws InterruptedException {
-        System.err.println("   " + spec.id() + ": waiting for the audit to finish its sampled steps");
-        long sampled = spec.auditEvery() > 0 ? (trainingSteps + spec.auditEvery() - 1) / spec.auditEvery() : 0;
+    private static JsonNode settleAudit(LocalStack stack, RunSpec spec, JsonNode client) throws InterruptedException {
+        int scoredByClient = client.path("audit").path("headline").path("scoredSteps").asInt(0);
         long deadline = System.nanoTime() + AUDIT_SETTLE.toNanos();
-        String last = null;
-        int stable = 0;
-        JsonNode report = null;
-        while (System.nanoTime() < deadline && stable < 12) {
+        JsonNode report = stack.auditReport(spec.id()).orElse(null);
+        while (System.nanoTime() < deadline && (report == null
+                || report.path("headline").path("scoredSteps").asInt(0) < scoredByClient)) {
+            Thread.sleep(1000);
             report = stack.auditReport(spec.id()).orElse(null);
-            // Only training steps can be scored: the client publishes no ground truth for evaluation steps.
-            long scored = report == null ? 0 : report.path("series").findValues("points").stream()
-                    .flatMap(points -> java.util.stream.StreamSupport.stream(points.spliterator(), false))
-                    .filter(p -> p.hasNonNull("rougeL")).map(p -> p.path("step").asLong()).distinct().count();
-            if (scored >= sampled && scored > 0) {
-                break;
-            }
-            String now = report == null ? "" : report.toString();
-            stable = scored > 0 && now.equals(last) ? stable + 1 : 0;
-            last = now;
-            Thread.sleep(5000);
         }
         return report;
     }
@@ -312,35 +297,17 @@ public final class LocalRun {
                 c.path("accuracyBefore").path("accNorm").asDouble(Double.NaN),
                 c.path("accuracyAfter").path("accNorm").asDouble(Double.NaN), centralized,
                 centralized == null ? null : after - centralized, c.path("accuracyAfter").path("examples").asInt());
-        Map<String, RunReport.AttackScore> attacks = new LinkedHashMap<>();
+        RunReport.Privacy privacy = privacy(audit);
         Map<String, List<double[]>> leakage = new LinkedHashMap<>();
-        Double best = null;
-        int audited = 0;
         if (audit != null) {
-            for (JsonNode series : audit.path("series")) {
-                String attack = series.path("attack").asText();
+            for (JsonNode series : training(audit)) {
                 List<double[]> points = new ArrayList<>();
-                double sumR = 0;
-                double sumT = 0;
-                int scored = 0;
-                String note = null;
                 for (JsonNode p : series.path("points")) {
                     if (p.hasNonNull("rougeL")) {
                         points.add(new double[] {p.path("step").asDouble(), p.path("rougeL").asDouble()});
-                        sumR += p.path("rougeL").asDouble();
-                        sumT += p.path("tokenSetF1").asDouble();
-                        scored++;
-                    } else if (p.hasNonNull("detail")) {
-                        note = p.path("detail").asText();
                     }
                 }
-                audited = Math.max(audited, series.path("points").size());
-                leakage.put(attack, points);
-                attacks.put(attack, new RunReport.AttackScore(scored == 0 ? Double.NaN : sumR / scored,
-                        scored == 0 ? Double.NaN : sumT / scored, scored, note));
-                if (scored > 0) {
-                    best = best == null ? sumR / scored : Math.max(best, sumR / scored);
-                }
+                leakage.put(series.path("attack").asText(), points);
             }
         }
         JsonNode link = c.path("link");
@@ -358,7 +325,58 @@ public final class LocalRun {
                         + ")", spec.k(), codeVersion, Machine.describe(), started.toString(), wallSeconds, status,
                 failure != null ? failure : c.hasNonNull("error") ? c.path("error").asText() : null,
                 c.hasNonNull("adaptersSha256") ? c.path("adaptersSha256").asText() : null);
-        return new RunReport(run, utility, new RunReport.Privacy(attacks, best, audited), cost, offline,
-                new RunReport.Series(losses, leakage));
+        return new RunReport(run, utility, privacy, cost, offline, new RunReport.Series(losses, leakage));
+    }
+
+    /** The auditor's series of training passes (evaluation passes, when audited, are never in the headline). */
+    private static List<JsonNode> training(JsonNode audit) {
+        List<JsonNode> out = new ArrayList<>();
+        audit.path("series").forEach(s -> {
+            if (s.path("pass").asText().startsWith("train")) {
+                out.add(s);
+            }
+        });
+        return out;
+    }
+
+    /**
+     * Per attack its most exposed scored training step; the headline is the maximum of those (step 0 included),
+     * with the chance floor and coverage the client measured at that step.
+     */
+    static RunReport.Privacy privacy(JsonNode audit) {
+        Map<String, RunReport.AttackScore> attacks = new LinkedHashMap<>();
+        JsonNode best = null;
+        String bestAttack = null;
+        java.util.Set<Long> steps = new java.util.HashSet<>();
+        for (JsonNode series : audit == null ? List.<JsonNode>of() : training(audit)) {
+            String attack = series.path("attack").asText();
+            JsonNode top = null;
+            int scored = 0;
+            String note = null;
+            for (JsonNode p : series.path("points")) {
+                if (p.hasNonNull("rougeL")) {
+                    scored++;
+                    steps.add(p.path("step").asLong());
+                    if (top == null || p.path("rougeL").asDouble() > top.path("rougeL").asDouble()) {
+                        top = p;
+                    }
+                } else if (p.hasNonNull("detail")) {
+                    note = p.path("detail").asText();
+                }
+            }
+            attacks.put(attack, new RunReport.AttackScore(top == null ? Double.NaN : top.path("rougeL").asDouble(),
+                    top == null ? Double.NaN : top.path("tokenSetF1").asDouble(), number(top, "floorRougeL"), scored,
+                    note));
+            if (top != null && (best == null || top.path("rougeL").asDouble() > best.path("rougeL").asDouble())) {
+                best = top;
+                bestAttack = attack;
+            }
+        }
+        return new RunReport.Privacy(attacks, number(best, "rougeL"), steps.size(), number(best, "floorRougeL"),
+                bestAttack, best == null ? null : best.path("step").asLong(), number(best, "coverage"));
+    }
+
+    private static Double number(JsonNode point, String field) {
+        return point == null || !point.hasNonNull(field) ? null : point.path(field).asDouble();
     }
 }

@@ -161,6 +161,8 @@ public final class LocalStack implements AutoCloseable {
         auditor = supervisor.start("attack-audit", service("attack-audit", auditorPort, Map.of(
                 "gt.audit.model", model, "gt.audit.k", Integer.toString(k),
                 "gt.audit.sampling.every", Integer.toString(auditEveryDefault),
+                // Every sampled training step is attacked (the clients wait for their scores): no rate limit here.
+                "gt.audit.sampling.max-per-minute", "600", "gt.audit.sampling.queue-capacity", "256",
                 // The costliest attacks are left out locally: on 2 cores each would hold the audit for minutes.
                 "gt.audit.attacks", "sip,bisr-f,bisr-b",
                 "gt.audit.auxiliary.corpus", Boolean.toString(auditOnPublicCorpus))), env());
@@ -190,6 +192,9 @@ public final class LocalStack implements AutoCloseable {
         props.put("gt.client.checkpoint-every", "20");
         props.put("gt.client.exit-on-finish", "true");
         props.put("gt.client.autostart", "true");
+        if (spec.design() != Design.OFFLINE) {
+            props.put("gt.client.audit-wait", LocalRun.AUDIT_WAIT.toSeconds() + "s");
+        }
         if (spec.design() == Design.OFFLINE) {
             props.put("gt.client.offline.provider-public-key", ProviderKeys.toBase64(providerKeys.getPublic()));
         }

@@ -21,11 +21,18 @@ public record RunReport(Run run, Utility utility, Privacy privacy, Cost cost, Of
                           int testExamples) {
     }
 
-    /** Best reconstruction score per attack (ROUGE-L F1 and token-set F1), from the auditor. */
-    public record Privacy(Map<String, AttackScore> attacks, Double bestRougeL, int auditedSteps) {
+    /**
+     * The run's leakage: {@code bestRougeL} is the headline, the maximum over all scored training steps (step 0
+     * included) of the strongest attack, at step {@code bestStep} by {@code bestAttack}, with the chance floor the
+     * client measured beside it (the same metric against unrelated rows of its task) and the share of that step's
+     * token ids in the attacker's public text. Per attack, its own maximum. Scored by the client, from the auditor.
+     */
+    public record Privacy(Map<String, AttackScore> attacks, Double bestRougeL, int auditedSteps, Double floorRougeL,
+                          String bestAttack, Long bestStep, Double coverage) {
     }
 
-    public record AttackScore(double rougeL, double tokenF1, int observations, String note) {
+    /** One attack's most exposed training step: its ROUGE-L F1, token-set F1 and chance floor there. */
+    public record AttackScore(double rougeL, double tokenF1, Double floorRougeL, int observations, String note) {
     }
 
     /** Bytes each way, per step and in total, and the client's compute time. */

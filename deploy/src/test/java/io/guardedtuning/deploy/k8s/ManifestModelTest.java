@@ -78,7 +78,7 @@ class ManifestModelTest {
     }
 
     @Test
-    void auditSamplesAreReadableOnlyByAttackAudit() throws IOException {
+    void auditScoresAreReadableOnlyByAttackAuditAndNoTopicOfClientTextExists() throws IOException {
         List<HasMetadata> users = parse(Files.readString(RepositoryFiles.K8S.resolve("base/kafka/users.yaml")));
         users.addAll(parse(Files.readString(RepositoryFiles.K8S.resolve("base/autoscaling.yaml"))));
         users.addAll(parse(sampleSession(Files.readString(
@@ -89,13 +89,15 @@ class ManifestModelTest {
                 .map(GenericKubernetesResource.class::cast)
                 .filter(user -> {
                     List<Map<String, Object>> acls = user.get("spec", "authorization", "acls");
-                    return acls.stream().anyMatch(acl -> Topics.AUDIT_SAMPLES.equals(
+                    return acls.stream().anyMatch(acl -> Topics.AUDIT_SCORES.equals(
                             ((Map<?, ?>) acl.get("resource")).get("name"))
                             && ((List<?>) acl.get("operations")).contains("Read"));
                 })
                 .map(user -> user.getMetadata().getName())
                 .collect(Collectors.toSet());
         assertEquals(Set.of("attack-audit"), readers);
+        assertFalse(Files.readString(RepositoryFiles.K8S.resolve("base/kafka/topics.yaml")).contains("gt.audit.samples"),
+                "the clients' token ids have no topic");
     }
 
     private static void assertTyped(HasMetadata resource, Path file) {

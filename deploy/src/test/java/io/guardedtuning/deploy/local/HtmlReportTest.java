@@ -22,9 +22,10 @@ class HtmlReportTest {
         RunReport.Run run = new RunReport.Run(id, design, Map.of("design", design), "gt-tiny-opt", "task", 2, "test",
                 "2 cores", "2026-11-29T00:00:00Z", 1, "done", null, null);
         Map<String, RunReport.AttackScore> attacks = leakage == null ? Map.of()
-                : Map.of("sip", new RunReport.AttackScore(leakage, leakage, 1, null));
+                : Map.of("sip", new RunReport.AttackScore(leakage, leakage, 0.1, 1, null));
         return new RunReport(run, new RunReport.Utility(0.5, accuracy, 0.5, accuracy, 0.7, accuracy - 0.7, 100),
-                new RunReport.Privacy(attacks, leakage, leakage == null ? 0 : 1),
+                new RunReport.Privacy(attacks, leakage, leakage == null ? 0 : 1, leakage == null ? null : 0.1,
+                        leakage == null ? null : "sip", leakage == null ? null : 0L, null),
                 new RunReport.Cost(30, 1000, 1000, 30_000, 30_000, 5_000, 0, 0), offline,
                 new RunReport.Series(List.of(2.0, 1.5, 1.2), series));
     }

@@ -1,6 +1,20 @@
 package io.guardedtuning.deploy.local;
 
+import io.guardedtuning.checkpoint.HfCheckpoint;
+import io.guardedtuning.checkpoint.ModelCatalog;
+import io.guardedtuning.data.McTask;
+import io.guardedtuning.data.PackageCache;
+import io.guardedtuning.data.SplitSizes;
+import io.guardedtuning.data.TaskRegistry;
+import io.guardedtuning.eval.McEncoder;
+import io.guardedtuning.model.OptConfig;
 import io.guardedtuning.split.Design;
+import io.guardedtuning.testing.TokenIdSearch;
+import io.guardedtuning.tokenizer.BpeTokenizer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import io.guardedtuning.testing.HeadlessChromium;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -8,8 +22,10 @@ import org.junit.jupiter.api.io.TempDir;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -19,7 +35,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The local runner end to end: a real broker and the real services as processes (their builds from this reactor),
- * a short Online session on the bundled model, and nothing left running afterwards.
+ * short sessions on the bundled model, and nothing left running afterwards.
  */
 class LocalRunnerTest {
 
@@ -40,18 +56,42 @@ class LocalRunnerTest {
         return "arc:" + file + "," + file;
     }
 
+    /**
+     * The demo's defence settings (Online, undefended, 8-bit tensors) and Gradfree at fp32, on one stack; the audit
+     * must find what a plain SIP attacker rebuilds from training steps (step 0 included), and no provider-side topic
+     * may carry the client's token ids.
+     */
     @Test
-    void runsAShortOnlineSessionAndLeavesNoProcessBehind(@TempDir Path dir) throws Exception {
+    void runsShortSessionsTheAuditScoresOnTrainingStepsAndLeavesNoProcessBehind(@TempDir Path dir)
+            throws Exception {
         assumeServicesBuilt();
         RunSpec spec = new RunSpec("e2e-online", Design.ONLINE, 2, 0f, 8, 8, 8, 8, 4, 3e-3f, 1, 1, "gt-tiny-opt",
                 taskFile(), 24, 8, 6, 2, false);
+        RunSpec gradfree = new RunSpec("e2e-gradfree", Design.GRADFREE, 2, 0f, 32, 32, 32, 32, 4, 3e-3f, 1, 1,
+                "gt-tiny-opt", taskFile(), 24, 8, 6, 2, false);
         List<ProcessSupervisor.Managed> started;
         RunReport r;
+        RunReport g;
+        List<String> leaks;
         try (LocalStack stack = new LocalStack(home(), dir.resolve("stack"), spec.auditEvery())) {
             stack.auditOnPublicCorpus(false);
             r = LocalRun.run(stack, spec, dir.resolve("run"), "test");
+            g = LocalRun.run(stack, gradfree, dir.resolve("gradfree"), "test");
+            leaks = providerSideRecordsHolding(stack.bootstrap(), trainingRows(spec));
             started = stack.supervisor().started();
         }
+        System.out.println("e2e leakage: online " + r.privacy() + "\n  gradfree " + g.privacy());
+        assertTrue(leaks.isEmpty(), "the client's token ids on provider-side topics: " + leaks);
+        double step0 = r.series().leakage().get("sip").stream().filter(p -> p[0] == 0).mapToDouble(p -> p[1])
+                .findFirst().orElseThrow(() -> new AssertionError("training step 0 was not scored"));
+        assertTrue(step0 >= 0.8, "SIP at training step 0, undefended Online 8-bit: " + step0);
+        assertTrue(r.privacy().bestRougeL() >= step0 && r.privacy().floorRougeL() < 0.5,
+                "the headline is the max over training steps, beside a chance floor: " + r.privacy());
+        List<double[]> gradfreeSip = g.series().leakage().get("sip");
+        assertEquals(3, gradfreeSip.size(), "training steps 0, 2, 4 scored");
+        assertTrue(gradfreeSip.stream().allMatch(p -> p[1] >= 0.8),
+                "SIP on every training step of Gradfree at fp32 >= 0.8: " + g.privacy());
+        assertEquals("done", g.run().status(), g.run().error());
         assertEquals("done", r.run().status(), r.run().error());
         assertEquals(6, r.cost().steps());
         assertEquals(6, r.series().loss().size());
@@ -73,7 +113,7 @@ class LocalRunnerTest {
             assertTrue(dom.contains("<path class=\"series\"") && dom.contains("id=\"summary\""),
                     "the browser drew the loss curve and the table");
         }
-        assertEquals(4, started.size(), "broker, server, auditor and client were started");
+        assertEquals(5, started.size(), "broker, server, auditor and the two clients were started");
         for (ProcessSupervisor.Managed m : started) {
             assertFalse(m.process().isAlive(), m.name() + " is still running");
             assertTrue(m.process().descendants().findAny().isEmpty(), m.name() + " left children");
@@ -117,6 +157,42 @@ class LocalRunnerTest {
             assertFalse(m.process().isAlive(), m.name() + " is still running");
         }
         assertEquals(0, started.get(1).process().exitValue(), "the emulator job ends by itself once plugged in");
+    }
+
+    /** The client's training rows as client-compute encodes them (the spec's task, model and train size). */
+    static List<int[]> trainingRows(RunSpec spec) throws Exception {
+        Path model = ModelCatalog.resolve(spec.model());
+        OptConfig config = HfCheckpoint.readConfig(model);
+        McTask task = new TaskRegistry(new PackageCache(), new SplitSizes(spec.trainSize(),
+                Math.min(200, spec.evalSize()), spec.evalSize()), 600).resolve(spec.task());
+        McEncoder encoder = new McEncoder(BpeTokenizer.fromDirectory(model), config.bosTokenId(),
+                Math.min(256, config.maxPositionEmbeddings()));
+        return task.train().subList(0, Math.min(spec.trainSize(), task.train().size())).stream()
+                .map(e -> encoder.encodeAnswer(e).tokens()).toList();
+    }
+
+    /** Records of every topic but the sessions' own that hold 7 consecutive ids of a training row. */
+    static List<String> providerSideRecordsHolding(String bootstrap, List<int[]> rows) {
+        List<String> needles = rows.stream().filter(row -> row.length >= 8).map(row -> TokenIdSearch.json(row, 1, 7))
+                .toList();
+        assertFalse(needles.isEmpty());
+        List<String> found = new java.util.ArrayList<>();
+        int records = 0;
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of("bootstrap.servers", bootstrap,
+                "group.id", "leak-check", "auto.offset.reset", "earliest", "max.partition.fetch.bytes", 67108864,
+                "fetch.max.bytes", 67108864), new StringDeserializer(), new ByteArrayDeserializer())) {
+            c.subscribe(Pattern.compile("gt\\.(?!session\\.).*"));
+            long deadline = System.currentTimeMillis() + 15_000;
+            while (System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    records++;
+                    String text = TokenIdSearch.text(r);
+                    needles.stream().filter(text::contains).findFirst().ifPresent(n -> found.add(r.topic() + ": " + n));
+                }
+            }
+        }
+        assertTrue(records > 10, "provider-side topics were read: " + records);
+        return found;
     }
 
     /** Public text for the emulator's fidelity guard, so the test needs no package cache. */

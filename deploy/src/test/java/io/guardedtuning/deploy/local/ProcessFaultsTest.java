@@ -58,7 +58,8 @@ class ProcessFaultsTest {
     @BeforeAll
     static void startStackAndRunUndisturbed() throws Exception {
         LocalRunnerTest.assumeServicesBuilt();
-        // The auditor samples step 0 of each pass only (it needs some N); the clients publish no ground truth.
+        // The auditor samples training step 0 only (it needs some N); the clients keep no rows (audit-every 0), so
+        // they refuse its reconstruction and nothing is scored.
         stack = new LocalStack(LocalRunnerTest.home(), dir.resolve("stack"), 1000);
         stack.auditOnPublicCorpus(false);
         stack.ensureProvider(MODEL, 2);

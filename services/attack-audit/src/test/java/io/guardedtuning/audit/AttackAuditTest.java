@@ -13,6 +13,9 @@ import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.TinyOpt;
 import io.guardedtuning.privacy.DistanceCorrelation;
 import io.guardedtuning.privacy.DistanceCorrelationPenalty;
+import io.guardedtuning.metrics.TextLeakage;
+import io.guardedtuning.session.AuditProtocol;
+import io.guardedtuning.session.AuditedSteps;
 import io.guardedtuning.session.Precision;
 import io.guardedtuning.session.SessionKeys;
 import io.guardedtuning.session.SessionSettings;
@@ -22,6 +25,7 @@ import io.guardedtuning.split.Design;
 import io.guardedtuning.tensor.HostTensor;
 import io.guardedtuning.testing.EmbeddedKafkaResource;
 import io.guardedtuning.testing.HeadlessChromium;
+import io.guardedtuning.testing.TokenIdSearch;
 import io.guardedtuning.wire.DeadLetters;
 import io.guardedtuning.wire.EventKind;
 import io.guardedtuning.wire.TensorEventWriter;
@@ -36,6 +40,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import java.net.URL;
@@ -56,13 +61,15 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItems;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The auditor on a real broker with real split-learning traffic (core's client and server protocol). Client,
  * server and auditor share this JVM, and DJL allows one gradient recorder per JVM: the tap starts paused, all
- * traffic is made first, then the tap resumes and the auditor works through it.
+ * traffic is made first, then the tap resumes and the auditor works through it, sending its reconstructions to
+ * the clients, which score them against their own rows and send back only numbers.
  */
 @QuarkusTest
 @WithTestResource(EmbeddedKafkaResource.class)
@@ -78,11 +85,15 @@ class AttackAuditTest {
     static final int DEFENDED_STEPS = 12;
     /** Gradfree caches h_out after the first epoch (3 batches), so later steps send no activation. */
     static final int GRADFREE_STEPS = 3;
+    /** The clean session evaluates first: its evaluation steps 0.. precede training steps 0.. of the same numbers. */
+    static final int CLEAN_EVAL_STEPS = 2;
     /** Defended run: NoPeek weight and wire bits of h_in. */
     static final float DEFENDED_ALPHA = 32f;
     static final int DEFENDED_BITS = 4;
 
     private static boolean trafficMade;
+    private static SplitTraffic traffic;
+    private static final Map<String, SplitTraffic.ClientRun> clients = new HashMap<>();
 
     @Inject
     AuditService audit;
@@ -105,6 +116,13 @@ class AttackAuditTest {
     @TestHTTPResource("/")
     URL page;
 
+    @AfterAll
+    static void stopTraffic() throws InterruptedException {
+        if (traffic != null) {
+            traffic.close();
+        }
+    }
+
     /** Makes all traffic once (tap paused), resumes the tap, and waits until every sampled step is reported. */
     synchronized void audited() throws Exception {
         if (!trafficMade) {
@@ -112,7 +130,7 @@ class AttackAuditTest {
             trafficMade = true;
             channels.getPausable(AuditChannels.TAP).resume();
         }
-        await(Duration.ofMinutes(6), () -> scored(CLEAN, "sip") == CLEAN_STEPS
+        await(Duration.ofMinutes(6), () -> scored(CLEAN, "sip") == CLEAN_STEPS && scored(GRADFREE, "sip") == GRADFREE_STEPS
                 && scored(DEFENDED, "sip") == DEFENDED_STEPS && points(GRADFREE, "tag") == GRADFREE_STEPS
                 && audit.session(CLEAN).size() == audit.attackIds().size());
     }
@@ -125,18 +143,20 @@ class AttackAuditTest {
             weights = pretrained.toTensors(n -> true);
         }
         long started = System.nanoTime();
-        try (SplitTraffic traffic = new SplitTraffic(EmbeddedKafkaResource.broker(), TinyOpt.vocabulary(),
-                TinyOpt.config(), weights, keys, 2);
-             DistanceCorrelationPenalty noPeek = new DistanceCorrelationPenalty(DEFENDED_ALPHA,
-                     DistanceCorrelation.perToken())) {
-            traffic.runClient(SessionSettings.defaults(CLEAN, Design.ONLINE).withTraining(4, 1e-3f, 2, CLEAN_STEPS)
-                    .withCheckpointsAndAudit(0, 1).withAlpha(0), ActivationRegularizer.NONE);
-            traffic.runClient(SessionSettings.defaults(DEFENDED, Design.ONLINE)
+        // Open until the class is done: the clients score the reconstructions the auditor sends them later.
+        traffic = new SplitTraffic(EmbeddedKafkaResource.broker(), TinyOpt.vocabulary(), TinyOpt.config(), weights,
+                keys, 2);
+        try (DistanceCorrelationPenalty noPeek = new DistanceCorrelationPenalty(DEFENDED_ALPHA,
+                DistanceCorrelation.perToken())) {
+            clients.put(CLEAN, traffic.runClient(SessionSettings.defaults(CLEAN, Design.ONLINE)
+                    .withTraining(4, 1e-3f, 2, CLEAN_STEPS).withCheckpointsAndAudit(0, 1).withAlpha(0),
+                    ActivationRegularizer.NONE, CLEAN_EVAL_STEPS));
+            clients.put(DEFENDED, traffic.runClient(SessionSettings.defaults(DEFENDED, Design.ONLINE)
                     .withTraining(4, 5e-3f, 8, DEFENDED_STEPS).withCheckpointsAndAudit(0, 1)
-                    .withAlpha(DEFENDED_ALPHA).withBits(DEFENDED_BITS, 32, 32, 32), noPeek);
-            traffic.runClient(SessionSettings.defaults(GRADFREE, Design.GRADFREE)
+                    .withAlpha(DEFENDED_ALPHA).withBits(DEFENDED_BITS, 32, 32, 32), noPeek, 0));
+            clients.put(GRADFREE, traffic.runClient(SessionSettings.defaults(GRADFREE, Design.GRADFREE)
                     .withTraining(4, 1e-3f, 1, GRADFREE_STEPS).withCheckpointsAndAudit(0, 1),
-                    ActivationRegularizer.NONE);
+                    ActivationRegularizer.NONE, 0));
         }
         System.out.printf(Locale.ROOT, "traffic made in %.1f s%n", (System.nanoTime() - started) / 1e9);
     }
@@ -153,7 +173,7 @@ class AttackAuditTest {
                     StandardCharsets.UTF_8))).get();
             for (ProducerRecord<String, byte[]> r : foreignWriter.records(Topics.ACTIVATIONS_UP,
                     foreignWriter.tensorEvent(EventKind.ACTIVATION_UP, 0, 0, 0,
-                            SplitProtocol.activationAttributes(new long[] {2}, false, 32), h,
+                            SplitProtocol.activationAttributes(new long[] {2}, false, 32, SplitProtocol.TRAIN), h,
                             Precision.activations(32)))) {
                 p.send(r).get();
             }
@@ -242,7 +262,7 @@ class AttackAuditTest {
         audited();
         List<LeakageSeries> history = ReportHistory.read(EmbeddedKafkaResource.broker().bootstrapServers(), json,
                 Duration.ofSeconds(20));
-        LeakageSeries persisted = history.stream().filter(s -> s.key().equals(CLEAN + "|sip")).findFirst()
+        LeakageSeries persisted = history.stream().filter(s -> s.key().equals(CLEAN + "|train|sip")).findFirst()
                 .orElseThrow();
         assertEquals(CLEAN_STEPS, persisted.points().size());
         assertTrue(persisted.alerting());
@@ -252,11 +272,12 @@ class AttackAuditTest {
                 "alert-check-" + UUID.randomUUID())) {
             c.subscribe(List.of(Topics.AUDIT_ALERTS));
             long deadline = System.currentTimeMillis() + 20_000;
-            while (!alerts.contains(CLEAN + "|sip") && System.currentTimeMillis() < deadline) {
+            while (!alerts.contains(CLEAN + "|train|sip") && System.currentTimeMillis() < deadline) {
                 c.poll(Duration.ofMillis(200)).forEach(r -> alerts.add(r.key()));
             }
         }
-        assertEquals(1, alerts.stream().filter((CLEAN + "|sip")::equals).count(), "one alert per crossing: " + alerts);
+        assertEquals(1, alerts.stream().filter((CLEAN + "|train|sip")::equals).count(),
+                "one alert per crossing: " + alerts);
     }
 
     @Test
@@ -274,6 +295,94 @@ class AttackAuditTest {
         assertTrue(dom.contains("<polyline") && dom.contains("<circle") && dom.contains("data-attack=\"sip\""),
                 "chart draws the series");
         assertTrue(Files.size(screenshot) > 10_000, "screenshot written to " + screenshot);
+    }
+
+    @Test
+    void anEvaluationPassBeforeTrainingIsNeverScoredAsTraining() throws Exception {
+        audited();
+        List<LeakageSeries> all = audit.session(CLEAN);
+        assertTrue(all.stream().allMatch(s -> s.pass().equals(SplitProtocol.TRAIN)),
+                "only training is sampled by default: " + all.stream().map(LeakageSeries::key).toList());
+        LeakageSeries sip = series(CLEAN, "sip");
+        assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L), sip.points().stream().map(LeakagePoint::step).toList());
+        assertTrue(sip.points().stream().allMatch(p -> p.isScored() && p.floorRougeL() != null
+                && p.coverage() != null), "every training step scored by the client, with floor and coverage");
+        assertTrue(sip.points().get(0).rougeL() > sip.points().get(0).floorRougeL(),
+                "training step 0 is recovered beyond chance: " + sip.points().get(0));
+
+        AuditedSteps.Headline auditor = audit.headline(CLEAN);
+        AuditedSteps.Headline client = clients.get(CLEAN).audit().steps().headline();
+        assertEquals(client.rougeL(), auditor.rougeL(), 1e-12, "the page shows the numbers the client computed");
+        assertEquals(CLEAN_STEPS, auditor.scoredSteps());
+        assertTrue(clients.get(CLEAN).audit().steps().awaitTrainingScored(Duration.ZERO));
+        assertNull(clients.get(CLEAN).audit().lastRefusal(), clients.get(CLEAN).audit().lastRefusal());
+    }
+
+    @Test
+    void aScoreNamingAnotherPassIsRefusedWithItsReason() throws Exception {
+        audited();
+        LeakagePoint trainingStep0 = series(CLEAN, "sip").points().get(0);
+        TensorEventWriter writer = new TensorEventWriter("client-test",
+                SessionKeys.fromHex(masterKey).forSession(CLEAN), SplitTraffic.LIMITS);
+        AuditProtocol.StepScores forged = new AuditProtocol.StepScores(SplitProtocol.EVAL_BEFORE, 0,
+                trainingStep0.reconstruction(), null, List.of(new AuditProtocol.AttackScores("sip",
+                new TextLeakage.Scores(0, 0, 0, 4), new TextLeakage.Scores(0, 0, 0, 4))));
+        try (KafkaProducer<String, byte[]> p = SplitTraffic.producer(EmbeddedKafkaResource.broker())) {
+            for (ProducerRecord<String, byte[]> r : AuditProtocol.scoreRecords(writer,
+                    System.currentTimeMillis() + Duration.ofDays(1).toMillis(), forged)) {
+                p.send(r).get();
+            }
+        }
+        String detail = null;
+        try (KafkaConsumer<String, byte[]> c = SplitTraffic.consumer(EmbeddedKafkaResource.broker(),
+                "refusal-check-" + UUID.randomUUID())) {
+            c.subscribe(List.of(Topics.DEAD_LETTER));
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (detail == null && System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    if (CLEAN.equals(r.key()) && Topics.AUDIT_SCORES.equals(header(r, DeadLetters.SOURCE_TOPIC))) {
+                        detail = header(r, DeadLetters.REASON) + ": " + header(r, DeadLetters.DETAIL);
+                    }
+                }
+            }
+        }
+        assertTrue(detail != null && detail.startsWith("PROTOCOL") && detail.contains("no reconstruction of that "
+                + "pass"), "refused with its reason: " + detail);
+        assertEquals(trainingStep0.rougeL(), series(CLEAN, "sip").points().get(0).rougeL(),
+                "the training step kept its own score");
+    }
+
+    @Test
+    void noProviderSideTopicCarriesTheClientsTokenIds() throws Exception {
+        audited();
+        List<String> needles = new ArrayList<>();
+        for (SplitTraffic.ClientRun run : clients.values()) {
+            for (int[] row : run.rows()) {
+                needles.add(TokenIdSearch.json(row, 1, 7));
+            }
+        }
+        long records = 0;
+        List<String> found = new ArrayList<>();
+        try (KafkaConsumer<String, byte[]> c = SplitTraffic.consumer(EmbeddedKafkaResource.broker(),
+                "leak-check-" + UUID.randomUUID())) {
+            c.subscribe(java.util.regex.Pattern.compile("gt\\.(?!session\\.).*"));
+            long deadline = System.currentTimeMillis() + 15_000;
+            while (System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    records++;
+                    String text = TokenIdSearch.text(r);
+                    needles.stream().filter(text::contains).findFirst().ifPresent(n -> found.add(r.topic() + ": " + n));
+                }
+            }
+        }
+        assertTrue(records > 100, "the provider-side topics were read: " + records + " records");
+        assertTrue(found.isEmpty(), "client token ids on provider-side topics: " + found);
+        assertTrue(clients.get(CLEAN).rows().size() >= CLEAN_STEPS, "the needles are the training rows");
+    }
+
+    private static String header(ConsumerRecord<String, byte[]> r, String name) {
+        Header h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
     }
 
     private LeakageSeries series(String session, String attack) {

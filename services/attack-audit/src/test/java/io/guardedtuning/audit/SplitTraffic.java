@@ -1,5 +1,7 @@
 package io.guardedtuning.audit;
 
+import ai.djl.ndarray.NDManager;
+import io.guardedtuning.attack.KnownDefence;
 import io.guardedtuning.data.McExample;
 import io.guardedtuning.eval.McEncoder;
 import io.guardedtuning.kafka.EmbeddedKafkaBroker;
@@ -7,13 +9,18 @@ import io.guardedtuning.messaging.Topics;
 import io.guardedtuning.model.OptConfig;
 import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.Split;
-import io.guardedtuning.session.AuditSamples;
+import io.guardedtuning.model.TokenBatch;
+import io.guardedtuning.session.AuditSink;
+import io.guardedtuning.session.AuditedSteps;
 import io.guardedtuning.session.BackboneEndpoint;
+import io.guardedtuning.session.ClientAudit;
 import io.guardedtuning.session.ClientSession;
 import io.guardedtuning.session.PlainKafkaTransport;
 import io.guardedtuning.session.RemoteBackboneLink;
 import io.guardedtuning.session.SessionKeys;
 import io.guardedtuning.session.SessionSettings;
+import io.guardedtuning.session.SplitLanguageModel;
+import io.guardedtuning.session.SplitProtocol;
 import io.guardedtuning.split.ActivationRegularizer;
 import io.guardedtuning.split.BackboneServer;
 import io.guardedtuning.split.ClientSplitTrainer;
@@ -22,7 +29,6 @@ import io.guardedtuning.tokenizer.Gpt2Vocabulary;
 import io.guardedtuning.train.AdamW;
 import io.guardedtuning.train.LearningRateSchedule;
 import io.guardedtuning.train.TaskBatches;
-import io.guardedtuning.wire.TensorEventWriter;
 import io.guardedtuning.wire.WireLimits;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -34,7 +40,9 @@ import java.util.Map;
 
 /**
  * Real split-learning traffic for the audit tests, made with core's client/server protocol over the broker: a
- * server loop (as server-compute runs it) and client sessions that publish ground truth for the auditor.
+ * server loop (as server-compute runs it) and client sessions that keep their rows and score the auditor's
+ * reconstructions themselves (core's {@link ClientAudit}); each client keeps listening to its down topic until
+ * this closes, so the auditor may attack after the traffic was made.
  */
 final class SplitTraffic implements AutoCloseable {
 
@@ -63,7 +71,13 @@ final class SplitTraffic implements AutoCloseable {
     private final Split split;
     private final OptModel trunk;
     private final KafkaProducer<String, byte[]> serverProducer;
+    private final KafkaProducer<String, byte[]> clientProducer;
     private final PlainKafkaTransport.PollLoop server;
+    private final List<PlainKafkaTransport.PollLoop> clients = new java.util.ArrayList<>();
+
+    /** A finished client run, whose audit keeps scoring reconstructions as they arrive. */
+    record ClientRun(ClientSession.Summary summary, ClientAudit audit, List<int[]> rows) {
+    }
 
     SplitTraffic(EmbeddedKafkaBroker broker, Gpt2Vocabulary vocabulary, OptConfig config,
                  Map<String, HostTensor> weights, SessionKeys keys, int k) {
@@ -75,6 +89,7 @@ final class SplitTraffic implements AutoCloseable {
         this.split = Split.of(k, config);
         this.trunk = OptModel.fromTensors(config, HostTensor.select(weights, split.backbone()));
         this.serverProducer = producer(broker);
+        this.clientProducer = producer(broker);
         this.server = PlainKafkaTransport.serve(broker.bootstrapServers(), LIMITS, new BackboneEndpoint(
                 new BackboneServer(trunk, split, 8), keys, LIMITS, "server-test", Clock.systemUTC()), serverProducer);
     }
@@ -88,30 +103,53 @@ final class SplitTraffic implements AutoCloseable {
         return out;
     }
 
-    /** Runs one client session to its end (ground truth published per the settings' audit-every). */
-    ClientSession.Summary runClient(SessionSettings s, ActivationRegularizer regularizer) throws Exception {
+    /**
+     * Runs one client session to its end: {@code evalSteps} forward-only evaluation steps first (pass
+     * {@code eval-before}, numbered from 0 like training's), then training; rows kept per the settings' audit-every.
+     */
+    ClientRun runClient(SessionSettings s, ActivationRegularizer regularizer, int evalSteps) throws Exception {
         String session = s.sessionId();
         broker.createTopics(LIMITS.topicConfig(), Topics.sessionDown(session));
         McEncoder encoder = new McEncoder(vocabulary.tokenizer(), vocabulary.bosTokenId(), 40);
-        try (KafkaProducer<String, byte[]> p = producer(broker);
-             OptModel client = OptModel.fromTensors(config, HostTensor.select(weights, split.client()));
+        RemoteBackboneLink.RecordSink sink = records -> records.forEach(clientProducer::send);
+        ClientAudit audit = new ClientAudit(keys.forSession(session), "client-test", LIMITS,
+                new AuditedSteps(s.auditEvery(), 64), sink, Clock.systemUTC());
+        List<int[]> rows = new java.util.ArrayList<>();
+        try (OptModel client = OptModel.fromTensors(config, HostTensor.select(weights, split.client()));
              ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, s.design(),
                      new AdamW.Settings(0.9f, 0.999f, 1e-8f, 0f, 1f),
                      LearningRateSchedule.constant(s.learningRate()), regularizer, true)) {
             RemoteBackboneLink link = new RemoteBackboneLink(keys.forSession(session), "client-test", LIMITS,
                     new RemoteBackboneLink.Settings(s.bitsUp(), s.bitsDown(), s.gradientBitsUp(),
-                            s.gradientBitsDown(), Duration.ofSeconds(20), 3),
-                    records -> records.forEach(p::send), Clock.systemUTC());
-            try (PlainKafkaTransport.PollLoop down = PlainKafkaTransport.listen(broker.bootstrapServers(), LIMITS,
-                    link)) {
-                link.start(System.currentTimeMillis());
-                TaskBatches batches = new TaskBatches(task(), encoder, s.batchSize(), s.seed());
-                return ClientSession.train(s, trainer, batches, link, null, AuditSamples.publisher(
-                        new TensorEventWriter("client-test", keys.forSession(session), LIMITS),
-                        records -> records.forEach(p::send)), r -> { });
-            } finally {
-                p.flush();
+                            s.gradientBitsDown(), Duration.ofSeconds(20), 3), sink, Clock.systemUTC());
+            clients.add(PlainKafkaTransport.listen(broker.bootstrapServers(), LIMITS, link, audit));
+            KnownDefence defence = new KnownDefence(s.design().id(), s.bitsUp() >= 32 ? 0 : s.bitsUp(), 0f, s.alpha(),
+                    s.learningRate(), "none");
+            long started = System.currentTimeMillis();
+            if (evalSteps > 0) {
+                link.start(started, SplitProtocol.EVAL_BEFORE, defence);
+                SplitLanguageModel eval = new SplitLanguageModel(client, split, link, SplitProtocol.EVAL_BEFORE,
+                        audit.steps());
+                TaskBatches evalBatches = new TaskBatches(task(), encoder, s.batchSize(), s.seed() + 1);
+                try (NDManager nd = NDManager.newBaseManager()) {
+                    for (int i = 0; i < evalSteps; i++) {
+                        TaskBatches.Batch b = evalBatches.next();
+                        try (TokenBatch batch = TokenBatch.of(nd, b.sequences(), b.lossFrom(), config.padTokenId())) {
+                            eval.logits(batch).close();
+                        }
+                    }
+                }
             }
+            link.start(started + 1, SplitProtocol.TRAIN, defence);
+            TaskBatches batches = new TaskBatches(task(), encoder, s.batchSize(), s.seed());
+            AuditSink keep = audit.steps();
+            ClientSession.Summary summary = ClientSession.train(s, trainer, batches, link, null,
+                    (pass, step, sequences, crossed) -> {
+                        rows.addAll(sequences);
+                        keep.step(pass, step, sequences, crossed);
+                    }, r -> { });
+            clientProducer.flush();
+            return new ClientRun(summary, audit, rows);
         }
     }
 
@@ -125,6 +163,10 @@ final class SplitTraffic implements AutoCloseable {
 
     @Override
     public void close() throws InterruptedException {
+        for (PlainKafkaTransport.PollLoop c : clients) {
+            c.close();
+        }
+        clientProducer.close();
         server.close();
         serverProducer.close();
         trunk.close();

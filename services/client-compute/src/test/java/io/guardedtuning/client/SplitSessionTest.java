@@ -120,7 +120,6 @@ abstract class SplitSessionTest {
     List<String> kindsOnTheWire() {
         List<String> kinds = TestKafka.kindsOf(session, 4000);
         assertTrue(TestKafka.containsKind(kinds, EventKind.ACTIVATION_UP), kinds.toString());
-        assertTrue(TestKafka.containsKind(kinds, EventKind.AUDIT_SAMPLE), kinds.toString());
         return kinds;
     }
 

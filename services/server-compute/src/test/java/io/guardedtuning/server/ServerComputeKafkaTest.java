@@ -1,5 +1,7 @@
 package io.guardedtuning.server;
 
+import io.guardedtuning.attack.KnownDefence;
+import io.guardedtuning.session.SplitProtocol;
 import io.guardedtuning.messaging.Topics;
 import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.Split;
@@ -157,7 +159,8 @@ class ServerComputeKafkaTest {
         HostTensor remoteOut;
         HostTensor remoteGrad;
         try (Client c = client(session)) {
-            c.link().start(System.currentTimeMillis());
+            c.link().start(System.currentTimeMillis(), SplitProtocol.TRAIN,
+                        KnownDefence.NONE);
             remoteOut = c.link().forward(0, hIn, lengths, true);
             remoteGrad = c.link().backward(0, gradOut);
         }
@@ -204,7 +207,8 @@ class ServerComputeKafkaTest {
             producer.send(new ProducerRecord<>(Topics.ACTIVATIONS_UP, session, "not an event".getBytes(
                     StandardCharsets.UTF_8)));
 
-            c.link().start(System.currentTimeMillis());
+            c.link().start(System.currentTimeMillis(), SplitProtocol.TRAIN,
+                        KnownDefence.NONE);
             HostTensor hIn = random(3, 1, 4, TinyModels.CONFIG.hiddenSize());
             HostTensor out = c.link().forward(0, hIn, new long[] {4}, false);
             assertArrayEquals(hIn.shape(), out.shape());

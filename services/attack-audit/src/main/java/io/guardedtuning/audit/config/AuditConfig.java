@@ -15,7 +15,17 @@ public interface AuditConfig {
 
     /** The provider's hex master secret (64+ hex digits), from which every session's HMAC key is derived. */
     @WithName("master-key")
-    String masterKey();
+    Optional<String> masterKey();
+
+    /**
+     * On the data owner's side instead of the master secret: the hex key of the one session in {@link #sessions()}
+     * (the key its client holds).
+     */
+    @WithName("session-key")
+    Optional<String> sessionKey();
+
+    /** Audit only these sessions (records of others are skipped, not dead-lettered); all when absent. */
+    Optional<Set<String>> sessions();
 
     /** The pretrained model the provider shipped: a bundled name or a Hugging Face directory. */
     @WithDefault("gt-tiny-opt")
@@ -42,11 +52,6 @@ public interface AuditConfig {
     @WithDefault("30s")
     Duration gradientWait();
 
-    /** How long ground truth and unscored reconstructions wait for each other. */
-    @WithName("ground-truth-window")
-    @WithDefault("5m")
-    Duration groundTruthWindow();
-
     /** ROUGE-L F1 at or above which an attack's leakage raises an alert. */
     @WithName("alert-threshold")
     @WithDefault("0.5")
@@ -58,9 +63,16 @@ public interface AuditConfig {
     int maxPoints();
 
     interface Sampling {
-        /** Audit steps whose number is a multiple of this, per session. */
+        /** Audit steps whose number is a multiple of this (step 0 included), per session and pass. */
         @WithDefault("10")
         int every();
+
+        /**
+         * Passes to audit: {@code train} by default; {@code eval-before} and {@code eval-after} add their own series
+         * (never mixed with training's, never in the headline).
+         */
+        @WithDefault("train")
+        List<String> passes();
 
         /** Audits started per minute across all sessions. */
         @WithName("max-per-minute")

@@ -15,8 +15,12 @@ import org.eclipse.microprofile.reactive.messaging.Message;
 import org.eclipse.microprofile.reactive.messaging.OnOverflow;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
-/** What the auditor publishes: dead letters, leakage series (JSON, keyed session|attack) and alerts (JSON). */
+/**
+ * What the auditor publishes: dead letters, reconstructions (signed, each to its session's own down topic), leakage
+ * series (JSON, keyed session|pass|attack) and alerts (JSON).
+ */
 @ApplicationScoped
 public class AuditEvents {
 
@@ -24,6 +28,11 @@ public class AuditEvents {
     @Channel(AuditChannels.DEAD_LETTERS)
     @OnOverflow(value = OnOverflow.Strategy.BUFFER, bufferSize = 1024)
     Emitter<byte[]> deadLetters;
+
+    @Inject
+    @Channel(AuditChannels.RECONSTRUCTIONS)
+    @OnOverflow(value = OnOverflow.Strategy.BUFFER, bufferSize = 1024)
+    Emitter<byte[]> reconstructions;
 
     @Inject
     @Channel(AuditChannels.REPORTS)
@@ -47,12 +56,21 @@ public class AuditEvents {
                         .withHeaders(headers).build()));
     }
 
+    /** A reconstruction event's records, as written for the session's down topic (the topic is each record's). */
+    public void reconstructions(List<ProducerRecord<String, byte[]>> records) {
+        for (ProducerRecord<String, byte[]> r : records) {
+            reconstructions.send(Message.of(r.value()).addMetadata(OutgoingKafkaRecordMetadata.<String>builder()
+                    .withTopic(r.topic()).withKey(r.key()).withHeaders(new RecordHeaders(r.headers().toArray()))
+                    .build()));
+        }
+    }
+
     public void report(LeakageSeries series) {
         reports.send(keyed(series.key(), toJson(series)));
     }
 
     public void alert(LeakageAlert alert) {
-        alerts.send(keyed(LeakageSeries.key(alert.session(), alert.attack()), toJson(alert)));
+        alerts.send(keyed(LeakageSeries.key(alert.session(), alert.pass(), alert.attack()), toJson(alert)));
     }
 
     private static Message<String> keyed(String key, String value) {

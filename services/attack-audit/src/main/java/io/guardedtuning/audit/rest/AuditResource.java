@@ -19,7 +19,8 @@ import java.util.List;
 
 @Path("/audit/sessions")
 @Produces(MediaType.APPLICATION_JSON)
-@Tag(name = "attack-audit", description = "Leakage found by data-reconstruction attacks on sampled training steps")
+@Tag(name = "attack-audit", description = "Leakage found by data-reconstruction attacks on sampled steps, as scored "
+        + "by each session's client against its own text")
 public class AuditResource {
 
     @Inject
@@ -39,7 +40,7 @@ public class AuditResource {
     public SessionReport session(@PathParam("id") String id) {
         requireKnown(id);
         List<LeakageSeries> series = audit.session(id);
-        return new SessionReport(id, audit.enabled(id), audit.alertThreshold(),
+        return new SessionReport(id, audit.enabled(id), audit.alertThreshold(), audit.headline(id),
                 series.stream().map(AttackSummary::of).toList(), series);
     }
 

@@ -2,6 +2,7 @@ package io.guardedtuning.audit.rest;
 
 import io.guardedtuning.audit.service.AuditService;
 import io.guardedtuning.audit.service.LeakageSeries;
+import io.guardedtuning.session.AuditedSteps;
 import io.quarkus.qute.CheckedTemplate;
 import io.quarkus.qute.TemplateInstance;
 import jakarta.inject.Inject;
@@ -17,23 +18,35 @@ import java.util.Locale;
 @Path("/")
 public class DashboardPage {
 
-    /** A session as the page shows it; {@code chart} is trusted SVG built by {@link LeakageChart}. */
-    public record SessionView(String session, boolean enabled, List<AttackRow> attacks, String chart) {
+    /**
+     * A session as the page shows it; {@code headline} is the run's leakage in one line (empty until a training
+     * step is scored); {@code chart} is trusted SVG built by {@link LeakageChart}.
+     */
+    public record SessionView(String session, boolean enabled, String headline, List<AttackRow> attacks,
+                              String chart) {
     }
 
-    /** One table row, numbers formatted; a blank score means the step's ground truth has not arrived. */
-    public record AttackRow(String attack, long step, String rougeL, String tokenSetF1, String meteorExact,
-                            String bestRougeL, String confidence, long costMillis, boolean alerting, String detail) {
+    /** One table row, numbers formatted; a blank score means the client has not scored the step (yet). */
+    public record AttackRow(String attack, String pass, long step, String rougeL, String tokenSetF1,
+                            String meteorExact, String floorRougeL, String coverage, String bestRougeL,
+                            String confidence, long costMillis, boolean alerting, String detail) {
 
         static AttackRow of(AttackSummary a) {
-            return new AttackRow(a.attack(), a.step(), format(a.rougeL()), format(a.tokenSetF1()),
-                    format(a.meteorExact()), format(a.bestRougeL()), format(a.confidence()), a.costMillis(),
-                    a.alerting(), a.detail());
+            return new AttackRow(a.attack(), a.pass(), a.step(), format(a.rougeL()), format(a.tokenSetF1()),
+                    format(a.meteorExact()), format(a.floorRougeL()), format(a.coverage()), format(a.bestRougeL()),
+                    format(a.confidence()), a.costMillis(), a.alerting(), a.detail());
         }
+    }
 
-        private static String format(Double value) {
-            return value == null ? "" : String.format(Locale.ROOT, "%.3f", value);
-        }
+    private static String format(Double value) {
+        return value == null ? "" : String.format(Locale.ROOT, "%.3f", value);
+    }
+
+    /** "0.912 (sip, train step 0; chance floor 0.130)", or empty. */
+    static String headline(AuditedSteps.Headline h) {
+        return h == null ? "" : String.format(Locale.ROOT, "%.3f (%s, %s step %d; chance floor %s; over %d scored "
+                + "training steps)", h.rougeL(), h.attack(), h.pass(), h.step(),
+                h.floorRougeL() == null ? "n/a" : format(h.floorRougeL()), h.scoredSteps());
     }
 
     @CheckedTemplate
@@ -49,7 +62,8 @@ public class DashboardPage {
     public TemplateInstance page() {
         List<SessionView> sessions = audit.sessions().stream().map(id -> {
             List<LeakageSeries> series = audit.session(id);
-            return new SessionView(id, audit.enabled(id), series.stream().map(AttackSummary::of).map(AttackRow::of).toList(),
+            return new SessionView(id, audit.enabled(id), headline(audit.headline(id)),
+                    series.stream().map(AttackSummary::of).map(AttackRow::of).toList(),
                     LeakageChart.svg(series, audit.alertThreshold()));
         }).toList();
         return Templates.dashboard(sessions, audit.alertThreshold(), audit.attackIds());

@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Renders ROUGE-L F1 over steps, one line per attack, as inline SVG on the server: the page needs no script and
+ * Renders ROUGE-L F1 over steps, one line per attack and pass, as inline SVG on the server: the page needs no script and
  * no network. Only scored points are drawn; the alert threshold is a dashed line.
  */
 public final class LeakageChart {
@@ -82,7 +82,8 @@ public final class LeakageChart {
                     + "<title>%s step %d: ROUGE-L F1 %.3f</title></circle>", px, py, colour, escape(s.attack()),
                     p.step(), p.rougeL()));
         }
-        out.append(String.format(Locale.ROOT, "<g class=\"series\" data-attack=\"%s\">", escape(s.attack())));
+        out.append(String.format(Locale.ROOT, "<g class=\"series\" data-attack=\"%s\" data-pass=\"%s\">",
+                escape(s.attack()), escape(s.pass())));
         if (!points.isEmpty()) {
             out.append(String.format(Locale.ROOT, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
                     + "points=\"%s\"/>", colour, points.toString().trim()));
@@ -91,7 +92,8 @@ public final class LeakageChart {
         double ly = TOP + 12 + index * 18;
         out.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%.1f\" width=\"12\" height=\"4\" fill=\"%s\"/>",
                 WIDTH - RIGHT + 12, ly - 4, colour));
-        out.append(text(WIDTH - RIGHT + 30, ly + 1, s.attack(), "start", "legend"));
+        out.append(text(WIDTH - RIGHT + 30, ly + 1, s.training() ? s.attack() : s.attack() + " (" + s.pass() + ")",
+                "start", "legend"));
         out.append("</g>");
     }
 

@@ -16,6 +16,7 @@ import io.guardedtuning.model.Split;
 import io.guardedtuning.split.BackboneServer;
 import io.guardedtuning.tensor.HostTensor;
 
+import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,6 +39,7 @@ public final class AttackSuite implements AutoCloseable {
     private final ThreatModel threatModel;
     private final BackboneServer backbone;
     private final Map<String, Attack> attacks;
+    private final BitSet auxiliaryVocabulary = new BitSet();
 
     /**
      * @param pretrained the model the provider shipped (whole); the threat model copies its client side and the
@@ -50,6 +52,12 @@ public final class AttackSuite implements AutoCloseable {
         this.threatModel = ThreatModel.of(pretrained.config(), split, pretrained.toTensors(split.client()),
                 auxiliary, ThreatModel.LossNormalisation.MEAN_OVER_TARGETS, knownDefence);
         this.backbone = new BackboneServer(pretrained, split, 1);
+        auxiliary.forEach(row -> java.util.Arrays.stream(row).forEach(auxiliaryVocabulary::set));
+    }
+
+    /** The token ids of the attacker's public text, sent with its reconstructions (the client reports coverage). */
+    public BitSet auxiliaryVocabulary() {
+        return (BitSet) auxiliaryVocabulary.clone();
     }
 
     static Map<String, Attack> attacks(List<String> names, Caps caps) {

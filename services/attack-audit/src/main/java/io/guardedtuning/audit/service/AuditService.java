@@ -10,10 +10,10 @@ import io.guardedtuning.audit.messaging.ReportHistory;
 import io.guardedtuning.checkpoint.ModelCatalog;
 import io.guardedtuning.checkpoint.ModelFiles;
 import io.guardedtuning.messaging.Topics;
-import io.guardedtuning.metrics.TextLeakage;
 import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.Split;
-import io.guardedtuning.session.AuditSamples;
+import io.guardedtuning.session.AuditProtocol;
+import io.guardedtuning.session.AuditedSteps;
 import io.guardedtuning.session.SessionKeys;
 import io.guardedtuning.session.SplitProtocol;
 import io.guardedtuning.tokenizer.BpeTokenizer;
@@ -21,7 +21,10 @@ import io.guardedtuning.wire.DeadLetters;
 import io.guardedtuning.wire.EventKind;
 import io.guardedtuning.wire.EventMetadata;
 import io.guardedtuning.wire.RejectReason;
+import io.guardedtuning.wire.SessionKey;
 import io.guardedtuning.wire.TensorEventVerifier;
+import io.guardedtuning.wire.TensorEvent;
+import io.guardedtuning.wire.TensorEventWriter;
 import io.guardedtuning.wire.Verdict;
 import io.guardedtuning.wire.WireLimits;
 import io.guardedtuning.wire.WireRejectionException;
@@ -43,18 +46,23 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 
 /**
  * The audit: verifies every tapped record with the session's key (failures go to the dead-letter topic, and the
- * audit goes on), samples steps, matches activation, gradient and ground truth of a step, runs the attacks on the
- * worker thread, scores, keeps and publishes the leakage series, and raises alerts.
+ * audit goes on), samples steps by (session, pass, step), matches activation and gradient of a step, runs the
+ * attacks on the worker thread, sends the reconstructions to the session's own client (its down topic), takes the
+ * client's scores back (numbers only: the client's text never reaches the auditor), keeps and publishes the
+ * leakage series, and raises alerts.
  */
 @Startup
 @ApplicationScoped
@@ -62,13 +70,14 @@ public class AuditService {
 
     private static final Logger LOG = Logger.getLogger(AuditService.class);
     private static final Set<EventKind> TAPPED_KINDS = EnumSet.of(EventKind.ACTIVATION_UP, EventKind.GRADIENT_UP,
-            EventKind.CONTROL, EventKind.AUDIT_SAMPLE);
+            EventKind.CONTROL, EventKind.AUDIT_SCORE);
     private static final Map<String, Set<EventKind>> KINDS_BY_TOPIC = Map.of(
             Topics.ACTIVATIONS_UP, EnumSet.of(EventKind.ACTIVATION_UP, EventKind.CONTROL),
             Topics.GRADIENTS_UP, EnumSet.of(EventKind.GRADIENT_UP),
-            Topics.AUDIT_SAMPLES, EnumSet.of(EventKind.AUDIT_SAMPLE));
-    private static final Set<EventKind> RESTARTED_KINDS = EnumSet.of(EventKind.ACTIVATION_UP, EventKind.GRADIENT_UP,
-            EventKind.AUDIT_SAMPLE);
+            Topics.AUDIT_SCORES, EnumSet.of(EventKind.AUDIT_SCORE));
+    /** Kinds whose steps restart with a pass; scores are numbered by the client's clock and never restart. */
+    private static final Set<EventKind> RESTARTED_KINDS = EnumSet.of(EventKind.ACTIVATION_UP, EventKind.GRADIENT_UP);
+    private static final String PRODUCER_ID = "attack-audit";
 
     @Inject
     AuditConfig config;
@@ -90,7 +99,9 @@ public class AuditService {
     private final Map<String, TensorEventVerifier> verifiers = new HashMap<>();
     private final Map<String, AtomicReference<Double>> lastRougeL = new ConcurrentHashMap<>();
     private final Set<String> seenSessions = ConcurrentHashMap.newKeySet();
-    private SessionKeys keys;
+    private final AtomicLong lastEventStep = new AtomicLong();
+    private Function<String, SessionKey> keys;
+    private Optional<Set<String>> audited;
     private SamplingPolicy policy;
     private StepMatcher matcher;
     private LeakageReports reports;
@@ -102,10 +113,11 @@ public class AuditService {
 
     @PostConstruct
     void start() {
-        keys = SessionKeys.fromHex(config.masterKey());
+        audited = config.sessions();
+        keys = keys();
         policy = new SamplingPolicy(config.sampling().every(), config.sampling().maxPerMinute(),
-                config.sampling().disabledSessions().orElse(Set.of()));
-        matcher = new StepMatcher(config.gradientWait(), config.groundTruthWindow());
+                config.sampling().passes(), config.sampling().disabledSessions().orElse(Set.of()));
+        matcher = new StepMatcher(config.gradientWait());
         reports = new LeakageReports(config.alertThreshold(), config.maxPoints());
         suite = loadSuite();
         runs = registry.counter("gt.audit.runs");
@@ -117,8 +129,39 @@ public class AuditService {
         }
         worker = new AuditWorker(config.sampling().queueCapacity(), this::audit, this::expireWaits);
         worker.start();
-        LOG.infof("attack audit ready: attacks %s, every %d steps, at most %d audits/min, known defence %s",
-                suite.attackIds(), config.sampling().every(), config.sampling().maxPerMinute(), defence());
+        LOG.infof("attack audit ready: attacks %s, every %d steps of %s, at most %d audits/min, known defence %s,"
+                + " sessions %s", suite.attackIds(), config.sampling().every(), config.sampling().passes(),
+                config.sampling().maxPerMinute(), defence(), audited.map(Object::toString).orElse("all"));
+    }
+
+    /**
+     * Session keys: derived from the provider's master secret, or, for an auditor on the data owner's side, the
+     * one session's own key (then exactly one session must be configured).
+     */
+    private Function<String, SessionKey> keys() {
+        Optional<String> master = config.masterKey().map(String::strip).filter(k -> !k.isEmpty());
+        Optional<String> own = config.sessionKey().map(String::strip).filter(k -> !k.isEmpty());
+        if (master.isPresent() == own.isPresent()) {
+            throw new IllegalStateException("give exactly one of gt.audit.master-key (env GT_MASTER_KEY) and "
+                    + "gt.audit.session-key");
+        }
+        if (master.isPresent()) {
+            SessionKeys derived = SessionKeys.fromHex(master.get());
+            return derived::forSession;
+        }
+        Set<String> sessions = audited.orElse(Set.of());
+        if (sessions.size() != 1) {
+            throw new IllegalStateException("gt.audit.session-key needs exactly one session in gt.audit.sessions, got "
+                    + sessions);
+        }
+        String session = sessions.iterator().next();
+        SessionKey key = new SessionKey(session, HexFormat.of().parseHex(own.get()));
+        return s -> {
+            if (!s.equals(session)) {
+                throw new IllegalArgumentException("no key for session " + s);
+            }
+            return key;
+        };
     }
 
     private AttackSuite loadSuite() {
@@ -154,7 +197,10 @@ public class AuditService {
         TensorEventVerifier verifier;
         try {
             String session = Topics.requireSessionId(record.key());
-            verifier = verifiers.computeIfAbsent(session, s -> new TensorEventVerifier(keys.forSession(s),
+            if (audited.isPresent() && !audited.get().contains(session)) {
+                return; // another data owner's session: not this auditor's to read or to judge
+            }
+            verifier = verifiers.computeIfAbsent(session, s -> new TensorEventVerifier(keys.apply(s),
                     TAPPED_KINDS, limits, clock));
         } catch (IllegalArgumentException e) {
             deadLetter(record, new Verdict.Rejected(RejectReason.WRONG_SESSION, e.getMessage()));
@@ -189,19 +235,21 @@ public class AuditService {
                     throw new IllegalArgumentException("unknown control action '"
                             + m.attribute(SplitProtocol.ACTION) + "'");
                 }
+                String pass = SplitProtocol.pass(m);
                 verifier.forgetSteps(RESTARTED_KINDS);
-                matcher.forgetSession(session);
+                matcher.forgetPass(session, pass);
                 announcedDefences.put(session, KnownDefence.fromAttributes(m.attributes()));
             }
             case ACTIVATION_UP -> {
+                String pass = SplitProtocol.pass(m);
                 StepMatcher.Activation a = new StepMatcher.Activation(accepted.tensor().orElseThrow(),
-                        SplitProtocol.lengths(m), SplitProtocol.backward(m), "train",
+                        SplitProtocol.lengths(m), SplitProtocol.backward(m), pass,
                         announcedDefences.getOrDefault(session, KnownDefence.NONE));
-                if (!matcher.firstSighting(session, m.step())) {
+                if (!matcher.firstSighting(session, pass, m.step())) {
                     matcher.onResentActivation(session, m.step(), a, now);
                     return;
                 }
-                SamplingPolicy.Decision d = policy.decide(session, m.step(), now);
+                SamplingPolicy.Decision d = policy.decide(session, pass, m.step(), now);
                 if (d == SamplingPolicy.Decision.RATE_LIMITED) {
                     dropped("rate_limited");
                 } else if (d == SamplingPolicy.Decision.SAMPLED) {
@@ -209,13 +257,14 @@ public class AuditService {
                 }
             }
             case GRADIENT_UP -> {
-                if (policy.wants(session, m.step())) {
-                    matcher.onGradient(session, m.step(), accepted.tensor().orElseThrow(), now)
+                String pass = SplitProtocol.pass(m);
+                if (policy.wants(session, pass, m.step())) {
+                    matcher.onGradient(session, pass, m.step(), accepted.tensor().orElseThrow(), now)
                             .ifPresent(this::enqueue);
                 }
             }
-            case AUDIT_SAMPLE -> matcher.onGroundTruth(session, m.step(),
-                    AuditSamples.decode(accepted.event().payload()), now).ifPresent(this::score);
+            case AUDIT_SCORE -> reports.score(session, AuditProtocol.decodeScores(accepted.event().payload()))
+                    .forEach(this::publish);
             default -> throw new WireRejectionException(RejectReason.UNEXPECTED_KIND, m.kind() + " is not tapped");
         }
     }
@@ -235,38 +284,29 @@ public class AuditService {
         events.deadLetter(DeadLetters.record(Topics.DEAD_LETTER, record, rejected));
     }
 
-    /** Worker thread: the attacks run outside the lock, so the tap keeps consuming meanwhile. */
+    /**
+     * Worker thread: the attacks run outside the lock, so the tap keeps consuming meanwhile. The reconstructions go
+     * to the session's own client, which scores them against its rows; until then the points are unscored.
+     */
     private void audit(SampledStep step) {
         Map<String, Reconstruction> results = suite.attack(step);
         runs.increment();
-        Optional<List<int[]>> truth;
-        synchronized (this) {
-            truth = matcher.truthOrAwait(step.session(), step.step(), results, clock.millis());
-        }
+        // Keyed by attack id (the Reconstruction's own name is for display): the client checks ids.
+        List<AuditProtocol.AttackReconstruction> sent = results.entrySet().stream()
+                .map(e -> new AuditProtocol.AttackReconstruction(e.getKey(), e.getValue().tokens(),
+                        e.getValue().confidence(), e.getValue().costMillis(), e.getValue().detail())).toList();
+        TensorEventWriter writer = new TensorEventWriter(PRODUCER_ID, keys.apply(step.session()), limits);
+        TensorEvent event = AuditProtocol.reconstructionEvent(writer, AuditProtocol.nextEventStep(lastEventStep),
+                new AuditProtocol.Reconstructions(step.pass(), step.step(), sent, suite.auxiliaryVocabulary()));
+        String reconstruction = event.metadata().id();
         long now = clock.millis();
-        results.forEach((attack, r) -> {
-            LeakagePoint p = LeakagePoint.unscored(step.step(), r.confidence(), r.costMillis(), r.detail(), now);
-            // Nothing reconstructed (e.g. no gradient crossed) is reported with its reason, never as a zero score.
-            publish(reports.add(step.session(), attack, truth.filter(t -> r.succeeded())
-                    .map(t -> p.scored(score(r, t))).orElse(p)));
-        });
-    }
-
-    /** Ground truth that arrived after its step was attacked. */
-    private void score(StepMatcher.Scorable s) {
-        s.reconstructions().forEach((attack, r) -> {
-            LeakageSeries series = reports.series(s.session(), attack);
-            if (series == null || !r.succeeded()) {
-                return;
-            }
-            series.points().stream().filter(p -> p.step() == s.step()).findFirst()
-                    .flatMap(p -> reports.replace(s.session(), attack, p.scored(score(r, s.truth()))))
-                    .ifPresent(this::publish);
-        });
-    }
-
-    private static TextLeakage.Scores score(Reconstruction r, List<int[]> truth) {
-        return TextLeakage.score(r.tokens(), truth);
+        synchronized (this) {
+            // Points first, so a score that comes back at once finds the reconstruction it names.
+            results.forEach((attack, r) -> publish(reports.add(step.session(), step.pass(), attack,
+                    LeakagePoint.unscored(step.step(), r.confidence(), r.costMillis(), r.detail(), reconstruction,
+                            now))));
+        }
+        events.reconstructions(writer.records(Topics.sessionDown(step.session()), event));
     }
 
     private void publish(LeakageReports.Update update) {
@@ -276,8 +316,8 @@ public class AuditService {
         }
         events.report(update.series());
         update.alert().ifPresent(a -> {
-            LOG.warnf("leakage alert: %s on session %s reached ROUGE-L F1 %.3f at step %d", a.attack(),
-                    a.session(), a.rougeL(), a.step());
+            LOG.warnf("leakage alert: %s on session %s reached ROUGE-L F1 %.3f at %s step %d", a.attack(),
+                    a.session(), a.rougeL(), a.pass(), a.step());
             events.alert(a);
         });
     }
@@ -308,6 +348,11 @@ public class AuditService {
 
     public void setEnabled(String session, boolean enabled) {
         policy.setEnabled(Topics.requireSessionId(session), enabled);
+    }
+
+    /** The session's headline leakage (max over scored training steps of the strongest attack), or null. */
+    public AuditedSteps.Headline headline(String session) {
+        return reports.headline(session);
     }
 
     public double alertThreshold() {

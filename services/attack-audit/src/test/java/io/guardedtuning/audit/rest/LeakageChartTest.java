@@ -3,6 +3,7 @@ package io.guardedtuning.audit.rest;
 import io.guardedtuning.audit.service.LeakagePoint;
 import io.guardedtuning.audit.service.LeakageSeries;
 import io.guardedtuning.metrics.TextLeakage;
+import io.guardedtuning.session.AuditProtocol;
 import org.junit.jupiter.api.Test;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
@@ -19,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class LeakageChartTest {
 
     static LeakagePoint point(long step, double rouge) {
-        return LeakagePoint.unscored(step, 0.5, 1, "", 0).scored(new TextLeakage.Scores(rouge, 0, 0, 1));
+        return LeakagePoint.unscored(step, 0.5, 1, "", "r", 0).scored(new AuditProtocol.AttackScores("sip",
+                new TextLeakage.Scores(rouge, 0, 0, 1), new TextLeakage.Scores(0.1, 0, 0, 1)), null);
     }
 
     static Document parse(String svg) throws Exception {
@@ -30,9 +32,9 @@ class LeakageChartTest {
     @Test
     void drawsOneLineAndOneDotPerScoredPointPerAttack() throws Exception {
         List<LeakageSeries> series = List.of(
-                new LeakageSeries("s", "sip", List.of(point(0, 0.0), point(10, 1.0), point(20, 0.5)), true),
-                new LeakageSeries("s", "tag", List.of(point(10, 0.25),
-                        LeakagePoint.unscored(20, 0.9, 1, "", 0)), false));
+                new LeakageSeries("s", "train", "sip", List.of(point(0, 0.0), point(10, 1.0), point(20, 0.5)), true),
+                new LeakageSeries("s", "train", "tag", List.of(point(10, 0.25),
+                        LeakagePoint.unscored(20, 0.9, 1, "", "r", 0)), false));
         Document svg = parse(LeakageChart.svg(series, 0.5));
         assertEquals("svg", svg.getDocumentElement().getTagName());
         NodeList groups = svg.getElementsByTagName("g");
@@ -64,8 +66,8 @@ class LeakageChartTest {
 
     @Test
     void saysSoWhenNothingIsScoredAndEscapesNames() throws Exception {
-        String svg = LeakageChart.svg(List.of(new LeakageSeries("s", "<x&y>",
-                List.of(LeakagePoint.unscored(0, 0.1, 1, "", 0)), false)), 0.5);
+        String svg = LeakageChart.svg(List.of(new LeakageSeries("s", "train", "<x&y>",
+                List.of(LeakagePoint.unscored(0, 0.1, 1, "", "r", 0)), false)), 0.5);
         Document doc = parse(svg);
         assertTrue(doc.getDocumentElement().getTextContent().contains("no scored steps yet"));
         assertEquals(0, doc.getElementsByTagName("polyline").getLength());

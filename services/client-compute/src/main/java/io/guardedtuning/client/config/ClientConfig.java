@@ -95,6 +95,13 @@ public interface ClientConfig {
     @WithDefault("false")
     boolean exitOnFinish();
 
+    /**
+     * After the run, how long to wait for the auditor's reconstructions of the sampled training steps, so their
+     * scores (taken here, against this client's own rows) make it into the summary; 0 waits for none.
+     */
+    @WithDefault("0s")
+    Duration auditWait();
+
     /** The {@code ce_source} of this client's events; defaults to client-SESSION. */
     Optional<String> producerId();
 

@@ -19,7 +19,7 @@ import java.util.Optional;
 public record ClientSettings(SessionSettings session, SessionKey key, String producerId, String model,
                              String taskName, int trainSize, int evalSize, int maxTokens, int evalBatchSize,
                              Optional<Path> checkpointDir, Path summaryPath, RemoteBackboneLink.Settings link,
-                             Offline offline, boolean autostart, boolean exitOnFinish) {
+                             Offline offline, boolean autostart, boolean exitOnFinish, Duration auditWait) {
 
     /** The Offline design's settings; {@code providerKey} is null in the other designs. */
     public record Offline(PublicKey providerKey, int keptLayers, int distilSteps, boolean discloseTask,
@@ -49,6 +49,9 @@ public record ClientSettings(SessionSettings session, SessionKey key, String pro
         if (c.answerTimeout().isNegative() || c.answerTimeout().isZero()) {
             problems.add("gt.client.answer-timeout", "must be positive, got " + c.answerTimeout());
         }
+        if (c.auditWait().isNegative()) {
+            problems.add("gt.client.audit-wait", "must be >= 0, got " + c.auditWait());
+        }
         if (c.maxAttempts() < 1) {
             problems.add("gt.client.max-attempts", "must be >= 1, got " + c.maxAttempts());
         }
@@ -59,7 +62,7 @@ public record ClientSettings(SessionSettings session, SessionKey key, String pro
                 c.gradientBitsUp(), c.gradientBitsDown(), c.answerTimeout(), c.maxAttempts());
         return new ClientSettings(session, key, c.producerId().orElse("client-" + session.sessionId()), c.model(),
                 c.task().name(), c.task().trainSize(), c.task().evalSize(), c.maxTokens(), c.evalBatchSize(),
-                c.checkpointDir(), c.summaryPath(), link, offline, c.autostart(), c.exitOnFinish());
+                c.checkpointDir(), c.summaryPath(), link, offline, c.autostart(), c.exitOnFinish(), c.auditWait());
     }
 
     private static Offline offline(ClientConfig.Offline o, Design design, ConfigProblems problems) {

@@ -1,7 +1,11 @@
 package io.guardedtuning.client.service;
 
 import io.guardedtuning.client.config.ClientSettings;
+import io.guardedtuning.attack.KnownDefence;
+import io.guardedtuning.session.AuditedSteps;
+import io.guardedtuning.session.ClientAudit;
 import io.guardedtuning.session.RemoteBackboneLink;
+import io.guardedtuning.session.SessionSettings;
 import io.guardedtuning.wire.WireLimits;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
@@ -10,24 +14,31 @@ import java.time.Clock;
 /**
  * The session's links to the backbone, one per pass. Evaluation before, training and evaluation after each number
  * their steps from 0, and a link refuses steps below those it has seen (replay protection), so every pass gets a
- * fresh link and announces itself with a start event, on which the server forgets the session's steps as well.
- * The down-topic consumer feeds whichever link is current.
+ * fresh link and announces itself (its pass, and the defence the provider may know of) with a start event, on
+ * which the server forgets the session's steps as well. The down-topic consumer feeds whichever link is current,
+ * and the auditor's reconstructions to the session's own audit scoring.
  */
 public final class BackboneLinks {
 
     private final ClientSettings settings;
     private final RemoteBackboneLink.RecordSink sink;
+    private final ClientAudit audit;
     private volatile RemoteBackboneLink current;
     private RemoteBackboneLink.Stats finished = new RemoteBackboneLink.Stats(0, 0, 0, 0, 0, 0, 0, 0);
     private long lastStart;
 
+    /** Sampled steps kept for scoring at most (older ones are dropped first). */
+    private static final int AUDITED_STEPS_HELD = 256;
+
     public BackboneLinks(ClientSettings settings, RemoteBackboneLink.RecordSink sink) {
         this.settings = settings;
         this.sink = sink;
+        this.audit = new ClientAudit(settings.key(), settings.producerId(), WireLimits.chunkedDefaults(),
+                new AuditedSteps(settings.session().auditEvery(), AUDITED_STEPS_HELD), sink, Clock.systemUTC());
     }
 
     /** A new link for the next pass, already announced to the server. */
-    public synchronized RemoteBackboneLink startPass() {
+    public synchronized RemoteBackboneLink startPass(String pass) {
         if (current != null) {
             finished = plus(finished, current.stats());
         }
@@ -36,16 +47,31 @@ public final class BackboneLinks {
         current = link;
         // The start event's step is a timestamp the server's replay check needs to grow, even within a millisecond.
         lastStart = Math.max(System.currentTimeMillis(), lastStart + 1);
-        link.start(lastStart);
+        link.start(lastStart, pass, knownDefence(settings.session()));
         return link;
     }
 
-    /** A record of the down topic, for the current pass (none before the first). */
+    /** What the provider may know of this session's defence (its settings; never a seed, weight or row). */
+    static KnownDefence knownDefence(SessionSettings s) {
+        return new KnownDefence(s.design().id(), s.bitsUp() >= 32 ? 0 : s.bitsUp(), 0f, s.alpha(), s.learningRate(),
+                "none");
+    }
+
+    /** A record of the down topic: a reconstruction to the audit, anything else to the current pass's link. */
     public void onRecord(ConsumerRecord<String, byte[]> record) {
+        if (ClientAudit.isReconstruction(record)) {
+            audit.onRecord(record);
+            return;
+        }
         RemoteBackboneLink link = current;
         if (link != null) {
             link.onRecord(record);
         }
+    }
+
+    /** The session's own audit scoring: its kept rows and the scores of the reconstructions received. */
+    public ClientAudit audit() {
+        return audit;
     }
 
     /** All passes together. */

@@ -15,6 +15,8 @@ public record SessionProgress(Phase phase, long step, long totalSteps, double la
         EVALUATING_BEFORE,
         TRAINING,
         EVALUATING_AFTER,
+        /** Split designs: scoring the auditor's reconstructions of the sampled training steps (gt.client.audit-wait). */
+        AWAITING_AUDIT,
         /** Offline: the tuned adapters are on their way back to the provider. */
         SENDING_ADAPTERS,
         DONE,

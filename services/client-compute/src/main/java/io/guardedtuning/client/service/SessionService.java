@@ -141,7 +141,7 @@ public class SessionService {
             if (offline != null) {
                 offline.run(out);
             } else {
-                new SplitRun(settings, links, publisher::send, new Listener()).run(out);
+                new SplitRun(settings, links, new Listener()).run(out);
             }
             out.put("status", "done");
             outcome = SessionProgress.Phase.DONE;

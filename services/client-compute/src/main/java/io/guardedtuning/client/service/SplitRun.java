@@ -11,11 +11,12 @@ import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.Split;
 import io.guardedtuning.privacy.DistanceCorrelation;
 import io.guardedtuning.privacy.DistanceCorrelationPenalty;
-import io.guardedtuning.session.AuditSamples;
+import io.guardedtuning.session.AuditedSteps;
 import io.guardedtuning.session.ClientSession;
 import io.guardedtuning.session.RemoteBackboneLink;
 import io.guardedtuning.session.SessionSettings;
 import io.guardedtuning.session.SplitLanguageModel;
+import io.guardedtuning.session.SplitProtocol;
 import io.guardedtuning.split.ActivationRegularizer;
 import io.guardedtuning.split.ClientSplitTrainer;
 import io.guardedtuning.split.Design;
@@ -23,8 +24,6 @@ import io.guardedtuning.tensor.TensorDigest;
 import io.guardedtuning.train.AdamW;
 import io.guardedtuning.train.LearningRateSchedule;
 import io.guardedtuning.train.TaskBatches;
-import io.guardedtuning.wire.TensorEventWriter;
-import io.guardedtuning.wire.WireLimits;
 
 import java.io.IOException;
 import java.util.List;
@@ -48,19 +47,18 @@ public final class SplitRun {
 
     private final ClientSettings settings;
     private final BackboneLinks links;
-    private final RemoteBackboneLink.RecordSink sink;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private final Listener listener;
 
-    public SplitRun(ClientSettings settings, BackboneLinks links, RemoteBackboneLink.RecordSink sink,
-                    Listener listener) {
+    public SplitRun(ClientSettings settings, BackboneLinks links, Listener listener) {
         this.settings = settings;
         this.links = links;
-        this.sink = sink;
         this.listener = listener;
     }
 
     /** Runs the session and returns its summary (status "done"); throws when it cannot finish. */
-    public ObjectNode run(ObjectNode summary) throws IOException {
+    public ObjectNode run(ObjectNode summary) throws IOException, InterruptedException {
         SessionSettings s = settings.session();
         long wallStart = System.nanoTime();
         listener.phase(SessionProgress.Phase.LOADING);
@@ -78,25 +76,25 @@ public final class SplitRun {
              ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, s.design(), AdamW.Settings.defaults(),
                      LearningRateSchedule.constant(s.learningRate()),
                      penalty != null ? penalty : ActivationRegularizer.NONE, true)) {
+            AuditedSteps audited = links.audit().steps();
             listener.phase(SessionProgress.Phase.EVALUATING_BEFORE);
-            putAccuracy(summary.putObject("accuracyBefore"), evaluator.evaluate(
-                    new SplitLanguageModel(client, split, links.startPass()), test));
+            putAccuracy(summary.putObject("accuracyBefore"), evaluator.evaluate(new SplitLanguageModel(client, split,
+                    links.startPass(SplitProtocol.EVAL_BEFORE), SplitProtocol.EVAL_BEFORE, audited), test));
 
             listener.phase(SessionProgress.Phase.TRAINING);
             TaskBatches batches = new TaskBatches(train, encoder, s.batchSize(), s.seed());
             listener.totalSteps(ClientSession.totalSteps(s, batches));
-            RemoteBackboneLink link = links.startPass();
+            RemoteBackboneLink link = links.startPass(SplitProtocol.TRAIN);
             ClientSession.Summary trained = ClientSession.train(s, trainer, batches, link,
-                    settings.checkpointDir().orElse(null),
-                    AuditSamples.publisher(new TensorEventWriter(settings.producerId(), settings.key(),
-                            WireLimits.chunkedDefaults()), sink), step -> listener.step(step.step(), step.taskLoss()));
+                    settings.checkpointDir().orElse(null), audited,
+                    step -> listener.step(step.step(), step.taskLoss()));
             RemoteBackboneLink.Stats training = link.stats();
             summary.put("adaptersSha256",
                     TensorDigest.sha256(client.toTensors(trainer.trainable().keySet()::contains)));
 
             listener.phase(SessionProgress.Phase.EVALUATING_AFTER);
-            putAccuracy(summary.putObject("accuracyAfter"), evaluator.evaluate(
-                    new SplitLanguageModel(client, split, links.startPass()), test));
+            putAccuracy(summary.putObject("accuracyAfter"), evaluator.evaluate(new SplitLanguageModel(client, split,
+                    links.startPass(SplitProtocol.EVAL_AFTER), SplitProtocol.EVAL_AFTER, audited), test));
 
             summary.put("steps", trained.steps()).put("resumedFromStep", trained.resumedFromStep())
                     .put("firstLoss", trained.firstLoss()).put("lastLoss", trained.lastLoss())
@@ -109,8 +107,27 @@ public final class SplitRun {
             ClientFlops.estimate(client, trainer.trainable().keySet(), trained.steps(), s.batchSize(),
                     meanTokens(encoder, train)).write(summary.putObject("clientFlops"));
         }
+        listener.phase(SessionProgress.Phase.AWAITING_AUDIT);
+        awaitAudit(summary.putObject("audit"));
         summary.put("wallMillis", (System.nanoTime() - wallStart) / 1_000_000);
         return summary;
+    }
+
+    /**
+     * Waits (up to {@code gt.client.audit-wait}) until the auditor's reconstructions of every sampled training step
+     * have been scored here, then records the scores: the headline (max over scored training steps, step 0
+     * included, of the strongest attack, with its chance floor) and every scored step. Only this summary and the
+     * numbers sent to the auditor hold them; the rows they were scored against stay in this process.
+     */
+    private void awaitAudit(ObjectNode out) throws InterruptedException {
+        AuditedSteps audited = links.audit().steps();
+        boolean complete = settings.auditWait().isZero() || audited.awaitTrainingScored(settings.auditWait());
+        out.put("complete", complete);
+        if (links.audit().lastRefusal() != null) {
+            out.put("lastRefusal", links.audit().lastRefusal());
+        }
+        out.set("headline", JSON.valueToTree(audited.headline()));
+        out.set("scored", JSON.valueToTree(audited.scored()));
     }
 
     private static void putAccuracy(ObjectNode n, MultipleChoiceEvaluator.Result r) {

@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Publishes the records core's protocol classes produce, each to the topic, with the key and headers, it names
- * (answers to per-session topics, dead letters, audit samples). A plain producer rather than an emitter channel
+ * (answers to per-session topics, dead letters, audit scores). A plain producer rather than an emitter channel
  * because the topic varies per record and the wire's producer limits come from {@link WireLimits}, not from
  * per-channel properties every service would have to repeat. Idempotent with acks=all, so the chunks of one event
  * arrive in order and once.
