@@ -15,13 +15,13 @@ import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.Split;
 import io.guardedtuning.session.AuditSamples;
 import io.guardedtuning.session.SessionKeys;
+import io.guardedtuning.session.SessionVerifiers;
 import io.guardedtuning.session.SplitProtocol;
 import io.guardedtuning.tokenizer.BpeTokenizer;
 import io.guardedtuning.wire.DeadLetters;
 import io.guardedtuning.wire.EventKind;
 import io.guardedtuning.wire.EventMetadata;
 import io.guardedtuning.wire.RejectReason;
-import io.guardedtuning.wire.TensorEventVerifier;
 import io.guardedtuning.wire.Verdict;
 import io.guardedtuning.wire.WireLimits;
 import io.guardedtuning.wire.WireRejectionException;
@@ -42,7 +42,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.EnumSet;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -87,7 +86,8 @@ public class AuditService {
 
     private final Clock clock = Clock.systemUTC();
     private final WireLimits limits = WireLimits.chunkedDefaults();
-    private final Map<String, TensorEventVerifier> verifiers = new HashMap<>();
+    /** Verifiers per session, held only for sessions whose key signed a tapped record (bounded). */
+    private SessionVerifiers<TappedSession> verifiers;
     private final Map<String, AtomicReference<Double>> lastRougeL = new ConcurrentHashMap<>();
     private final Set<String> seenSessions = ConcurrentHashMap.newKeySet();
     private SessionKeys keys;
@@ -95,8 +95,12 @@ public class AuditService {
     private StepMatcher matcher;
     private LeakageReports reports;
     private AttackSuite suite;
-    /** What each session announced of its defence in its latest CONTROL start. */
-    private final Map<String, KnownDefence> announcedDefences = new HashMap<>();
+
+    /** What the audit keeps per authenticated session besides its verifier. */
+    private static final class TappedSession {
+        /** What the session announced of its defence in its latest CONTROL start. */
+        KnownDefence announced = KnownDefence.NONE;
+    }
     private AuditWorker worker;
     private Counter runs;
 
@@ -106,6 +110,8 @@ public class AuditService {
         policy = new SamplingPolicy(config.sampling().every(), config.sampling().maxPerMinute(),
                 config.sampling().disabledSessions().orElse(Set.of()));
         matcher = new StepMatcher(config.gradientWait(), config.groundTruthWindow());
+        verifiers = new SessionVerifiers<>(keys, TAPPED_KINDS, limits, clock, SessionVerifiers.DEFAULT_MAX_SESSIONS,
+                (session, key) -> new TappedSession(), matcher::forgetSession);
         reports = new LeakageReports(config.alertThreshold(), config.maxPoints());
         suite = loadSuite();
         runs = registry.counter("gt.audit.runs");
@@ -151,21 +157,12 @@ public class AuditService {
 
     /** One tapped record (the Kafka side; cheap work only). */
     public synchronized void onRecord(ConsumerRecord<String, byte[]> record) {
-        TensorEventVerifier verifier;
-        try {
-            String session = Topics.requireSessionId(record.key());
-            verifier = verifiers.computeIfAbsent(session, s -> new TensorEventVerifier(keys.forSession(s),
-                    TAPPED_KINDS, limits, clock));
-        } catch (IllegalArgumentException e) {
-            deadLetter(record, new Verdict.Rejected(RejectReason.WRONG_SESSION, e.getMessage()));
-            return;
-        }
-        Verdict verdict = verifier.verify(record);
-        if (verdict instanceof Verdict.Rejected rejected) {
+        SessionVerifiers.Outcome<TappedSession> outcome = verifiers.verify(record);
+        if (outcome.verdict() instanceof Verdict.Rejected rejected) {
             deadLetter(record, rejected);
-        } else if (verdict instanceof Verdict.Accepted accepted) {
+        } else if (outcome.verdict() instanceof Verdict.Accepted accepted) {
             try {
-                dispatch(record, verifier, accepted);
+                dispatch(record, outcome.state().orElseThrow(), accepted);
             } catch (WireRejectionException e) {
                 deadLetter(record, new Verdict.Rejected(e.reason(), e.getMessage()));
             } catch (IllegalArgumentException e) {
@@ -174,8 +171,7 @@ public class AuditService {
         }
     }
 
-    private void dispatch(ConsumerRecord<String, byte[]> record, TensorEventVerifier verifier,
-                          Verdict.Accepted accepted) {
+    private void dispatch(ConsumerRecord<String, byte[]> record, TappedSession tapped, Verdict.Accepted accepted) {
         EventMetadata m = accepted.event().metadata();
         String session = m.sessionId();
         long now = clock.millis();
@@ -189,14 +185,14 @@ public class AuditService {
                     throw new IllegalArgumentException("unknown control action '"
                             + m.attribute(SplitProtocol.ACTION) + "'");
                 }
-                verifier.forgetSteps(RESTARTED_KINDS);
+                verifiers.verifier(session).orElseThrow().forgetSteps(RESTARTED_KINDS);
                 matcher.forgetSession(session);
-                announcedDefences.put(session, KnownDefence.fromAttributes(m.attributes()));
+                tapped.announced = KnownDefence.fromAttributes(m.attributes());
             }
             case ACTIVATION_UP -> {
                 StepMatcher.Activation a = new StepMatcher.Activation(accepted.tensor().orElseThrow(),
                         SplitProtocol.lengths(m), SplitProtocol.backward(m), "train",
-                        announcedDefences.getOrDefault(session, KnownDefence.NONE));
+                        tapped.announced);
                 if (!matcher.firstSighting(session, m.step())) {
                     matcher.onResentActivation(session, m.step(), a, now);
                     return;
@@ -286,6 +282,7 @@ public class AuditService {
         List<SampledStep> forwardOnly;
         synchronized (this) {
             forwardOnly = matcher.expire(clock.millis());
+            verifiers.expireIncomplete().forEach(set -> LOG.warnf("incomplete chunk set expired: %s", set));
         }
         forwardOnly.forEach(this::enqueue);
     }
