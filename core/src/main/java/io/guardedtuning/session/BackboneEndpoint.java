@@ -9,7 +9,6 @@ import io.guardedtuning.wire.EventKind;
 import io.guardedtuning.wire.EventMetadata;
 import io.guardedtuning.wire.RejectReason;
 import io.guardedtuning.wire.TensorEvent;
-import io.guardedtuning.wire.TensorEventVerifier;
 import io.guardedtuning.wire.TensorEventWriter;
 import io.guardedtuning.wire.Verdict;
 import io.guardedtuning.wire.WireLimits;
@@ -18,7 +17,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,56 +34,43 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class BackboneEndpoint {
 
     private static final int ANSWERS_KEPT_PER_SESSION = 4;
-    private static final int MAX_SESSIONS = 1024;
 
     private final BackboneServer server;
-    private final SessionKeys keys;
-    private final WireLimits limits;
-    private final String producerId;
-    private final Clock clock;
-    private final Map<String, SessionState> sessions = new LinkedHashMap<>(16, 0.75f, true);
+    /** Per-session state, created only once a record of the session authenticated (see SessionVerifiers). */
+    private final SessionVerifiers<SessionState> sessions;
     private final SessionMeter meter = new SessionMeter();
     private final Map<RejectReason, AtomicLong> rejections = new ConcurrentHashMap<>();
 
-    private final class SessionState {
-        final TensorEventVerifier verifier;
+    private static final class SessionState {
         final TensorEventWriter writer;
         /** Recent answers by (kind, step), so a retried request is answered identically and cheaply. */
         final Map<String, List<ProducerRecord<String, byte[]>>> answers = new LinkedHashMap<>();
 
-        SessionState(String session) {
-            var key = keys.forSession(session);
-            verifier = new TensorEventVerifier(key, EnumSet.of(EventKind.ACTIVATION_UP, EventKind.GRADIENT_UP,
-                    EventKind.CONTROL), limits, clock);
-            writer = new TensorEventWriter(producerId, key, limits);
+        SessionState(TensorEventWriter writer) {
+            this.writer = writer;
         }
     }
 
     public BackboneEndpoint(BackboneServer server, SessionKeys keys, WireLimits limits, String producerId,
                             Clock clock) {
         this.server = server;
-        this.keys = keys;
-        this.limits = limits;
-        this.producerId = producerId;
-        this.clock = clock;
+        this.sessions = new SessionVerifiers<>(keys::forSession, EnumSet.of(EventKind.ACTIVATION_UP, EventKind.GRADIENT_UP,
+                EventKind.CONTROL), limits, clock, SessionVerifiers.DEFAULT_MAX_SESSIONS,
+                (session, key) -> new SessionState(new TensorEventWriter(producerId, key, limits)),
+                server::endSession);
     }
 
     /** Handles one consumed record; returns the records to produce (answers or a dead letter), possibly none. */
     public List<ProducerRecord<String, byte[]>> handle(ConsumerRecord<String, byte[]> record) {
         String session = record.key();
-        SessionState state;
-        try {
-            state = state(session);
-        } catch (IllegalArgumentException e) {
-            return deadLetter(record, new Verdict.Rejected(RejectReason.WRONG_SESSION, e.getMessage()));
-        }
-        Verdict verdict = state.verifier.verify(record);
-        if (verdict instanceof Verdict.Rejected rejected) {
+        SessionVerifiers.Outcome<SessionState> outcome = sessions.verify(record);
+        if (outcome.verdict() instanceof Verdict.Rejected rejected) {
             return deadLetter(record, rejected);
         }
-        if (!(verdict instanceof Verdict.Accepted accepted)) {
+        if (!(outcome.verdict() instanceof Verdict.Accepted accepted)) {
             return List.of();
         }
+        SessionState state = outcome.state().orElseThrow();
         meter.received(session, record.serializedValueSize());
         if (accepted.event().metadata().kind() == EventKind.CONTROL) {
             return control(state, session, accepted.event().metadata(), record);
@@ -106,7 +91,8 @@ public final class BackboneEndpoint {
             return deadLetter(record, new Verdict.Rejected(RejectReason.PROTOCOL,
                     "unknown control action '" + m.attribute(SplitProtocol.ACTION) + "'"));
         }
-        state.verifier.forgetSteps(EnumSet.of(EventKind.ACTIVATION_UP, EventKind.GRADIENT_UP));
+        sessions.verifier(session).orElseThrow()
+                .forgetSteps(EnumSet.of(EventKind.ACTIVATION_UP, EventKind.GRADIENT_UP));
         state.answers.clear();
         server.endSession(session);
         meter.restarted(session);
@@ -162,20 +148,6 @@ public final class BackboneEndpoint {
         return out;
     }
 
-    private SessionState state(String session) {
-        SessionState s = sessions.get(session);
-        if (s == null) {
-            s = new SessionState(Topics.requireSessionId(session));
-            sessions.put(session, s);
-            if (sessions.size() > MAX_SESSIONS) {
-                String eldest = sessions.keySet().iterator().next();
-                sessions.remove(eldest);
-                server.endSession(eldest);
-            }
-        }
-        return s;
-    }
-
     private List<ProducerRecord<String, byte[]>> deadLetter(ConsumerRecord<String, byte[]> record,
                                                             Verdict.Rejected rejected) {
         rejections.computeIfAbsent(rejected.reason(), r -> new AtomicLong()).incrementAndGet();
@@ -200,8 +172,6 @@ public final class BackboneEndpoint {
 
     /** Incomplete chunk sets past their timeout, across sessions (call periodically). */
     public List<String> expireIncomplete() {
-        List<String> out = new ArrayList<>();
-        sessions.forEach((id, s) -> s.verifier.expireIncomplete().forEach(set -> out.add(id + ": " + set)));
-        return out;
+        return sessions.expireIncomplete();
     }
 }

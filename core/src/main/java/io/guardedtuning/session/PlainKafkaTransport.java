@@ -10,6 +10,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.HashMap;
@@ -23,6 +25,8 @@ import java.util.function.Consumer;
  * (The services move the same records with SmallRye Reactive Messaging.)
  */
 public final class PlainKafkaTransport {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PlainKafkaTransport.class);
 
     /** The consumer group of every backbone replica: Kafka spreads the sessions' partitions over them. */
     public static final String SERVER_GROUP = "server-compute";
@@ -89,7 +93,7 @@ public final class PlainKafkaTransport {
                             assigned.countDown();
                         }
                         ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(50));
-                        records.forEach(handler);
+                        records.forEach(r -> handleSafely(name, handler, r));
                         afterPoll.run();
                         if (commit && !records.isEmpty()) {
                             // Async: a commit lost to a broker outage only means a few records are handled again.
@@ -107,6 +111,17 @@ public final class PlainKafkaTransport {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException(name + " interrupted while joining its group", e);
+            }
+        }
+
+        /** A handler that throws on one record (a bug) is reported; the loop goes on with the next record. */
+        private static void handleSafely(String name, Consumer<ConsumerRecord<String, byte[]>> handler,
+                                         ConsumerRecord<String, byte[]> record) {
+            try {
+                handler.accept(record);
+            } catch (RuntimeException e) {
+                LOG.error("{} failed on {}[{}]@{}; moving on", name, record.topic(), record.partition(),
+                        record.offset(), e);
             }
         }
 

@@ -12,9 +12,12 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Rebuilds whole events from chunks that may arrive out of order, twice, or never. Memory is bounded: a set
- * reserves its declared total size when its first chunk arrives, and sets beyond the open-set or byte budget are
- * refused (REASSEMBLY_FULL) rather than evicting sets already in progress. Not thread-safe: one per consumer.
+ * Rebuilds whole events from chunks that may arrive out of order, twice, or never. Memory is bounded: a set's
+ * declared chunk count must be one a sender can produce ({@link WireLimits#maxChunksPerEvent()}, and no more
+ * chunks than bytes), a set reserves its declared total size plus its per-chunk bookkeeping when its first chunk
+ * arrives, its chunks may not hold more than the declared total, and sets beyond the open-set or byte budget are
+ * refused (REASSEMBLY_FULL) rather than evicting sets already in progress. Sets still incomplete after the
+ * timeout are dropped by {@link #expire()}. Not thread-safe: one per consumer.
  */
 public final class ChunkReassembler {
 
@@ -27,6 +30,7 @@ public final class ChunkReassembler {
         final byte[][] parts;
         final Instant firstSeen;
         int received;
+        long receivedBytes;
 
         OpenSet(TensorEvent first, Instant firstSeen) {
             this.first = first;
@@ -68,6 +72,7 @@ public final class ChunkReassembler {
         if (position.isWhole()) {
             return Optional.of(chunk);
         }
+        requirePossibleCount(chunk);
         if (recentlyCompleted.contains(chunk.metadata().id())) {
             return Optional.empty();
         }
@@ -82,8 +87,13 @@ public final class ChunkReassembler {
         if (set.parts[position.index()] != null) {
             return Optional.empty();
         }
+        if (set.receivedBytes + chunk.payload().length > position.totalBytes()) {
+            throw new WireRejectionException(RejectReason.SIZE_MISMATCH, "chunk " + position.index() + " of set "
+                    + chunk.metadata().id() + " takes it past its declared " + position.totalBytes() + " bytes");
+        }
         set.parts[position.index()] = chunk.payload();
         set.received++;
+        set.receivedBytes += chunk.payload().length;
         if (set.received < set.parts.length) {
             return Optional.empty();
         }
@@ -92,8 +102,28 @@ public final class ChunkReassembler {
         return Optional.of(assemble(set));
     }
 
+    /** A count no sender of these limits produces (or an oversized chunk) is refused before anything is allocated. */
+    private void requirePossibleCount(TensorEvent chunk) {
+        ChunkPosition p = chunk.chunk();
+        long fewest = (p.totalBytes() + limits.maxChunkBytes() - 1) / limits.maxChunkBytes();
+        if (p.count() > limits.maxChunksPerEvent() || p.count() > Math.max(1, p.totalBytes()) || p.count() < fewest) {
+            throw new WireRejectionException(RejectReason.OVERSIZE, "set " + chunk.metadata().id() + " declares "
+                    + p.count() + " chunks for " + p.totalBytes() + " bytes; between " + fewest + " and "
+                    + Math.min(limits.maxChunksPerEvent(), Math.max(1, p.totalBytes())) + " allowed");
+        }
+        if (chunk.payload().length > p.totalBytes()) {
+            throw new WireRejectionException(RejectReason.SIZE_MISMATCH, "chunk of " + chunk.payload().length
+                    + " bytes in set " + chunk.metadata().id() + " of " + p.totalBytes() + " bytes");
+        }
+    }
+
+    /** Bytes a set holds back from the budget: its declared payload and its per-chunk bookkeeping. */
+    private static long reservation(ChunkPosition p) {
+        return p.totalBytes() + (long) p.count() * WireLimits.CHUNK_BOOKKEEPING_BYTES;
+    }
+
     private OpenSet openSet(TensorEvent chunk) {
-        long total = chunk.chunk().totalBytes();
+        long total = reservation(chunk.chunk());
         if (open.size() >= limits.maxOpenChunkSets() || reservedBytes + total > limits.maxReassemblyBytes()) {
             throw new WireRejectionException(RejectReason.REASSEMBLY_FULL, open.size() + " sets holding "
                     + reservedBytes + " bytes are open; refusing set " + chunk.metadata().id());
@@ -110,7 +140,7 @@ public final class ChunkReassembler {
 
     private void close(String id, OpenSet set) {
         open.remove(id);
-        reservedBytes -= set.first.chunk().totalBytes();
+        reservedBytes -= reservation(set.first.chunk());
     }
 
     private static TensorEvent assemble(OpenSet set) {
@@ -139,7 +169,7 @@ public final class ChunkReassembler {
             OpenSet set = it.next();
             if (set.firstSeen.isBefore(deadline)) {
                 it.remove();
-                reservedBytes -= set.first.chunk().totalBytes();
+                reservedBytes -= reservation(set.first.chunk());
                 expired.add(new IncompleteSet(set.first.metadata(), set.received, set.parts.length, set.firstSeen));
             }
         }

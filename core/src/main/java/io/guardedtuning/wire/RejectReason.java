@@ -19,5 +19,7 @@ public enum RejectReason {
     REASSEMBLY_FULL,
     INCOMPLETE_CHUNK_SET,
     /** Authentic and well-formed, but not valid for the protocol (e.g. lengths that do not fit the shape). */
-    PROTOCOL
+    PROTOCOL,
+    /** The record could not be read at all: an error no specific check names (reported with its message). */
+    UNREADABLE
 }

@@ -28,6 +28,7 @@ public final class TensorEventVerifier {
     /** (micro-batch, chunk) positions seen at each kind's high-water step; older steps are refused as stale. */
     private final Map<EventKind, Set<String>> seenAtHighWater = new EnumMap<>(EventKind.class);
     private final Map<RejectReason, AtomicLong> rejections = new EnumMap<>(RejectReason.class);
+    private boolean authenticated;
 
     public TensorEventVerifier(SessionKey key, Set<EventKind> acceptedKinds, WireLimits limits, Clock clock) {
         this.key = key;
@@ -43,12 +44,28 @@ public final class TensorEventVerifier {
         return verify(record.key(), record.headers(), record.value());
     }
 
+    /**
+     * Never throws: whatever a record holds, the answer is a verdict (a bug or a case no check foresaw is refused
+     * as UNREADABLE rather than escaping into, and stopping, the consumer). Incomplete chunk sets past their
+     * timeout are dropped first, so they expire in every receiver that keeps receiving.
+     */
     public Verdict verify(String recordKey, Headers headers, byte[] value) {
         try {
+            expireIncomplete();
             return check(recordKey, headers, value == null ? new byte[0] : value);
         } catch (WireRejectionException e) {
             return reject(e.reason(), e.getMessage());
+        } catch (RuntimeException e) {
+            return reject(RejectReason.UNREADABLE, e.getClass().getSimpleName() + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * True once a record passed the MAC check here, i.e. the session's key signed something this verifier saw:
+     * the test a receiver applies before it keeps per-session state for a session it did not know.
+     */
+    public boolean authenticated() {
+        return authenticated;
     }
 
     private Verdict check(String recordKey, Headers headers, byte[] payload) {
@@ -62,6 +79,7 @@ public final class TensorEventVerifier {
                     + " (record key " + recordKey + ") at the verifier of session " + key.sessionId());
         }
         WireHeaders.verifyMac(key, headers, payload);
+        authenticated = true;
         TensorEvent chunk = WireHeaders.read(headers, payload);
         EventMetadata m = chunk.metadata();
         if (!acceptedKinds.contains(m.kind())) {

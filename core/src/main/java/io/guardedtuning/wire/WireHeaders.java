@@ -217,10 +217,16 @@ public final class WireHeaders {
 
     private static long[] parseShape(String shape) {
         long[] dims = shape.isEmpty() ? new long[0] : Arrays.stream(shape.split(",")).mapToLong(Long::parseLong).toArray();
+        long elements = 1;
         for (long d : dims) {
             if (d < 0) {
                 throw new NumberFormatException("negative dimension in shape " + shape);
             }
+            // A decoded tensor is one Java array: more elements than it can index is no tensor this side can hold.
+            if (d != 0 && elements > Integer.MAX_VALUE / d) {
+                throw new NumberFormatException("shape " + shape + " has more than " + Integer.MAX_VALUE + " elements");
+            }
+            elements *= d;
         }
         return dims;
     }

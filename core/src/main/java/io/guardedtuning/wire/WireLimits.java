@@ -19,6 +19,11 @@ public record WireLimits(int maxChunkBytes, long maxEventBytes, int maxOpenChunk
 
     /** Headers (~1 KiB with long ids) plus batch and record framing, with room to spare. */
     public static final int RECORD_OVERHEAD_BYTES = 16 * 1024;
+    /**
+     * What a receiver spends per declared chunk of an open set besides the chunk's bytes (a slot and an array
+     * header); counted against {@code maxReassemblyBytes} so a set's bookkeeping is paid for like its payload.
+     */
+    public static final int CHUNK_BOOKKEEPING_BYTES = 32;
     private static final int KAFKA_DEFAULT_MESSAGE_BYTES = 1024 * 1024;
 
     public WireLimits {
@@ -39,6 +44,14 @@ public record WireLimits(int maxChunkBytes, long maxEventBytes, int maxOpenChunk
     /** The alternative: no chunking up to {@code maxEventBytes}, with every Kafka limit raised to match. */
     public static WireLimits singleRecord(int maxEventBytes) {
         return new WireLimits(maxEventBytes, maxEventBytes, 16, 2L * maxEventBytes, Duration.ofSeconds(60));
+    }
+
+    /**
+     * Most chunks an event may declare: the largest event cut into full chunks. A sender splits an event into
+     * {@code ceil(total / maxChunkBytes)} chunks, so anything above this is refused before a set is opened.
+     */
+    public int maxChunksPerEvent() {
+        return Math.toIntExact(Math.max(1, (maxEventBytes + maxChunkBytes - 1) / maxChunkBytes));
     }
 
     /** Largest record batch on the wire: chunk + headers + framing. */

@@ -117,4 +117,48 @@ class ChunkReassemblerTest {
         assertEquals(RejectReason.CHECKSUM_MISMATCH, assertThrows(WireRejectionException.class,
                 () -> fresh.offer(new TensorEvent(last.metadata(), last.chunk(), corrupted))).reason());
     }
+
+    /** A chunk that declares its set's count and size freely: the shape of an attacker's record. */
+    private static TensorEvent declaring(int count, long totalBytes, int payloadBytes) {
+        EventMetadata m = new EventMetadata("declared-" + count, "test", EventKind.PACKAGE_CHUNK, Instant.EPOCH, "s",
+                1, 0, 0, new long[] {totalBytes}, CodecSpec.of(CodecFormat.RAW), java.util.Map.of());
+        return new TensorEvent(m, new ChunkPosition(0, count, totalBytes, "crc32c:00000000"), new byte[payloadBytes]);
+    }
+
+    @Test
+    void aDeclaredChunkCountNoSenderProducesAllocatesNothing() {
+        ChunkReassembler reassembler = new ChunkReassembler(SMALL, new ManualClock());
+        // 150 million chunks for an event within the byte limit: refused before any per-chunk slot exists.
+        WireRejectionException many = assertThrows(WireRejectionException.class,
+                () -> reassembler.offer(declaring(150_000_000, 10_000, 100)));
+        assertEquals(RejectReason.OVERSIZE, many.reason());
+        assertTrue(many.getMessage().contains("150000000 chunks"), many.getMessage());
+        // More chunks than bytes, and fewer chunks than the bytes need at this chunk size.
+        assertEquals(RejectReason.OVERSIZE, assertThrows(WireRejectionException.class,
+                () -> reassembler.offer(declaring(50, 40, 1))).reason());
+        assertEquals(RejectReason.OVERSIZE, assertThrows(WireRejectionException.class,
+                () -> reassembler.offer(declaring(2, 1000, 100))).reason());
+        assertEquals(0, reassembler.openSets());
+        assertEquals(0, reassembler.reservedBytes());
+        assertEquals(100, SMALL.maxChunksPerEvent());
+        assertEquals(261, WireLimits.chunkedDefaults().maxChunksPerEvent());
+        assertEquals(1, WireLimits.singleRecord(1 << 20).maxChunksPerEvent());
+    }
+
+    @Test
+    void chunksCannotHoldMoreThanTheirSetDeclaresAndBookkeepingIsCounted() {
+        ChunkReassembler reassembler = new ChunkReassembler(SMALL, new ManualClock());
+        assertEquals(RejectReason.SIZE_MISMATCH, assertThrows(WireRejectionException.class,
+                () -> reassembler.offer(declaring(3, 250, 251))).reason());
+        assertEquals(0, reassembler.openSets());
+
+        List<TensorEvent> chunks = chunks(250, 8);
+        reassembler.offer(chunks.get(0));
+        assertEquals(250 + 3L * WireLimits.CHUNK_BOOKKEEPING_BYTES, reassembler.reservedBytes());
+        // Chunks 1 and 2 replaced by full-size ones: the set would hold 300 bytes of a declared 250.
+        reassembler.offer(new TensorEvent(chunks.get(1).metadata(), chunks.get(1).chunk(), new byte[100]));
+        TensorEvent third = chunks.get(2);
+        assertEquals(RejectReason.SIZE_MISMATCH, assertThrows(WireRejectionException.class,
+                () -> reassembler.offer(new TensorEvent(third.metadata(), third.chunk(), new byte[100]))).reason());
+    }
 }

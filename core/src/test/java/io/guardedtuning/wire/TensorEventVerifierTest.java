@@ -2,7 +2,9 @@ package io.guardedtuning.wire;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.guardedtuning.tensor.HostTensor;
 import java.nio.charset.StandardCharsets;
@@ -161,17 +163,59 @@ class TensorEventVerifierTest {
     }
 
     @Test
-    void deadLetterKeepsTheOriginalAndAddsWhy() {
+    void deadLetterKeepsTheHeadersAndAddsWhyButNotThePayload() {
         ProducerRecord<String, byte[]> good = send(1, activation(2, 2, 10), CodecSpec.of(CodecFormat.FP32)).get(0);
         ConsumerRecord<String, byte[]> consumed = new ConsumerRecord<>("up", 3, 42L, 0L, TimestampType.CREATE_TIME,
                 good.key().length(), good.value().length, good.key(), good.value(), good.headers(), Optional.empty());
         ProducerRecord<String, byte[]> dead = DeadLetters.record("up.dlq", consumed,
                 new Verdict.Rejected(RejectReason.BAD_MAC, "test"));
         assertEquals("up.dlq", dead.topic());
-        assertArrayEquals(good.value(), dead.value());
+        assertEquals(good.key(), dead.key());
+        assertEquals(0, dead.value().length);
+        assertEquals(DeadLetters.sha256(good.value()),
+                new String(dead.headers().lastHeader(DeadLetters.PAYLOAD_DIGEST).value(), StandardCharsets.UTF_8));
+        assertEquals(Integer.toString(good.value().length),
+                new String(dead.headers().lastHeader(DeadLetters.PAYLOAD_SIZE).value(), StandardCharsets.UTF_8));
         assertArrayEquals(good.headers().lastHeader(WireHeaders.HMAC).value(), dead.headers().lastHeader(WireHeaders.HMAC).value());
         assertEquals("BAD_MAC", new String(dead.headers().lastHeader(DeadLetters.REASON).value(), StandardCharsets.UTF_8));
         assertEquals("42", new String(dead.headers().lastHeader(DeadLetters.SOURCE_OFFSET).value(), StandardCharsets.UTF_8));
         assertEquals("3", new String(dead.headers().lastHeader(DeadLetters.SOURCE_PARTITION).value(), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aSignedShapeWhoseElementCountOverflowsIsRefusedWithAReason() {
+        ProducerRecord<String, byte[]> good = send(1, activation(4, 8, 11), CodecSpec.of(CodecFormat.FP32)).get(0);
+        Verdict overflow = offer(edited(good, session, set(WireHeaders.SHAPE, "4294967296,4294967296,4294967296")));
+        assertRejected(RejectReason.MALFORMED_HEADER, overflow);
+        assertTrue(((Verdict.Rejected) overflow).detail().contains("elements"), overflow.toString());
+        // Past what one array can index, though a long would still hold it.
+        assertRejected(RejectReason.MALFORMED_HEADER, offer(edited(good, session, set(WireHeaders.SHAPE, "65536,65536"))));
+        assertInstanceOf(Verdict.Accepted.class, offer(good));
+    }
+
+    @Test
+    void onlyARecordThatPassedTheMacAuthenticatesTheVerifier() {
+        ProducerRecord<String, byte[]> good = send(1, activation(4, 8, 12), CodecSpec.of(CodecFormat.FP32)).get(0);
+        assertRejected(RejectReason.MISSING_HEADER, offer(new ProducerRecord<>("up", null, good.key(), good.value())));
+        byte[] flipped = good.value().clone();
+        flipped[0] ^= 1;
+        assertRejected(RejectReason.BAD_MAC, offer(new ProducerRecord<>("up", null, good.key(), flipped, good.headers())));
+        assertFalse(server.authenticated());
+        assertInstanceOf(Verdict.Accepted.class, offer(good));
+        assertTrue(server.authenticated());
+    }
+
+    @Test
+    void incompleteChunkSetsExpireWhenTheNextRecordArrives() {
+        ChunkReassemblerTest.ManualClock clock = new ChunkReassemblerTest.ManualClock();
+        TensorEventVerifier verifier = new TensorEventVerifier(session, EnumSet.of(EventKind.ACTIVATION_UP), LIMITS,
+                clock);
+        ProducerRecord<String, byte[]> first = send(1, activation(64, 256, 13), CodecSpec.of(CodecFormat.FP32)).get(0);
+        assertInstanceOf(Verdict.Pending.class, verifier.verify(first.key(), first.headers(), first.value()));
+        clock.now = clock.now.plus(LIMITS.chunkSetTimeout()).plusSeconds(1);
+        ProducerRecord<String, byte[]> next = send(2, activation(2, 2, 14), CodecSpec.of(CodecFormat.FP32)).get(0);
+        assertInstanceOf(Verdict.Accepted.class, verifier.verify(next.key(), next.headers(), next.value()));
+        assertEquals(1L, verifier.rejectionCounts().get(RejectReason.INCOMPLETE_CHUNK_SET));
+        assertEquals(List.of(), verifier.expireIncomplete(), "nothing left open");
     }
 }

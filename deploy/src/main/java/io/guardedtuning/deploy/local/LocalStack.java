@@ -51,7 +51,8 @@ public final class LocalStack implements AutoCloseable {
     private int auditorPort;
     private final int auditEveryDefault;
     private boolean auditOnPublicCorpus = true;
-    private final Map<ProcessSupervisor.Managed, Integer> clientPorts = new LinkedHashMap<>();
+    /** The HTTP port of every service started (server, auditor, clients, emulators). */
+    private final Map<ProcessSupervisor.Managed, Integer> ports = new LinkedHashMap<>();
     /** The provider's package-signing pair, made once per stack; its public half goes to Offline clients. */
     private final KeyPair providerKeys = ProviderKeys.generate();
     private Map<String, String> providerKeyFiles;
@@ -120,6 +121,7 @@ public final class LocalStack implements AutoCloseable {
         ProcessSupervisor.Managed emulator = supervisor.start("emulator-distillation-" + spec.id(),
                 service("emulator-distillation", port, props), env());
         supervisor.awaitHealthy(emulator, health(port), START_TIMEOUT);
+        ports.put(emulator, port);
         return emulator;
     }
 
@@ -168,6 +170,8 @@ public final class LocalStack implements AutoCloseable {
                 "gt.audit.auxiliary.corpus", Boolean.toString(auditOnPublicCorpus))), env());
         supervisor.awaitHealthy(server, health(serverPort), START_TIMEOUT);
         supervisor.awaitHealthy(auditor, health(auditorPort), START_TIMEOUT);
+        ports.put(server, serverPort);
+        ports.put(auditor, auditorPort);
         backbone = wanted;
     }
 
@@ -202,13 +206,13 @@ public final class LocalStack implements AutoCloseable {
         ProcessSupervisor.Managed client = supervisor.start("client-compute-" + spec.id(),
                 service("client-compute", port, props), env());
         supervisor.awaitHealthy(client, "http://127.0.0.1:" + port + "/q/health/live", START_TIMEOUT);
-        clientPorts.put(client, port);
+        ports.put(client, port);
         return client;
     }
 
     /** The client's GET /session, or empty while it is not answering (starting, exiting). */
     public Optional<JsonNode> clientStatus(ProcessSupervisor.Managed client) {
-        return get("http://127.0.0.1:" + clientPorts.get(client) + "/session");
+        return get("http://127.0.0.1:" + ports.get(client) + "/session");
     }
 
     /** The auditor's report for a session (GET /audit/sessions/{id}), if it has one. */
@@ -223,7 +227,22 @@ public final class LocalStack implements AutoCloseable {
 
     /** The client's Prometheus metrics (GET /q/metrics), or empty while it is not answering. */
     public Optional<String> clientMetrics(ProcessSupervisor.Managed client) {
-        return getText("http://127.0.0.1:" + clientPorts.get(client) + "/q/metrics");
+        return getText("http://127.0.0.1:" + ports.get(client) + "/q/metrics");
+    }
+
+    /** A service's GET /q/health (liveness and readiness), or empty while it is not answering or not UP. */
+    public Optional<JsonNode> health(ProcessSupervisor.Managed service) {
+        return get("http://127.0.0.1:" + ports.get(service) + "/q/health");
+    }
+
+    /** The provider's server-compute process (the latest started by {@link #ensureProvider}). */
+    public ProcessSupervisor.Managed server() {
+        return server;
+    }
+
+    /** The provider's attack-audit process. */
+    public ProcessSupervisor.Managed auditor() {
+        return auditor;
     }
 
     private Optional<JsonNode> get(String url) {

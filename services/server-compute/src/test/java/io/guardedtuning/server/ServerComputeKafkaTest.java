@@ -10,6 +10,7 @@ import io.guardedtuning.session.SessionKeys;
 import io.guardedtuning.split.BackboneServer;
 import io.guardedtuning.tensor.HostTensor;
 import io.guardedtuning.testing.EmbeddedKafkaResource;
+import io.guardedtuning.testing.HostileRecords;
 import io.guardedtuning.testing.TestKafka;
 import io.guardedtuning.testing.TinyModelResource;
 import io.guardedtuning.testing.TinyModels;
@@ -225,6 +226,59 @@ class ServerComputeKafkaTest {
         given().get("/sessions").then().statusCode(200)
                 .body("deadLetters.BAD_MAC", greaterThan(0))
                 .body("sessions.'" + session + "'.messagesOut", equalTo(1));
+    }
+
+    /**
+     * Both CloudEvents poison records on both up topics: once they stopped the consumer for good (SmallRye parsed
+     * their CloudEvents headers before our verifier saw them). Now each is dead-lettered, the group's offsets move
+     * past it, the service stays UP and the next session is answered.
+     */
+    @Test
+    void cloudEventPoisonIsDeadLetteredCommittedPastAndTheConsumerGoesOn() throws Exception {
+        String session = session("ce");
+        List<ConsumerRecord<String, byte[]>> deadLetters = new CopyOnWriteArrayList<>();
+        Map<org.apache.kafka.common.TopicPartition, Long> poisonOffsets = new HashMap<>();
+        try (Client c = client(session);
+             AutoCloseable dlq = TestKafka.poll(List.of(Topics.DEAD_LETTER), r -> {
+                 if (session.equals(r.key())) {
+                     deadLetters.add(r);
+                 }
+             })) {
+            for (ProducerRecord<String, byte[]> r : HostileRecords.cloudEventPoison(
+                    List.of(Topics.ACTIVATIONS_UP, Topics.GRADIENTS_UP), session)) {
+                var at = producer.send(r).get();
+                poisonOffsets.merge(new org.apache.kafka.common.TopicPartition(at.topic(), at.partition()),
+                        at.offset(), Math::max);
+            }
+            c.link().start(System.currentTimeMillis());
+            HostTensor hIn = random(4, 1, 3, TinyModels.CONFIG.hiddenSize());
+            assertArrayEquals(hIn.shape(), c.link().forward(0, hIn, new long[] {3}, false).shape());
+            long deadline = System.currentTimeMillis() + 20_000;
+            while (deadLetters.size() < 4 && System.currentTimeMillis() < deadline) {
+                Thread.sleep(50);
+            }
+        }
+        assertEquals(4, deadLetters.size(), "dead letters of " + session);
+        deadLetters.forEach(d -> assertEquals(RejectReason.MISSING_HEADER.name(), header(d, DeadLetters.REASON)));
+        given().get("/q/health").then().statusCode(200).body("status", equalTo("UP"));
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers",
+                EmbeddedKafkaResource.broker().bootstrapServers()))) {
+            long deadline = System.currentTimeMillis() + 30_000;
+            Map<org.apache.kafka.common.TopicPartition, Long> committed = Map.of();
+            while (System.currentTimeMillis() < deadline) {
+                committed = new HashMap<>();
+                for (var e : admin.listConsumerGroupOffsets("server-compute").partitionsToOffsetAndMetadata().get()
+                        .entrySet()) {
+                    committed.put(e.getKey(), e.getValue() == null ? -1 : e.getValue().offset());
+                }
+                Map<org.apache.kafka.common.TopicPartition, Long> seen = committed;
+                if (poisonOffsets.entrySet().stream().allMatch(p -> seen.getOrDefault(p.getKey(), -1L) > p.getValue())) {
+                    return;
+                }
+                Thread.sleep(200);
+            }
+            assertTrue(false, "the group's offsets " + committed + " never passed the poison at " + poisonOffsets);
+        }
     }
 
     @Test

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.guardedtuning.audit.service.LeakageAlert;
 import io.guardedtuning.audit.service.LeakageSeries;
+import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -13,6 +14,7 @@ import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Emitter;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.eclipse.microprofile.reactive.messaging.OnOverflow;
+import org.jboss.logging.Logger;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -24,10 +26,12 @@ import java.util.List;
 @ApplicationScoped
 public class AuditEvents {
 
+    private static final Logger LOG = Logger.getLogger(AuditEvents.class);
+
     @Inject
     @Channel(AuditChannels.DEAD_LETTERS)
     @OnOverflow(value = OnOverflow.Strategy.BUFFER, bufferSize = 1024)
-    Emitter<byte[]> deadLetters;
+    MutinyEmitter<byte[]> deadLetters;
 
     @Inject
     @Channel(AuditChannels.RECONSTRUCTIONS)
@@ -47,13 +51,21 @@ public class AuditEvents {
     @Inject
     ObjectMapper json;
 
-    /** A dead letter as core's DeadLetters builds it, marked as the auditor's. */
+    /**
+     * A dead letter as core's DeadLetters builds it, marked as the auditor's. Returns once Kafka has it (called on
+     * the tap's worker thread): a burst of refused records then slows the tap down instead of overflowing the
+     * emitter's buffer, which would lose dead letters.
+     */
     public void deadLetter(ProducerRecord<String, byte[]> record) {
         RecordHeaders headers = new RecordHeaders(record.headers().toArray());
         headers.add(AuditChannels.DEAD_LETTER_GROUP_HEADER, AuditChannels.GROUP.getBytes(StandardCharsets.UTF_8));
-        deadLetters.send(Message.of(record.value() == null ? new byte[0] : record.value())
-                .addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(record.key())
-                        .withHeaders(headers).build()));
+        try {
+            deadLetters.sendMessageAndAwait(Message.of(record.value() == null ? new byte[0] : record.value())
+                    .addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(record.key())
+                            .withHeaders(headers).build()));
+        } catch (RuntimeException e) {
+            LOG.errorf("a dead letter of session %s was not stored: %s", record.key(), e.getMessage());
+        }
     }
 
     /** A reconstruction event's records, as written for the session's down topic (the topic is each record's). */

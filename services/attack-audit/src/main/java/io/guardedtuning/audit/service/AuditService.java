@@ -15,6 +15,7 @@ import io.guardedtuning.model.Split;
 import io.guardedtuning.session.AuditProtocol;
 import io.guardedtuning.session.AuditedSteps;
 import io.guardedtuning.session.SessionKeys;
+import io.guardedtuning.session.SessionVerifiers;
 import io.guardedtuning.session.SplitProtocol;
 import io.guardedtuning.tokenizer.BpeTokenizer;
 import io.guardedtuning.wire.DeadLetters;
@@ -22,7 +23,6 @@ import io.guardedtuning.wire.EventKind;
 import io.guardedtuning.wire.EventMetadata;
 import io.guardedtuning.wire.RejectReason;
 import io.guardedtuning.wire.SessionKey;
-import io.guardedtuning.wire.TensorEventVerifier;
 import io.guardedtuning.wire.TensorEvent;
 import io.guardedtuning.wire.TensorEventWriter;
 import io.guardedtuning.wire.Verdict;
@@ -45,7 +45,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.EnumSet;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -96,7 +95,8 @@ public class AuditService {
 
     private final Clock clock = Clock.systemUTC();
     private final WireLimits limits = WireLimits.chunkedDefaults();
-    private final Map<String, TensorEventVerifier> verifiers = new HashMap<>();
+    /** Verifiers per session, held only for sessions whose key signed a tapped record (bounded). */
+    private SessionVerifiers<TappedSession> verifiers;
     private final Map<String, AtomicReference<Double>> lastRougeL = new ConcurrentHashMap<>();
     private final Set<String> seenSessions = ConcurrentHashMap.newKeySet();
     private final AtomicLong lastEventStep = new AtomicLong();
@@ -106,8 +106,12 @@ public class AuditService {
     private StepMatcher matcher;
     private LeakageReports reports;
     private AttackSuite suite;
-    /** What each session announced of its defence in its latest CONTROL start. */
-    private final Map<String, KnownDefence> announcedDefences = new HashMap<>();
+
+    /** What the audit keeps per authenticated session besides its verifier. */
+    private static final class TappedSession {
+        /** What the session announced of its defence in its latest CONTROL start. */
+        KnownDefence announced = KnownDefence.NONE;
+    }
     private AuditWorker worker;
     private Counter runs;
 
@@ -118,6 +122,8 @@ public class AuditService {
         policy = new SamplingPolicy(config.sampling().every(), config.sampling().maxPerMinute(),
                 config.sampling().passes(), config.sampling().disabledSessions().orElse(Set.of()));
         matcher = new StepMatcher(config.gradientWait());
+        verifiers = new SessionVerifiers<>(keys, TAPPED_KINDS, limits, clock, SessionVerifiers.DEFAULT_MAX_SESSIONS,
+                (session, key) -> new TappedSession(), matcher::forgetSession);
         reports = new LeakageReports(config.alertThreshold(), config.maxPoints());
         suite = loadSuite();
         runs = registry.counter("gt.audit.runs");
@@ -194,24 +200,15 @@ public class AuditService {
 
     /** One tapped record (the Kafka side; cheap work only). */
     public synchronized void onRecord(ConsumerRecord<String, byte[]> record) {
-        TensorEventVerifier verifier;
-        try {
-            String session = Topics.requireSessionId(record.key());
-            if (audited.isPresent() && !audited.get().contains(session)) {
-                return; // another data owner's session: not this auditor's to read or to judge
-            }
-            verifier = verifiers.computeIfAbsent(session, s -> new TensorEventVerifier(keys.apply(s),
-                    TAPPED_KINDS, limits, clock));
-        } catch (IllegalArgumentException e) {
-            deadLetter(record, new Verdict.Rejected(RejectReason.WRONG_SESSION, e.getMessage()));
-            return;
+        if (record.key() != null && audited.isPresent() && !audited.get().contains(record.key())) {
+            return; // another data owner's session: not this auditor's to read or to judge
         }
-        Verdict verdict = verifier.verify(record);
-        if (verdict instanceof Verdict.Rejected rejected) {
+        SessionVerifiers.Outcome<TappedSession> outcome = verifiers.verify(record);
+        if (outcome.verdict() instanceof Verdict.Rejected rejected) {
             deadLetter(record, rejected);
-        } else if (verdict instanceof Verdict.Accepted accepted) {
+        } else if (outcome.verdict() instanceof Verdict.Accepted accepted) {
             try {
-                dispatch(record, verifier, accepted);
+                dispatch(record, outcome.state().orElseThrow(), accepted);
             } catch (WireRejectionException e) {
                 deadLetter(record, new Verdict.Rejected(e.reason(), e.getMessage()));
             } catch (IllegalArgumentException e) {
@@ -220,8 +217,7 @@ public class AuditService {
         }
     }
 
-    private void dispatch(ConsumerRecord<String, byte[]> record, TensorEventVerifier verifier,
-                          Verdict.Accepted accepted) {
+    private void dispatch(ConsumerRecord<String, byte[]> record, TappedSession tapped, Verdict.Accepted accepted) {
         EventMetadata m = accepted.event().metadata();
         String session = m.sessionId();
         long now = clock.millis();
@@ -236,15 +232,14 @@ public class AuditService {
                             + m.attribute(SplitProtocol.ACTION) + "'");
                 }
                 String pass = SplitProtocol.pass(m);
-                verifier.forgetSteps(RESTARTED_KINDS);
+                verifiers.verifier(session).orElseThrow().forgetSteps(RESTARTED_KINDS);
                 matcher.forgetPass(session, pass);
-                announcedDefences.put(session, KnownDefence.fromAttributes(m.attributes()));
+                tapped.announced = KnownDefence.fromAttributes(m.attributes());
             }
             case ACTIVATION_UP -> {
                 String pass = SplitProtocol.pass(m);
                 StepMatcher.Activation a = new StepMatcher.Activation(accepted.tensor().orElseThrow(),
-                        SplitProtocol.lengths(m), SplitProtocol.backward(m), pass,
-                        announcedDefences.getOrDefault(session, KnownDefence.NONE));
+                        SplitProtocol.lengths(m), SplitProtocol.backward(m), pass, tapped.announced);
                 if (!matcher.firstSighting(session, pass, m.step())) {
                     matcher.onResentActivation(session, m.step(), a, now);
                     return;
@@ -326,6 +321,7 @@ public class AuditService {
         List<SampledStep> forwardOnly;
         synchronized (this) {
             forwardOnly = matcher.expire(clock.millis());
+            verifiers.expireIncomplete().forEach(set -> LOG.warnf("incomplete chunk set expired: %s", set));
         }
         forwardOnly.forEach(this::enqueue);
     }

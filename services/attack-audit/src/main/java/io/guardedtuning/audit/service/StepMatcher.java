@@ -112,6 +112,14 @@ public final class StepMatcher {
         decided.removeIf(k -> k.session().equals(session) && k.pass().equals(pass));
     }
 
+    /** A session no longer held by the receiver (dropped to make room): forget all its passes. */
+    public void forgetSession(String session) {
+        for (Map<Key, ?> m : List.of(awaitingGradient, earlyGradients)) {
+            m.keySet().removeIf(k -> k.session().equals(session));
+        }
+        decided.removeIf(k -> k.session().equals(session));
+    }
+
     /** Items held, for tests and metrics. */
     public int held() {
         return awaitingGradient.size() + earlyGradients.size();

@@ -26,6 +26,7 @@ import io.guardedtuning.offline.PackageRejectedException;
 import io.guardedtuning.offline.PlugIn;
 import io.guardedtuning.offline.TensorBytes;
 import io.guardedtuning.offline.Watermark;
+import io.guardedtuning.session.SessionVerifiers;
 import io.guardedtuning.storage.AtomicFiles;
 import io.guardedtuning.tensor.HostTensor;
 import io.guardedtuning.wire.DeadLetters;
@@ -33,6 +34,7 @@ import io.guardedtuning.wire.EventKind;
 import io.guardedtuning.wire.RejectReason;
 import io.guardedtuning.wire.TensorEvent;
 import io.guardedtuning.wire.Verdict;
+import io.guardedtuning.wire.WireLimits;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.ShutdownEvent;
@@ -46,12 +48,14 @@ import org.jboss.logging.Logger;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -89,14 +93,20 @@ public class JobService {
     MeterRegistry metrics;
 
     private final Map<String, Job> jobs = new ConcurrentHashMap<>();
-    /** Per-session reassembly of adapter chunks; touched only by the adapter consumer's thread. */
-    private final Map<String, OfflineTransport.Receiver> adapterReceivers = new ConcurrentHashMap<>();
+    /**
+     * Per-session verification and reassembly of adapter chunks, held only for sessions whose key signed one
+     * (bounded); touched only by the adapter consumer's thread.
+     */
+    private SessionVerifiers<String> adapterReceivers;
     private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> new Thread(r, "emulator-worker"));
     private volatile ProviderSecrets secrets;
     private ProviderAssets assets;
 
     void onStart(@Observes StartupEvent started) throws IOException {
         secrets = ProviderSecrets.from(config);
+        adapterReceivers = new SessionVerifiers<>(secrets.sessionKeys()::forSession, Set.of(EventKind.ADAPTER),
+                WireLimits.chunkedDefaults(), Clock.systemUTC(), SessionVerifiers.DEFAULT_MAX_SESSIONS,
+                (session, key) -> session, session -> { });
         Files.createDirectories(config.jobsDir());
         try (Stream<Path> dirs = Files.list(config.jobsDir())) {
             for (Path file : dirs.map(d -> d.resolve(JOB_FILE)).filter(Files::isRegularFile).toList()) {
@@ -285,12 +295,11 @@ public class JobService {
         if (!serves(session)) {
             return;
         }
-        OfflineTransport.Receiver receiver = adapterReceivers.computeIfAbsent(session,
-                s -> new OfflineTransport.Receiver(secrets.sessionKeys().forSession(s), EventKind.ADAPTER));
-        try {
-            receiver.offer(record).ifPresent(event -> worker.submit(() -> plugIn(session, event, record)));
-        } catch (OfflineTransport.RejectedRecordException e) {
-            deadLetter(record, e.verdict().reason(), e.verdict().detail());
+        Verdict verdict = adapterReceivers.verify(record).verdict();
+        if (verdict instanceof Verdict.Rejected rejected) {
+            deadLetter(record, rejected.reason(), rejected.detail());
+        } else if (verdict instanceof Verdict.Accepted accepted) {
+            worker.submit(() -> plugIn(session, accepted.event(), record));
         }
     }
 
