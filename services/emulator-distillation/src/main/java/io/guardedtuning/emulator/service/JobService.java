@@ -130,22 +130,57 @@ public class JobService {
         return io.guardedtuning.offline.ProviderKeys.toBase64(secrets.publicKey());
     }
 
-    public void submit(EmulatorRequest request) {
-        Topics.requireSessionId(request.session());
-        if (!serves(request.session())) {
-            LOG.debugf("request of session %s left to its own job", request.session());
+    /**
+     * Called on the request consumer's thread with a record of {@code gt.emulator.requests}: verified under the
+     * session's key before anything is read or created (an unsigned or forged request, however early, creates no
+     * job), refused as a replay unless newer than the session's latest accepted request, then queued.
+     */
+    public void onRequestRecord(ConsumerRecord<String, byte[]> record) {
+        String session = record.key();
+        try {
+            Topics.requireSessionId(session);
+        } catch (IllegalArgumentException e) {
+            deadLetter(record, RejectReason.WRONG_SESSION, e.getMessage());
             return;
         }
-        Job job = new Job(request);
-        Job existing = jobs.putIfAbsent(request.session(), job);
-        if (existing != null) {
-            if (existing.phase() == Job.Phase.PUBLISHED) {
-                // The client asks again: it restarted before the package reached it.
-                worker.submit(() -> republish(existing));
-            } else {
-                LOG.warnf("session %s already has an emulator job (%s); request ignored", request.session(),
-                        existing.phase().label());
+        if (!serves(session)) {
+            LOG.debugf("request of session %s left to its own job", session);
+            return;
+        }
+        EmulatorRequest.Signed signed;
+        try {
+            signed = EmulatorRequest.verify(secrets.sessionKeys().forSession(session), record);
+        } catch (OfflineTransport.RejectedRecordException e) {
+            deadLetter(record, e.verdict().reason(), e.verdict().detail());
+            return;
+        }
+        Job existing = jobs.get(session);
+        if (existing != null && !existing.acceptRequest(signed.sentMillis())) {
+            deadLetter(record, RejectReason.REPLAYED, "request sent at " + signed.sentMillis()
+                    + " ms is not newer than the session's latest accepted request (" + existing.lastRequestMillis()
+                    + " ms)");
+            return;
+        }
+        metrics.counter("gt_emulator_requests_total", "outcome", "accepted").increment();
+        if (signed.request().isCancel()) {
+            if (existing == null) {
+                deadLetter(record, RejectReason.PROTOCOL, "session " + session + " has no emulator job to cancel");
+                return;
             }
+            persist(existing);
+            cancel(session);
+        } else if (existing == null) {
+            start(new Job(signed.request(), signed.sentMillis()));
+        } else {
+            persist(existing);
+            askedAgain(existing);
+        }
+    }
+
+    private void start(Job job) {
+        Job raced = jobs.putIfAbsent(job.session(), job);
+        if (raced != null) {
+            askedAgain(raced);
             return;
         }
         persist(job);
@@ -153,7 +188,17 @@ public class JobService {
         worker.submit(() -> run(job));
     }
 
-    /** @return false when the session has no job */
+    private void askedAgain(Job existing) {
+        if (existing.phase() == Job.Phase.PUBLISHED) {
+            // The client asks again: it restarted before the package reached it.
+            worker.submit(() -> republish(existing));
+        } else {
+            LOG.warnf("session %s already has an emulator job (%s); request ignored", existing.session(),
+                    existing.phase().label());
+        }
+    }
+
+    /** Cancels a session's job (the operator over REST, or the session's signed cancel); false when it has none. */
     public boolean cancel(String session) {
         Job job = jobs.get(session);
         if (job == null) {
@@ -355,7 +400,8 @@ public class JobService {
 
     private void deadLetter(ConsumerRecord<String, byte[]> record, RejectReason reason, String detail) {
         LOG.warnf("dead-lettering %s record of key %s: %s %s", record.topic(), record.key(), reason, detail);
-        metrics.counter("gt_emulator_adapters_total", "outcome", "rejected").increment();
+        metrics.counter(Topics.EMULATOR_REQUESTS.equals(record.topic()) ? "gt_emulator_requests_total"
+                : "gt_emulator_adapters_total", "outcome", "rejected").increment();
         out.send(DeadLetters.record(Topics.DEAD_LETTER, record, new Verdict.Rejected(reason, detail)));
     }
 
