@@ -132,7 +132,7 @@ public final class LocalStack implements AutoCloseable {
             Path keys = Files.createDirectories(workDir.resolve("provider"));
             Path privateKey = keys.resolve("ed25519.key");
             Path publicKey = keys.resolve("ed25519.pub");
-            AtomicFiles.write(privateKey, ProviderKeys.toBase64(providerKeys.getPrivate()).getBytes(US_ASCII));
+            AtomicFiles.writePrivate(privateKey, ProviderKeys.toBase64(providerKeys.getPrivate()).getBytes(US_ASCII));
             AtomicFiles.write(publicKey, ProviderKeys.toBase64(providerKeys.getPublic()).getBytes(US_ASCII));
             providerKeyFiles = Map.of("gt.emulator.signing.private-key-file", privateKey.toString(),
                     "gt.emulator.signing.public-key-file", publicKey.toString());
