@@ -136,17 +136,10 @@ public class JobService {
      * job), refused as a replay unless newer than the session's latest accepted request, then queued.
      */
     public void onRequestRecord(ConsumerRecord<String, byte[]> record) {
+        if (!servedSession(record)) {
+            return;
+        }
         String session = record.key();
-        try {
-            Topics.requireSessionId(session);
-        } catch (IllegalArgumentException e) {
-            deadLetter(record, RejectReason.WRONG_SESSION, e.getMessage());
-            return;
-        }
-        if (!serves(session)) {
-            LOG.debugf("request of session %s left to its own job", session);
-            return;
-        }
         EmulatorRequest.Signed signed;
         try {
             signed = EmulatorRequest.verify(secrets.sessionKeys().forSession(session), record);
@@ -320,16 +313,10 @@ public class JobService {
 
     /** Called on the adapter consumer's thread: authenticate and reassemble, then hand whole events to the worker. */
     public void onAdapterRecord(ConsumerRecord<String, byte[]> record) {
+        if (!servedSession(record)) {
+            return;
+        }
         String session = record.key();
-        try {
-            Topics.requireSessionId(session);
-        } catch (IllegalArgumentException e) {
-            deadLetter(record, RejectReason.WRONG_SESSION, e.getMessage());
-            return;
-        }
-        if (!serves(session)) {
-            return;
-        }
         OfflineTransport.Receiver receiver = adapterReceivers.computeIfAbsent(session,
                 s -> new OfflineTransport.Receiver(secrets.sessionKeys().forSession(s), EventKind.ADAPTER));
         try {
@@ -444,6 +431,17 @@ public class JobService {
         enter(job, phase, detail);
         metrics.counter("gt_emulator_jobs_total", "phase", phase.label()).increment();
         exitIfServedSessionEnded(job);
+    }
+
+    /** True for a record keyed by a valid id of a session this process serves; an invalid key is dead-lettered. */
+    private boolean servedSession(ConsumerRecord<String, byte[]> record) {
+        try {
+            Topics.requireSessionId(record.key());
+        } catch (IllegalArgumentException e) {
+            deadLetter(record, RejectReason.WRONG_SESSION, e.getMessage());
+            return false;
+        }
+        return serves(record.key());
     }
 
     /** False for other sessions when this process is one session's job (gt.emulator.session). */
