@@ -122,6 +122,7 @@ public record OptConfig(
     public static OptConfig fromJson(JsonNode n, String source) {
         try {
             int hidden = required(n, "hidden_size", source);
+            requireTiedHead(n, source);
             return new OptConfig(
                     required(n, "vocab_size", source),
                     hidden,
@@ -141,6 +142,20 @@ public record OptConfig(
                     n.path("torch_dtype").asText("float32"));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Refuses an untied LM head: the split gives the head to the client as the transpose of its own token
+     * embedding, so a checkpoint with a separate {@code lm_head.weight} would load with the wrong logits, and a
+     * re-save would silently tie it.
+     */
+    private static void requireTiedHead(JsonNode n, String source) {
+        JsonNode tie = n.get("tie_word_embeddings");
+        if (tie != null && !(tie.isBoolean() && tie.booleanValue())) {
+            throw new IllegalArgumentException("field 'tie_word_embeddings' is " + tie
+                    + ": an untied lm_head.weight is not supported (OPT ties the head to the token embedding, and "
+                    + "the split gives both to the client as one tensor)");
         }
     }
 

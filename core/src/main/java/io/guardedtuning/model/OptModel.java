@@ -208,6 +208,7 @@ public final class OptModel implements AutoCloseable {
 
     /** Token embeddings only ({@code E(x)}, before project_in and positions): the input the dCor regulariser uses. */
     public NDArray tokenEmbeddings(TokenBatch batch) {
+        batch.requireFits(config);
         NDArray ids = batch.inputIds();
         return ex(ids).embedding(ids, parameter(OptParameters.EMBED_TOKENS), SparseFormat.DENSE).singletonOrThrow();
     }
@@ -226,6 +227,7 @@ public final class OptModel implements AutoCloseable {
         if (config.hasProjections()) {
             tokens = linear(tokens, parameter(OptParameters.PROJECT_IN), null);
         }
+        batch.requireFits(config);
         NDArray pos = batch.positions();
         NDArray positions = ex(pos).embedding(pos, parameter(OptParameters.EMBED_POSITIONS), SparseFormat.DENSE)
                 .singletonOrThrow();

@@ -20,9 +20,15 @@ public final class TokenBatch implements AutoCloseable {
     private final NDArray targets;
     private final NDArray lossWeights;
     private final long[] lengths;
+    /** The smallest and largest id and where each is, so a batch the model cannot embed is named exactly. */
+    private final Extreme lowestId;
+    private final Extreme highestId;
+
+    private record Extreme(int id, int row, int position) {
+    }
 
     private TokenBatch(NDArray inputIds, NDArray attentionMask, NDArray positions, NDArray additiveMask,
-                       NDArray targets, NDArray lossWeights, long[] lengths) {
+                       NDArray targets, NDArray lossWeights, long[] lengths, Extreme lowestId, Extreme highestId) {
         this.inputIds = inputIds;
         this.attentionMask = attentionMask;
         this.positions = positions;
@@ -30,6 +36,8 @@ public final class TokenBatch implements AutoCloseable {
         this.targets = targets;
         this.lossWeights = lossWeights;
         this.lengths = lengths;
+        this.lowestId = lowestId;
+        this.highestId = highestId;
     }
 
     /**
@@ -55,9 +63,19 @@ public final class TokenBatch implements AutoCloseable {
         long[] next = new long[b * t];
         float[] weight = new float[b * t];
         long[] lengths = new long[b];
+        Extreme lowest = new Extreme(Integer.MAX_VALUE, 0, 0);
+        Extreme highest = new Extreme(Integer.MIN_VALUE, 0, 0);
         for (int i = 0; i < b; i++) {
             int[] s = sequences.get(i);
             lengths[i] = s.length;
+            for (int j = 0; j < s.length; j++) {
+                if (s[j] < lowest.id()) {
+                    lowest = new Extreme(s[j], i, j);
+                }
+                if (s[j] > highest.id()) {
+                    highest = new Extreme(s[j], i, j);
+                }
+            }
             int from = lossFrom == null ? 1 : Math.max(1, lossFrom[i]);
             for (int j = 0; j < t; j++) {
                 int at = i * t + j;
@@ -76,7 +94,28 @@ public final class TokenBatch implements AutoCloseable {
         NDArray idArray = manager.create(ids, shape);
         NDArray maskArray = manager.create(mask, shape);
         return new TokenBatch(idArray, maskArray, manager.create(pos, shape), additiveMask(manager, mask, b, t),
-                manager.create(next, shape), manager.create(weight, shape), lengths);
+                manager.create(next, shape), manager.create(weight, shape), lengths, lowest, highest);
+    }
+
+    /**
+     * Refuses a batch that {@code config}'s model cannot embed (a token id outside {@code [0, vocab_size)}, a row
+     * longer than {@code max_position_embeddings}), naming the row and position, before libtorch's generic "index
+     * out of range" would.
+     */
+    public void requireFits(OptConfig config) {
+        for (Extreme e : List.of(lowestId, highestId)) {
+            if (e.id() < 0 || e.id() >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + e.id() + " (row " + e.row() + ", position "
+                        + e.position() + ") is outside the model's vocabulary [0, " + config.vocabSize()
+                        + ") (vocab_size)");
+            }
+        }
+        for (int i = 0; i < lengths.length; i++) {
+            if (lengths[i] > config.maxPositionEmbeddings()) {
+                throw new IllegalArgumentException("row " + i + " has " + lengths[i] + " tokens, more than the "
+                        + "model's " + config.maxPositionEmbeddings() + " positions (max_position_embeddings)");
+            }
+        }
     }
 
     /**

@@ -11,11 +11,15 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.UUID;
 
 /**
  * Crash-safe writes: content goes to a hidden temporary sibling, is fsynced, and only then renamed to its final name,
- * so a reader (or a restart after a crash) sees either the old content or the complete new one.
+ * so a reader (or a restart after a crash) sees either the old content or the complete new one. Files and
+ * directories get the permissions the process's umask gives (a model written for a reader running as another user
+ * stays readable), except secrets written with {@link #writePrivate}, which only the owner may read.
  */
 public final class AtomicFiles {
 
@@ -33,9 +37,24 @@ public final class AtomicFiles {
     }
 
     public static void write(Path target, ChannelWriter writer) throws IOException {
+        write(target, writer, false);
+    }
+
+    /** Writes a secret (a private key): owner read/write only where the file system has POSIX permissions. */
+    public static void writePrivate(Path target, byte[] content) throws IOException {
+        write(target, bytesWriter(content), true);
+    }
+
+    private static void write(Path target, ChannelWriter writer, boolean ownerOnly) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        Path temp = dir.resolve("." + target.getFileName() + "." + UUID.randomUUID() + ".tmp");
+        boolean posix = Files.getFileStore(dir).supportsFileAttributeView(PosixFileAttributeView.class);
+        if (ownerOnly && posix) {
+            Files.createFile(temp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        } else {
+            Files.createFile(temp);
+        }
         boolean renamed = false;
         try {
             try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE,
@@ -54,12 +73,16 @@ public final class AtomicFiles {
     }
 
     public static void write(Path target, byte[] content) throws IOException {
-        write(target, channel -> {
+        write(target, bytesWriter(content));
+    }
+
+    private static ChannelWriter bytesWriter(byte[] content) {
+        return channel -> {
             ByteBuffer buffer = ByteBuffer.wrap(content);
             while (buffer.hasRemaining()) {
                 channel.write(buffer);
             }
-        });
+        };
     }
 
     /**
@@ -76,7 +99,7 @@ public final class AtomicFiles {
             throw new IOException(absolute + " exists and is not a directory; refusing to replace it");
         }
         Files.createDirectories(parent);
-        Path temp = Files.createTempDirectory(parent, "." + name + ".tmp-");
+        Path temp = Files.createDirectory(parent.resolve("." + name + ".tmp-" + UUID.randomUUID()));
         try {
             writer.writeInto(temp);
             syncDirectory(temp);

@@ -178,14 +178,22 @@ public final class BpeTokenizer {
 
     /**
      * Reads a Hugging Face model directory: {@code tokenizer.json} if present, otherwise {@code vocab.json} and
-     * {@code merges.txt}.
+     * {@code merges.txt}; a directory with neither is refused naming the file that is missing.
      */
     public static BpeTokenizer fromDirectory(Path directory) throws IOException {
         Path tokenizerJson = directory.resolve("tokenizer.json");
         if (Files.isRegularFile(tokenizerJson)) {
             return fromTokenizerJson(tokenizerJson);
         }
-        return fromVocabAndMerges(directory.resolve("vocab.json"), directory.resolve("merges.txt"));
+        Path vocabJson = directory.resolve("vocab.json");
+        Path mergesTxt = directory.resolve("merges.txt");
+        if (!Files.isRegularFile(vocabJson) || !Files.isRegularFile(mergesTxt)) {
+            Path missing = Files.isRegularFile(vocabJson) ? mergesTxt : Files.isRegularFile(mergesTxt) ? vocabJson
+                    : tokenizerJson;
+            throw new TokenizerFormatException(missing.toString(), "no such file: the model directory needs "
+                    + "tokenizer.json, or vocab.json with merges.txt");
+        }
+        return fromVocabAndMerges(vocabJson, mergesTxt);
     }
 
     /** Token ids of {@code text}; added tokens in the text (e.g. {@code </s>}) become their own ids. */

@@ -2,6 +2,7 @@ package io.guardedtuning.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.guardedtuning.checkpoint.Safetensors.Dtype;
 import io.guardedtuning.model.OptConfig;
 import io.guardedtuning.model.OptParameters;
@@ -15,6 +16,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -31,6 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class HfCheckpointTest {
 
@@ -302,5 +307,38 @@ class HfCheckpointTest {
         try (HfCheckpoint checkpoint = HfCheckpoint.open(dir)) {
             assertEquals(weights, checkpoint.loadAll());
         }
+    }
+
+    @Test
+    void anUntiedHeadIsRefusedNamingTheFileAndTheField() throws IOException {
+        Path dir = root.resolve("untied");
+        HfCheckpoint.write(dir, TINY, randomWeights(TINY, 3), Dtype.F32);
+        ObjectNode config = (ObjectNode) new ObjectMapper().readTree(dir.resolve(HfCheckpoint.CONFIG_FILE).toFile());
+        config.put("tie_word_embeddings", false);
+        Files.write(dir.resolve(HfCheckpoint.CONFIG_FILE), new ObjectMapper().writeValueAsBytes(config));
+        String error = assertThrows(CheckpointFormatException.class, () -> HfCheckpoint.open(dir).close()).getMessage();
+        assertMentions(error, dir.resolve(HfCheckpoint.CONFIG_FILE).toString(), "tie_word_embeddings", "untied");
+        // Written checkpoints say what they are: tied.
+        HfCheckpoint.write(dir, TINY, randomWeights(TINY, 3), Dtype.F32);
+        assertTrue(new ObjectMapper().readTree(dir.resolve(HfCheckpoint.CONFIG_FILE).toFile())
+                .path("tie_word_embeddings").asBoolean());
+    }
+
+    @Test
+    void filesAreWrittenWithTheUmasksPermissions() throws IOException {
+        assumeTrue(Files.getFileStore(root).supportsFileAttributeView(PosixFileAttributeView.class));
+        // What this process's umask gives a plain new file and directory, to compare with.
+        Set<PosixFilePermission> plainFile = Files.getPosixFilePermissions(Files.createFile(root.resolve("plain")));
+        Set<PosixFilePermission> plainDir = Files.getPosixFilePermissions(Files.createDirectory(root.resolve("d")));
+        Path dir = root.resolve("shared-model");
+        HfCheckpoint.write(dir, TINY, randomWeights(TINY, 5), Dtype.F32);
+        assertEquals(plainDir, Files.getPosixFilePermissions(dir));
+        for (String file : listing(dir)) {
+            assertEquals(plainFile, Files.getPosixFilePermissions(dir.resolve(file)), file);
+        }
+        // A secret stays the owner's only.
+        Path secret = root.resolve("keys").resolve("private.key");
+        io.guardedtuning.storage.AtomicFiles.writePrivate(secret, new byte[] {1});
+        assertEquals(PosixFilePermissions.fromString("rw-------"), Files.getPosixFilePermissions(secret));
     }
 }

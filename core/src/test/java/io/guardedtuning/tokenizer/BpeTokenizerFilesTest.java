@@ -198,4 +198,16 @@ class BpeTokenizerFilesTest {
                         directory.resolve("vocab.json"), directory.resolve("merges.txt"), List.of("<mask>"))),
                 "vocab.json", "<mask>");
     }
+
+    @Test
+    void aDirectoryWithoutTokenizerFilesNamesTheMissingFile() throws Exception {
+        String none = assertThrows(TokenizerFormatException.class, () -> BpeTokenizer.fromDirectory(directory))
+                .getMessage();
+        assertTrue(none.startsWith(directory.resolve("tokenizer.json") + ": no such file") && !none.contains("\n"),
+                none);
+        Files.writeString(directory.resolve("vocab.json"), "{}");
+        String noMerges = assertThrows(TokenizerFormatException.class, () -> BpeTokenizer.fromDirectory(directory))
+                .getMessage();
+        assertTrue(noMerges.startsWith(directory.resolve("merges.txt") + ": no such file"), noMerges);
+    }
 }

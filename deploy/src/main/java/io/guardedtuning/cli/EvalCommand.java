@@ -24,8 +24,8 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path dir = options.modelDirectory();
+        BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir); // the model's files first: cheap to check
         McTask task = options.loadTask();
-        BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
         try (OptModel model = ModelFiles.load(dir)) {
             long started = System.nanoTime();
             MultipleChoiceEvaluator.Result r = options.evaluator(tokenizer, model.config())

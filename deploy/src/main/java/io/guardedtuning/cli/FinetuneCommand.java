@@ -56,8 +56,8 @@ public final class FinetuneCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path dir = options.modelDirectory();
+        BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir); // the model's files first: cheap to check
         McTask task = options.loadTask();
-        BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
         List<McExample> train = ModelTaskOptions.limit(task.train(), options.trainSize);
         List<McExample> test = ModelTaskOptions.limit(task.test(), options.evalSize);
         try (OptModel model = ModelFiles.load(dir)) {

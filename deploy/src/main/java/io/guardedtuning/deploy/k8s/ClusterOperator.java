@@ -21,6 +21,7 @@ import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
 import io.guardedtuning.offline.ProviderKeys;
+import io.guardedtuning.session.OwnerToken;
 import io.guardedtuning.session.SessionKeys;
 import io.guardedtuning.wire.SessionKey;
 import java.io.IOException;
@@ -56,6 +57,9 @@ public final class ClusterOperator {
     /** The provider's hex master secret (GT_MASTER_KEY of server-compute, attack-audit, emulator-distillation). */
     public static final String MASTER_KEY_SECRET = "gt-master-key";
     public static final String MASTER_KEY_ENTRY = "GT_MASTER_KEY";
+    /** The services' operator token (GT_OPERATOR_TOKEN): HTTP changes and reading every session need it. */
+    public static final String OPERATOR_TOKEN_SECRET = "gt-operator-token";
+    public static final String OPERATOR_TOKEN_ENTRY = "GT_OPERATOR_TOKEN";
     /** The provider's Ed25519 package-signing key pair, base64 DER text, as emulator-distillation reads it. */
     public static final String SIGNING_KEY_SECRET = "gt-provider-signing-key";
     public static final String SIGNING_KEY_ENTRY = "ed25519.key";
@@ -101,7 +105,8 @@ public final class ClusterOperator {
 
     /**
      * Creates the session's down topic, Kafka user, HMAC key Secret and client Job (and emulator Job, Offline). The
-     * key is the one server-compute and attack-audit derive from the master secret for this session id.
+     * key is the one server-compute and attack-audit derive from the master secret for this session id. The last
+     * line is the session's owner token, with which its data owner reads its audit results (docs/security.md).
      */
     public List<String> startSession(SessionSpec spec) {
         return reachingCluster(() -> {
@@ -139,6 +144,8 @@ public final class ClusterOperator {
                     done.add(describe(resource));
                 }
             }
+            done.add("owner token of session " + spec.sessionId() + " (Authorization: Bearer): "
+                    + OwnerToken.of(key));
             return done;
         });
     }
@@ -429,7 +436,8 @@ public final class ClusterOperator {
 
     /**
      * The provider's secrets, generated once per namespace and then left alone (also by teardown --all): replacing
-     * the master secret changes every session's key, replacing the signing pair voids released emulators.
+     * the master secret changes every session's key, replacing the signing pair voids released emulators; the
+     * operator token may be replaced by hand (the services read it at start).
      */
     private List<String> ensureProviderKeys() {
         List<String> done = new ArrayList<>();
@@ -438,6 +446,13 @@ public final class ClusterOperator {
             random.nextBytes(master);
             createSecret(MASTER_KEY_SECRET, MASTER_KEY_ENTRY, HexFormat.of().formatHex(master));
             done.add("Secret/" + MASTER_KEY_SECRET + " (generated)");
+        }
+        if (client.secrets().inNamespace(namespace).withName(OPERATOR_TOKEN_SECRET).get() == null) {
+            byte[] token = new byte[MASTER_KEY_BYTES];
+            random.nextBytes(token);
+            createSecret(OPERATOR_TOKEN_SECRET, OPERATOR_TOKEN_ENTRY, HexFormat.of().formatHex(token));
+            done.add("Secret/" + OPERATOR_TOKEN_SECRET + " (generated; `kubectl get secret " + OPERATOR_TOKEN_SECRET
+                    + "` shows it)");
         }
         if (client.secrets().inNamespace(namespace).withName(SIGNING_KEY_SECRET).get() == null) {
             KeyPair pair = ProviderKeys.generate();

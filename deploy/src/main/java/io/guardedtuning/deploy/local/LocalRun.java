@@ -77,7 +77,8 @@ public final class LocalRun {
             System.err.printf(Locale.ROOT, "== %s: starting server-compute and attack-audit (k=%d, %s)%n",
                     spec.id(), spec.k(), spec.model());
             stack.ensureProvider(spec.model(), spec.k());
-            System.err.println("   audit page: " + stack.auditorUrl());
+            System.err.println("   audit page: " + stack.auditorUrl() + " (user operator, password in "
+                    + stack.operatorTokenFile() + ")");
         }
         ProcessSupervisor.Managed client = stack.startClient(spec, runDir);
         String failure = follow(stack, client, spec, emulator, runDir);

@@ -42,6 +42,8 @@ public final class LocalStack implements AutoCloseable {
     private final Path workDir;
     private final ProcessSupervisor supervisor;
     private final String masterKey;
+    /** The services' operator token (GT_OPERATOR_TOKEN): this stack's own calls of their HTTP APIs present it. */
+    private final String operatorToken;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
     private final String bootstrap;
     private String backbone;
@@ -69,6 +71,9 @@ public final class LocalStack implements AutoCloseable {
         byte[] key = new byte[32];
         new SecureRandom().nextBytes(key);
         this.masterKey = HexFormat.of().formatHex(key);
+        new SecureRandom().nextBytes(key);
+        this.operatorToken = HexFormat.of().formatHex(key);
+        AtomicFiles.writePrivate(operatorTokenFile(), operatorToken.getBytes(US_ASCII));
         this.auditEveryDefault = auditEvery;
         try {
             this.bootstrap = LocalBroker.start(supervisor, workDir.resolve(BROKER_DATA));
@@ -81,6 +86,11 @@ public final class LocalStack implements AutoCloseable {
 
     public String bootstrap() {
         return bootstrap;
+    }
+
+    /** Where the operator token is, for a person opening the audit page (user {@code operator}). */
+    public Path operatorTokenFile() {
+        return workDir.resolve("operator-token");
     }
 
     public String auditorUrl() {
@@ -134,7 +144,7 @@ public final class LocalStack implements AutoCloseable {
             Path keys = Files.createDirectories(workDir.resolve("provider"));
             Path privateKey = keys.resolve("ed25519.key");
             Path publicKey = keys.resolve("ed25519.pub");
-            AtomicFiles.write(privateKey, ProviderKeys.toBase64(providerKeys.getPrivate()).getBytes(US_ASCII));
+            AtomicFiles.writePrivate(privateKey, ProviderKeys.toBase64(providerKeys.getPrivate()).getBytes(US_ASCII));
             AtomicFiles.write(publicKey, ProviderKeys.toBase64(providerKeys.getPublic()).getBytes(US_ASCII));
             providerKeyFiles = Map.of("gt.emulator.signing.private-key-file", privateKey.toString(),
                     "gt.emulator.signing.public-key-file", publicKey.toString());
@@ -257,6 +267,7 @@ public final class LocalStack implements AutoCloseable {
     private Optional<String> getText(String url) {
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url))
+                    .header("Authorization", "Bearer " + operatorToken)
                     .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 ? Optional.of(r.body()) : Optional.empty();
         } catch (IOException e) {
@@ -285,6 +296,7 @@ public final class LocalStack implements AutoCloseable {
     private Map<String, String> env() {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("GT_MASTER_KEY", masterKey);
+        env.put("GT_OPERATOR_TOKEN", operatorToken);
         env.put("KAFKA_BOOTSTRAP_SERVERS", bootstrap);
         env.put("DJL_OFFLINE", "true");
         env.put("OPT_OUT_TRACKING", "true");

@@ -15,6 +15,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.guardedtuning.offline.ProviderKeys;
+import io.guardedtuning.session.OwnerToken;
 import io.guardedtuning.session.SessionKeys;
 import java.nio.charset.StandardCharsets;
 import java.security.Signature;
@@ -127,13 +128,20 @@ class ClusterOperatorTest {
         ClusterOperator operator = new ClusterOperator(client, "gt-keys");
         operator.deploy(Overlay.DEV);
 
-        operator.startSession(ONLINE);
+        List<String> started = operator.startSession(ONLINE);
 
         String master = secretEntry("gt-keys", ClusterOperator.MASTER_KEY_SECRET, ClusterOperator.MASTER_KEY_ENTRY);
         assertEquals(64, master.length());
         byte[] derived = SessionKeys.fromHex(master).forSession(ONLINE.sessionId()).key();
         assertEquals(HexFormat.of().formatHex(derived), secretEntry("gt-keys",
                 new SessionNames(ONLINE.sessionId()).keySecret(), SessionNames.SESSION_KEY_ENTRY));
+        // The data owner's token for reading its audit results verifies under the services' master secret.
+        String ownerLine = started.get(started.size() - 1);
+        String token = ownerLine.substring(ownerLine.lastIndexOf(' ') + 1);
+        assertEquals(java.util.Optional.of(ONLINE.sessionId()), OwnerToken.verify(token,
+                s -> java.util.Optional.of(SessionKeys.fromHex(master).forSession(s))));
+        assertEquals(64, secretEntry("gt-keys", ClusterOperator.OPERATOR_TOKEN_SECRET,
+                ClusterOperator.OPERATOR_TOKEN_ENTRY).length());
     }
 
     @Test
@@ -346,7 +354,8 @@ class ClusterOperatorTest {
 
         assertTrue(again.isEmpty(), again::toString);
         assertEquals(Set.of("PersistentVolumeClaim/gt-models", "PersistentVolumeClaim/gt-data", "Secret/" + ClusterOperator.MASTER_KEY_SECRET,
-                "Secret/" + ClusterOperator.SIGNING_KEY_SECRET, "ConfigMap/" + ClusterOperator.PUBLIC_KEY_CONFIG_MAP),
+                "Secret/" + ClusterOperator.OPERATOR_TOKEN_SECRET, "Secret/" + ClusterOperator.SIGNING_KEY_SECRET,
+                "ConfigMap/" + ClusterOperator.PUBLIC_KEY_CONFIG_MAP),
                 snapshot("gt-all").keySet());
     }
 

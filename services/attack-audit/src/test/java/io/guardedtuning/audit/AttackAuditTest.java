@@ -16,6 +16,7 @@ import io.guardedtuning.privacy.DistanceCorrelationPenalty;
 import io.guardedtuning.metrics.TextLeakage;
 import io.guardedtuning.session.AuditProtocol;
 import io.guardedtuning.session.AuditedSteps;
+import io.guardedtuning.session.OwnerToken;
 import io.guardedtuning.session.Precision;
 import io.guardedtuning.session.SessionKeys;
 import io.guardedtuning.session.SessionSettings;
@@ -58,8 +59,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.anyOf;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.hasItems;
+import static org.hamcrest.Matchers.not;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -106,6 +111,9 @@ class AttackAuditTest {
 
     @ConfigProperty(name = "gt.audit.master-key")
     String masterKey;
+
+    @ConfigProperty(name = "gt.api.operator-token")
+    String operatorToken;
 
     @ConfigProperty(name = "gt.audit.model")
     String model;
@@ -241,20 +249,71 @@ class AttackAuditTest {
     @Test
     void restServesTheReportsAndSwitchesSessions() throws Exception {
         audited();
-        given().get("/audit/sessions").then().statusCode(200)
+        given().auth().oauth2(operatorToken).get("/audit/sessions").then().statusCode(200)
                 .body("session", hasItems(CLEAN, DEFENDED, GRADFREE));
-        given().get("/audit/sessions/" + CLEAN).then().statusCode(200)
+        given().auth().oauth2(operatorToken).get("/audit/sessions/" + CLEAN).then().statusCode(200)
                 .body("session", equalTo(CLEAN))
                 .body("series.find { it.attack == 'sip' }.points.size()", equalTo(CLEAN_STEPS))
                 .body("attacks.attack", hasItems("sip", "eia", "bisr-f", "tag", "bisr-b"));
-        given().get("/audit/sessions/nobody-" + RUN).then().statusCode(404);
-        given().contentType("application/json").body("false").put("/audit/sessions/" + GRADFREE + "/enabled")
-                .then().statusCode(200).body("enabled", equalTo(false));
-        given().contentType("application/json").body("true").put("/audit/sessions/" + GRADFREE + "/enabled")
-                .then().statusCode(200).body("enabled", equalTo(true));
+        given().auth().oauth2(operatorToken).get("/audit/sessions/nobody-" + RUN).then().statusCode(404)
+                .body("status", equalTo(404), "message", containsString("no traffic of session"));
+        given().auth().oauth2(operatorToken).contentType("application/json").body("false")
+                .put("/audit/sessions/" + GRADFREE + "/enabled").then().statusCode(200).body("enabled", equalTo(false));
+        given().auth().oauth2(operatorToken).contentType("application/json").body("true")
+                .put("/audit/sessions/" + GRADFREE + "/enabled").then().statusCode(200).body("enabled", equalTo(true));
         given().get("/q/openapi?format=json").then().statusCode(200)
                 .body("paths.'/audit/sessions/{id}'.get.summary", equalTo("Leakage over steps per attack for one session"));
-        given().get("/q/metrics").then().statusCode(200).body(org.hamcrest.Matchers.containsString("gt_audit_runs_total"));
+        given().get("/q/metrics").then().statusCode(200).body(containsString("gt_audit_runs_total"));
+    }
+
+    @Test
+    void restNeedsTheOwnerToReadAndTheOperatorToChange() throws Exception {
+        audited();
+        SessionKeys keys = SessionKeys.fromHex(masterKey);
+        String cleanOwner = OwnerToken.of(keys.forSession(CLEAN));
+        String gradfreeOwner = OwnerToken.of(keys.forSession(GRADFREE));
+        // Nobody: 401 with a JSON reason and the challenges (Basic lets a browser ask).
+        given().get("/audit/sessions").then().statusCode(401)
+                .header("WWW-Authenticate", containsString("Bearer"))
+                .body("status", equalTo(401), "error", equalTo("Unauthorized"), "message", containsString("token"));
+        given().get("/audit/sessions/" + CLEAN).then().statusCode(401);
+        given().auth().oauth2(cleanOwner + "00").get("/audit/sessions/" + CLEAN).then().statusCode(401);
+        given().auth().oauth2(operatorToken.substring(1)).get("/audit/sessions").then().statusCode(401);
+        given().get("/").then().statusCode(401).header("WWW-Authenticate", containsString("Basic"));
+        // An owner reads its own session only, and its list shows no other tenant.
+        given().auth().oauth2(cleanOwner).get("/audit/sessions").then().statusCode(200)
+                .body("session", equalTo(List.of(CLEAN)));
+        given().auth().oauth2(cleanOwner).get("/audit/sessions/" + CLEAN).then().statusCode(200)
+                .body("session", equalTo(CLEAN));
+        given().auth().oauth2(cleanOwner).get("/audit/sessions/" + DEFENDED).then().statusCode(403)
+                .body("status", equalTo(403), "message", containsString("does not give access to session " + DEFENDED));
+        String ownerPage = given().auth().preemptive().basic(CLEAN, cleanOwner.substring(cleanOwner.indexOf('.') + 1))
+                .get("/").then().statusCode(200).extract().asString();
+        assertTrue(ownerPage.contains("Session " + CLEAN) && !ownerPage.contains(DEFENDED), "owner's page");
+        given().auth().preemptive().basic("operator", operatorToken).get("/").then().statusCode(200)
+                .body(containsString("Session " + DEFENDED));
+        // Changes need the operator, even from the session's own owner.
+        given().contentType("application/json").body("false").put("/audit/sessions/" + GRADFREE + "/enabled")
+                .then().statusCode(401).body("status", equalTo(401));
+        given().auth().oauth2(gradfreeOwner).contentType("application/json").body("false")
+                .put("/audit/sessions/" + GRADFREE + "/enabled").then().statusCode(403)
+                .body("message", containsString("only the operator"));
+        assertTrue(audit.enabled(GRADFREE), "a refused change changed nothing");
+        // The operator's bad requests: JSON reasons, and unknown ids grow no state.
+        given().auth().oauth2(operatorToken).contentType("application/json").body("")
+                .put("/audit/sessions/" + GRADFREE + "/enabled").then().statusCode(400)
+                .body("status", equalTo(400), "message", anyOf(containsString("true or false"), containsString("JSON")));
+        given().auth().oauth2(operatorToken).contentType("application/json").body("{\"no")
+                .put("/audit/sessions/" + GRADFREE + "/enabled").then().statusCode(400)
+                .body("status", equalTo(400), "message", containsString("JSON"));
+        for (int i = 0; i < 50; i++) {
+            given().auth().oauth2(operatorToken).contentType("application/json").body("false")
+                    .put("/audit/sessions/unknown-" + i + "-" + RUN + "/enabled").then().statusCode(404)
+                    .body("message", containsString("no traffic of session"));
+        }
+        given().auth().oauth2(operatorToken).get("/audit/sessions").then().statusCode(200)
+                .body("session", not(hasItem(containsString("unknown-"))));
+        assertTrue(audit.sessions().stream().noneMatch(id -> id.startsWith("unknown-")), "no state for unknown ids");
     }
 
     @Test
@@ -285,8 +344,10 @@ class AttackAuditTest {
         assumeTrue(HeadlessChromium.installed(), "headless Chromium is not installed");
         audited();
         Path screenshot = Path.of("target", "audit-page.png").toAbsolutePath();
-        String dom = HeadlessChromium.dumpDom(page.toString());
-        HeadlessChromium.screenshot(page.toString(), screenshot, 1100, 1400);
+        // The operator's credentials as a browser sends them after its Basic prompt.
+        String url = page.toString().replace("://", "://operator:" + operatorToken + "@");
+        String dom = HeadlessChromium.dumpDom(url);
+        HeadlessChromium.screenshot(url, screenshot, 1100, 1400);
 
         assertTrue(dom.contains("Session " + CLEAN), "page lists the session");
         String sipRouge = String.format(Locale.ROOT, "%.3f", series(CLEAN, "sip").latest().rougeL());

@@ -87,7 +87,7 @@ class OfflineSessionTest extends SplitSessionTest {
                  }
                  switch (r.topic()) {
                      case Topics.EMULATOR_REQUESTS -> {
-                         EmulatorRequest request = read(r.value());
+                         EmulatorRequest request = verified(key, r);
                          requests.add(request);
                          byte[] pkg = providerPackage(request);
                          digest[0] = EmulatorPackage.sha256(pkg);
@@ -144,11 +144,12 @@ class OfflineSessionTest extends SplitSessionTest {
         assertNoGradients(kinds);
     }
 
-    private static EmulatorRequest read(byte[] json) {
+    /** The request as emulator-distillation reads it: only after it verified under the session key. */
+    private static EmulatorRequest verified(SessionKey key, ConsumerRecord<String, byte[]> record) {
         try {
-            return JSON.readValue(json, EmulatorRequest.class);
-        } catch (java.io.IOException e) {
-            throw new AssertionError("client-compute sent an unreadable request", e);
+            return EmulatorRequest.verify(key, record).request();
+        } catch (OfflineTransport.RejectedRecordException e) {
+            throw new AssertionError("client-compute sent a request that does not verify: " + e.getMessage(), e);
         }
     }
 

@@ -2,6 +2,8 @@ package io.guardedtuning.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guardedtuning.session.OwnerToken;
+import io.guardedtuning.session.SessionKeys;
 import io.guardedtuning.testing.TestKafka;
 import io.guardedtuning.wire.EventKind;
 import io.quarkus.test.junit.QuarkusTestProfile;
@@ -38,6 +40,8 @@ abstract class SplitSessionTest {
     String session;
     @ConfigProperty(name = "gt.client.summary-path")
     Path summaryPath;
+    @ConfigProperty(name = "gt.api.operator-token")
+    String operatorToken;
 
     /** A short session on the hand-written ARC-style task: 24 examples, 4 epochs of batches of 6. */
     abstract static class Profile implements QuarkusTestProfile {
@@ -77,15 +81,29 @@ abstract class SplitSessionTest {
     /** Runs the session to its end; returns the summary it wrote. */
     JsonNode runSession() throws Exception {
         given().get("/q/health/ready").then().statusCode(200);
-        given().post("/session/start").then().statusCode(202);
-        given().post("/session/start").then().statusCode(409);
+        SessionKeys keys = SessionKeys.fromHex(MASTER_KEY);
+        String owner = OwnerToken.of(keys.forSession(session));
+        // Starting needs the operator: nobody gets 401, the session's owner 403, each with a JSON reason.
+        given().post("/session/start").then().statusCode(401).header("WWW-Authenticate", containsString("Bearer"))
+                .body("status", equalTo(401), "message", containsString("Authorization: Bearer"));
+        given().auth().oauth2(owner).post("/session/start").then().statusCode(403)
+                .body("message", containsString("only the operator"));
+        given().auth().oauth2(operatorToken + "x").post("/session/start").then().statusCode(401);
+        given().auth().oauth2(operatorToken).post("/session/start").then().statusCode(202);
+        given().auth().oauth2(operatorToken).post("/session/start").then().statusCode(409);
+        // Reading needs the owner (or the operator); another session's owner token does not verify here.
+        given().get("/session").then().statusCode(401);
+        given().auth().oauth2(OwnerToken.of(keys.forSession("someone-else"))).get("/session").then().statusCode(401);
+        given().auth().preemptive().basic(session, owner.substring(owner.indexOf('.') + 1)).get("/session").then()
+                .statusCode(200);
         long deadline = System.currentTimeMillis() + 180_000;
         String phase = "";
         while (System.currentTimeMillis() < deadline && !phase.equals("DONE") && !phase.equals("FAILED")) {
             Thread.sleep(200);
-            phase = given().get("/session").then().statusCode(200).extract().path("progress.phase");
+            phase = given().auth().oauth2(owner).get("/session").then().statusCode(200).extract()
+                    .path("progress.phase");
         }
-        given().get("/session").then().body("summary.status", equalTo("done"));
+        given().auth().oauth2(operatorToken).get("/session").then().body("summary.status", equalTo("done"));
         JsonNode summary = JSON.readTree(summaryPath.toFile());
         assertEquals("done", summary.path("status").asText(), summary.toPrettyString());
         return summary;

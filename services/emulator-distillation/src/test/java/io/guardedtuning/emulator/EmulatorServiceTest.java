@@ -6,9 +6,11 @@ import io.guardedtuning.data.BenchmarkFiles;
 import io.guardedtuning.data.McExample;
 import io.guardedtuning.messaging.Topics;
 import io.guardedtuning.offline.EmulatorPackage;
+import io.guardedtuning.offline.EmulatorRequest;
 import io.guardedtuning.offline.OfflineClient;
 import io.guardedtuning.offline.OfflineTransport;
 import io.guardedtuning.offline.PackageRejectedException;
+import io.guardedtuning.session.OwnerToken;
 import io.guardedtuning.session.SessionKeys;
 import io.guardedtuning.testing.EmbeddedKafkaResource;
 import io.guardedtuning.train.TaskFinetuner;
@@ -27,6 +29,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -41,7 +44,9 @@ import java.util.Map;
 import java.util.Optional;
 
 import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -51,6 +56,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @WithTestResource(TinyProviderResource.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class EmulatorServiceTest {
+
+    @ConfigProperty(name = "gt.api.operator-token")
+    String operatorToken;
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final SessionKeys KEYS = SessionKeys.fromHex(TinyProviderResource.MASTER_KEY);
@@ -64,9 +72,31 @@ class EmulatorServiceTest {
     @Order(1)
     void requestLeadsToASignedPackageWhoseTunedAdaptersComeBackAsAPlugInResult() throws Exception {
         String session = "svc-1";
-        request(Map.of("session", session, "k", 1, "kept_layers", 2, "distil_steps", 4,
-                "task", "piqa:" + TinyProviderResource.taskFile()));
+        // Before the session's own request: an unsigned one and one signed with a key that is not the session's,
+        // each asking for a different job. Neither may create anything.
+        EmulatorRequest forged = EmulatorRequest.build(session, 1, 4, 0, null);
+        send(List.of(new ProducerRecord<>(Topics.EMULATOR_REQUESTS, session, JSON.writeValueAsBytes(forged))));
+        send(forged.records(new SessionKey(session, new byte[32]), "tenant", System.currentTimeMillis()));
+        assertEquals("MISSING_HEADER", awaitDeadLetter(session));
+        assertEquals("BAD_MAC", awaitDeadLetter(session));
+        given().auth().oauth2(operatorToken).when().get("/jobs/" + session).then().statusCode(404)
+                .body("message", containsString("no emulator job"));
+
+        List<ProducerRecord<String, byte[]>> real = request(Map.of("session", session, "k", 1, "kept_layers", 2,
+                "distil_steps", 4, "task", "piqa:" + TinyProviderResource.taskFile()));
+        awaitProgress(session, "distilling");
+        // While it runs: a forged cancel, an unsigned one and a replay of the real request are refused.
+        send(EmulatorRequest.cancel(session).records(new SessionKey(session, new byte[32]), "tenant",
+                System.currentTimeMillis()));
+        send(List.of(new ProducerRecord<>(Topics.EMULATOR_REQUESTS, session,
+                JSON.writeValueAsBytes(EmulatorRequest.cancel(session)))));
+        send(real);
+        assertEquals("BAD_MAC", awaitDeadLetter(session));
+        assertEquals("MISSING_HEADER", awaitDeadLetter(session));
+        assertEquals("REPLAYED", awaitDeadLetter(session));
         JsonNode published = awaitProgress(session, "published");
+        given().auth().oauth2(operatorToken).when().get("/jobs/" + session).then().statusCode(200)
+                .body("request.kept_layers", equalTo(2));
         assertTrue(PROGRESS.stream().anyMatch(r -> r.key().equals(session) && r.value().contains("\"distilling\"")
                 && r.value().contains("\"loss\"")), "distillation steps are reported with their loss");
         assertTrue(published.path("detail").asText().contains(Topics.sessionDown(session)));
@@ -92,8 +122,10 @@ class EmulatorServiceTest {
         JsonNode result = awaitProgress(session, "plugged-in").path("result");
         assertTrue(result.path("plugin_accuracy").asDouble() > 0.5, result.toString());
         assertEquals(outcome.summary().accuracyAfter(), result.path("emulator_accuracy").asDouble(), 1e-9);
-        given().when().get("/jobs/" + session).then().statusCode(200).body("phase", equalTo("plugged-in"));
-        given().when().get("/jobs").then().statusCode(200);
+        given().auth().oauth2(OwnerToken.of(key)).when().get("/jobs/" + session).then().statusCode(200)
+                .body("phase", equalTo("plugged-in"));
+        given().auth().oauth2(operatorToken).when().get("/jobs").then().statusCode(200)
+                .body("session", hasItem(session));
         given().when().get("/provider/public-key").then().statusCode(200);
     }
 
@@ -125,10 +157,29 @@ class EmulatorServiceTest {
     void aRunningJobIsCancelledOverRest() throws Exception {
         request(Map.of("session", "svc-cancel", "k", 1, "kept_layers", 2, "distil_steps", 1_000_000));
         awaitProgress("svc-cancel", "distilling");
-        given().when().post("/jobs/svc-cancel/cancel").then().statusCode(202);
+        String owner = OwnerToken.of(KEYS.forSession("svc-cancel"));
+        given().when().post("/jobs/svc-cancel/cancel").then().statusCode(401).body("status", equalTo(401));
+        given().auth().oauth2(owner).when().post("/jobs/svc-cancel/cancel").then().statusCode(403);
+        given().auth().oauth2(owner).when().get("/jobs").then().statusCode(200)
+                .body("session", equalTo(List.of("svc-cancel")));
+        given().auth().oauth2(owner).when().get("/jobs/svc-1").then().statusCode(403);
+        given().auth().oauth2(owner).when().get("/jobs/svc-cancel").then().statusCode(200)
+                .body("phase", equalTo("distilling"));
+        given().auth().oauth2(operatorToken).when().post("/jobs/svc-cancel/cancel").then().statusCode(202);
         awaitProgress("svc-cancel", "cancelled");
-        given().when().post("/jobs/nobody/cancel").then().statusCode(404);
-        given().when().get("/jobs/nobody").then().statusCode(404);
+        given().auth().oauth2(operatorToken).when().post("/jobs/nobody/cancel").then().statusCode(404)
+                .body("message", containsString("no emulator job for session nobody"));
+        given().auth().oauth2(operatorToken).when().get("/jobs/nobody").then().statusCode(404);
+    }
+
+    @Test
+    @Order(5)
+    void theSessionsOwnSignedCancelStopsItsJob() throws Exception {
+        request(Map.of("session", "svc-own-cancel", "k", 1, "kept_layers", 2, "distil_steps", 1_000_000));
+        awaitProgress("svc-own-cancel", "distilling");
+        send(EmulatorRequest.cancel("svc-own-cancel").records(KEYS.forSession("svc-own-cancel"), "client",
+                System.currentTimeMillis()));
+        awaitProgress("svc-own-cancel", "cancelled");
     }
 
     @AfterAll
@@ -138,9 +189,15 @@ class EmulatorServiceTest {
         }
     }
 
-    private static void request(Map<String, Object> body) throws Exception {
-        send(List.of(new ProducerRecord<>(Topics.EMULATOR_REQUESTS, (String) body.get("session"),
-                JSON.writeValueAsBytes(body))));
+    /** Sends a build request as the session's client does (signed, stamped now); returns its records. */
+    private static List<ProducerRecord<String, byte[]>> request(Map<String, Object> body) throws Exception {
+        EmulatorRequest request = JSON.convertValue(body, EmulatorRequest.class);
+        // Two requests of one session within one millisecond would look like a replay.
+        Thread.sleep(2);
+        List<ProducerRecord<String, byte[]>> records = request.records(KEYS.forSession(request.session()), "client",
+                System.currentTimeMillis());
+        send(records);
+        return records;
     }
 
     private static synchronized void send(List<ProducerRecord<String, byte[]>> records) throws Exception {

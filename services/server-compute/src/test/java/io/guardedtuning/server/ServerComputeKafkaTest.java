@@ -6,6 +6,7 @@ import io.guardedtuning.messaging.Topics;
 import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.Split;
 import io.guardedtuning.session.RemoteBackboneLink;
+import io.guardedtuning.session.OwnerToken;
 import io.guardedtuning.session.SessionKeys;
 import io.guardedtuning.split.BackboneServer;
 import io.guardedtuning.tensor.HostTensor;
@@ -66,6 +67,8 @@ class ServerComputeKafkaTest {
 
     @ConfigProperty(name = "gt.server.master-key")
     String masterKey;
+    @ConfigProperty(name = "gt.api.operator-token")
+    String operatorToken;
     @ConfigProperty(name = "gt.server.k")
     int k;
 
@@ -177,7 +180,7 @@ class ServerComputeKafkaTest {
         assertArrayEquals(hIn.shape(), remoteGrad.shape());
         assertArrayEquals(localGrad.data(), remoteGrad.data(), 1e-5f);
 
-        given().get("/sessions").then().statusCode(200)
+        given().auth().oauth2(operatorToken).get("/sessions").then().statusCode(200)
                 .body("sessions.'" + session + "'.messagesIn", equalTo(3))
                 .body("sessions.'" + session + "'.messagesOut", equalTo(2))
                 .body("sessions.'" + session + "'.restarts", equalTo(1))
@@ -223,9 +226,15 @@ class ServerComputeKafkaTest {
         assertEquals(RejectReason.BAD_MAC.name(), header(deadLetters.get(0), DeadLetters.REASON));
         assertEquals(RejectReason.MISSING_HEADER.name(), header(deadLetters.get(1), DeadLetters.REASON));
         assertEquals(Topics.ACTIVATIONS_UP, header(deadLetters.get(0), DeadLetters.SOURCE_TOPIC));
-        given().get("/sessions").then().statusCode(200)
+        given().auth().oauth2(operatorToken).get("/sessions").then().statusCode(200)
                 .body("deadLetters.BAD_MAC", greaterThan(0))
                 .body("sessions.'" + session + "'.messagesOut", equalTo(1));
+        // A session's owner sees its own counters only: no other tenant's session, no dead-letter totals.
+        given().auth().oauth2(OwnerToken.of(SessionKeys.fromHex(masterKey).forSession(session))).get("/sessions")
+                .then().statusCode(200)
+                .body("sessions.keySet()", equalTo(java.util.Set.of(session)))
+                .body("deadLetters.size()", equalTo(0));
+        given().get("/sessions").then().statusCode(401).body("status", equalTo(401));
     }
 
     /**

@@ -3,18 +3,24 @@ package io.guardedtuning.audit.rest;
 import io.guardedtuning.audit.service.AuditService;
 import io.guardedtuning.audit.service.LeakageSeries;
 import io.guardedtuning.session.AuditedSteps;
+import io.guardedtuning.service.rest.Caller;
 import io.quarkus.qute.CheckedTemplate;
 import io.quarkus.qute.TemplateInstance;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.SecurityContext;
 
 import java.util.List;
 import java.util.Locale;
 
-/** The server-rendered overview: per session a table of each attack's latest leakage and a chart over steps. */
+/**
+ * The server-rendered overview: per session a table of each attack's latest leakage and a chart over steps. The
+ * operator sees every session, an owner only its own; a browser is asked for the credentials (HTTP Basic).
+ */
 @Path("/")
 public class DashboardPage {
 
@@ -59,8 +65,10 @@ public class DashboardPage {
 
     @GET
     @Produces(MediaType.TEXT_HTML)
-    public TemplateInstance page() {
-        List<SessionView> sessions = audit.sessions().stream().map(id -> {
+    public TemplateInstance page(@Context SecurityContext security) {
+        Caller caller = Caller.of(security);
+        caller.requireAuthenticated();
+        List<SessionView> sessions = audit.sessions().stream().filter(caller::maySee).map(id -> {
             List<LeakageSeries> series = audit.session(id);
             return new SessionView(id, audit.enabled(id), headline(audit.headline(id)),
                     series.stream().map(AttackSummary::of).map(AttackRow::of).toList(),

@@ -1,6 +1,5 @@
 package io.guardedtuning.client.service;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.guardedtuning.client.config.ClientSettings;
 import io.guardedtuning.messaging.Topics;
@@ -16,7 +15,6 @@ import io.guardedtuning.train.TaskFinetuner;
 import io.guardedtuning.wire.DeadLetters;
 import io.guardedtuning.wire.EventKind;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -40,7 +38,6 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class OfflineRun {
 
     private static final Logger LOG = Logger.getLogger(OfflineRun.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String PACKAGE_FILE = "emulator-package.bin";
     private static final Duration SEND_TIMEOUT = Duration.ofMinutes(2);
 
@@ -154,8 +151,9 @@ public final class OfflineRun {
         ClientSettings.Offline o = settings.offline();
         EmulatorRequest request = EmulatorRequest.build(settings.session().sessionId(), settings.session().k(),
                 keptLayers, o.distilSteps(), o.discloseTask() ? settings.taskName() : null);
-        publisher.sendAndAwait(List.of(new ProducerRecord<>(Topics.EMULATOR_REQUESTS, request.session(),
-                JSON.writeValueAsBytes(request))), SEND_TIMEOUT);
+        // Signed with the session key; the send time makes a replay of it stale at the provider.
+        publisher.sendAndAwait(request.records(settings.key(), settings.producerId(), System.currentTimeMillis()),
+                SEND_TIMEOUT);
         LOG.infof("asked the provider for an emulator keeping %d of %d middle blocks (%d distillation steps)",
                 keptLayers, middleLayers, o.distilSteps());
         try {

@@ -11,6 +11,7 @@ import io.guardedtuning.service.messaging.TopicAdmin;
 import io.guardedtuning.session.RemoteBackboneLink;
 import io.guardedtuning.split.Design;
 import io.guardedtuning.storage.AtomicFiles;
+import io.guardedtuning.wire.SessionKey;
 import io.guardedtuning.wire.WireLimits;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -206,6 +207,11 @@ public class SessionService {
     /** The summary once the run ended (done or failed). */
     public Optional<ObjectNode> summary() {
         return Optional.ofNullable(summary);
+    }
+
+    /** The key of this client's one session (owner tokens of other sessions do not verify here). */
+    public SessionKey key() {
+        return settings.key();
     }
 
     public boolean autostart() {

@@ -49,13 +49,15 @@ final class Job {
     private Long packageBytes;
     private Map<String, Object> result;
     private Instant updated = Instant.now();
+    private long lastRequestMillis;
 
-    Job(EmulatorRequest request) {
+    Job(EmulatorRequest request, long requestMillis) {
         this.request = request;
+        this.lastRequestMillis = requestMillis;
     }
 
     static Job restore(JobStatus s) {
-        Job job = new Job(s.request());
+        Job job = new Job(s.request(), s.lastRequestMillis());
         job.phase = Phase.of(s.phase());
         job.step = s.step();
         job.total = s.total();
@@ -82,6 +84,19 @@ final class Job {
 
     boolean cancelRequested() {
         return cancelRequested.get();
+    }
+
+    /** Records a newer signed request of the session; false when it is not newer (a replay). */
+    synchronized boolean acceptRequest(long sentMillis) {
+        if (sentMillis <= lastRequestMillis) {
+            return false;
+        }
+        lastRequestMillis = sentMillis;
+        return true;
+    }
+
+    synchronized long lastRequestMillis() {
+        return lastRequestMillis;
     }
 
     synchronized Phase phase() {
@@ -120,6 +135,6 @@ final class Job {
 
     synchronized JobStatus status() {
         return new JobStatus(session(), request, phase.label(), step, total, loss, detail, keptFullLayers,
-                packageDigest, packageBytes, result, updated);
+                packageDigest, packageBytes, result, updated, lastRequestMillis);
     }
 }

@@ -140,22 +140,50 @@ public class JobService {
         return io.guardedtuning.offline.ProviderKeys.toBase64(secrets.publicKey());
     }
 
-    public void submit(EmulatorRequest request) {
-        Topics.requireSessionId(request.session());
-        if (!serves(request.session())) {
-            LOG.debugf("request of session %s left to its own job", request.session());
+    /**
+     * Called on the request consumer's thread with a record of {@code gt.emulator.requests}: verified under the
+     * session's key before anything is read or created (an unsigned or forged request, however early, creates no
+     * job), refused as a replay unless newer than the session's latest accepted request, then queued.
+     */
+    public void onRequestRecord(ConsumerRecord<String, byte[]> record) {
+        if (!servedSession(record)) {
             return;
         }
-        Job job = new Job(request);
-        Job existing = jobs.putIfAbsent(request.session(), job);
-        if (existing != null) {
-            if (existing.phase() == Job.Phase.PUBLISHED) {
-                // The client asks again: it restarted before the package reached it.
-                worker.submit(() -> republish(existing));
-            } else {
-                LOG.warnf("session %s already has an emulator job (%s); request ignored", request.session(),
-                        existing.phase().label());
+        String session = record.key();
+        EmulatorRequest.Signed signed;
+        try {
+            signed = EmulatorRequest.verify(secrets.sessionKeys().forSession(session), record);
+        } catch (OfflineTransport.RejectedRecordException e) {
+            deadLetter(record, e.verdict().reason(), e.verdict().detail());
+            return;
+        }
+        Job existing = jobs.get(session);
+        if (existing != null && !existing.acceptRequest(signed.sentMillis())) {
+            deadLetter(record, RejectReason.REPLAYED, "request sent at " + signed.sentMillis()
+                    + " ms is not newer than the session's latest accepted request (" + existing.lastRequestMillis()
+                    + " ms)");
+            return;
+        }
+        metrics.counter("gt_emulator_requests_total", "outcome", "accepted").increment();
+        if (signed.request().isCancel()) {
+            if (existing == null) {
+                deadLetter(record, RejectReason.PROTOCOL, "session " + session + " has no emulator job to cancel");
+                return;
             }
+            persist(existing);
+            cancel(session);
+        } else if (existing == null) {
+            start(new Job(signed.request(), signed.sentMillis()));
+        } else {
+            persist(existing);
+            askedAgain(existing);
+        }
+    }
+
+    private void start(Job job) {
+        Job raced = jobs.putIfAbsent(job.session(), job);
+        if (raced != null) {
+            askedAgain(raced);
             return;
         }
         persist(job);
@@ -163,7 +191,17 @@ public class JobService {
         worker.submit(() -> run(job));
     }
 
-    /** @return false when the session has no job */
+    private void askedAgain(Job existing) {
+        if (existing.phase() == Job.Phase.PUBLISHED) {
+            // The client asks again: it restarted before the package reached it.
+            worker.submit(() -> republish(existing));
+        } else {
+            LOG.warnf("session %s already has an emulator job (%s); request ignored", existing.session(),
+                    existing.phase().label());
+        }
+    }
+
+    /** Cancels a session's job (the operator over REST, or the session's signed cancel); false when it has none. */
     public boolean cancel(String session) {
         Job job = jobs.get(session);
         if (job == null) {
@@ -285,16 +323,10 @@ public class JobService {
 
     /** Called on the adapter consumer's thread: authenticate and reassemble, then hand whole events to the worker. */
     public void onAdapterRecord(ConsumerRecord<String, byte[]> record) {
+        if (!servedSession(record)) {
+            return;
+        }
         String session = record.key();
-        try {
-            Topics.requireSessionId(session);
-        } catch (IllegalArgumentException e) {
-            deadLetter(record, RejectReason.WRONG_SESSION, e.getMessage());
-            return;
-        }
-        if (!serves(session)) {
-            return;
-        }
         Verdict verdict = adapterReceivers.verify(record).verdict();
         if (verdict instanceof Verdict.Rejected rejected) {
             deadLetter(record, rejected.reason(), rejected.detail());
@@ -364,7 +396,8 @@ public class JobService {
 
     private void deadLetter(ConsumerRecord<String, byte[]> record, RejectReason reason, String detail) {
         LOG.warnf("dead-lettering %s record of key %s: %s %s", record.topic(), record.key(), reason, detail);
-        metrics.counter("gt_emulator_adapters_total", "outcome", "rejected").increment();
+        metrics.counter(Topics.EMULATOR_REQUESTS.equals(record.topic()) ? "gt_emulator_requests_total"
+                : "gt_emulator_adapters_total", "outcome", "rejected").increment();
         out.send(DeadLetters.record(Topics.DEAD_LETTER, record, new Verdict.Rejected(reason, detail)));
     }
 
@@ -407,6 +440,17 @@ public class JobService {
         enter(job, phase, detail);
         metrics.counter("gt_emulator_jobs_total", "phase", phase.label()).increment();
         exitIfServedSessionEnded(job);
+    }
+
+    /** True for a record keyed by a valid id of a session this process serves; an invalid key is dead-lettered. */
+    private boolean servedSession(ConsumerRecord<String, byte[]> record) {
+        try {
+            Topics.requireSessionId(record.key());
+        } catch (IllegalArgumentException e) {
+            deadLetter(record, RejectReason.WRONG_SESSION, e.getMessage());
+            return false;
+        }
+        return serves(record.key());
     }
 
     /** False for other sessions when this process is one session's job (gt.emulator.session). */
