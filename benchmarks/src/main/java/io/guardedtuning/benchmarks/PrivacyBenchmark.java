@@ -6,6 +6,7 @@ import io.guardedtuning.attack.BisrForwardAttack;
 import io.guardedtuning.attack.EiaAttack;
 import io.guardedtuning.attack.GradientMatching;
 import io.guardedtuning.attack.Observation;
+import io.guardedtuning.attack.PublicText;
 import io.guardedtuning.attack.Reconstruction;
 import io.guardedtuning.attack.SipAttack;
 import io.guardedtuning.attack.TagAttack;
@@ -23,7 +24,6 @@ import io.guardedtuning.train.TaskBatches;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,15 +42,13 @@ import java.util.Map;
  * <pre>
  * java -cp "$CP" io.guardedtuning.benchmarks.PrivacyBenchmark [task=spam-assassin] [train=800] [test=300]
  *      [epochs=1] [lr=3e-3] [batch=8] [k=2] [tokens=96] [every=10] [alphas=0,1,8,32] [bits=32,8,4]
- *      [designs=online,gradfree] [cells=online:8:4,...] [gradient-bits=32] [aux-sequences=400] [aux-tokens=48]
+ *      [designs=online,gradfree] [cells=online:8:4,...] [gradient-bits=32] [aux-sequences=4096] [aux-tokens=96]
  *      [sip-steps=1500] [eia-steps=300] [tag-steps=300]
  * </pre>
  */
 public final class PrivacyBenchmark {
 
     private static final List<String> ATTACKS = List.of("sip", "eia", "bisr-f", "tag", "bisr-b");
-    /** Held-out documents are this share of the corpus, so the corpus cap is scaled up to leave them enough text. */
-    private static final long CHARS_PER_TOKEN = 5;
 
     /** One sampled step as the provider saw it, with the client's true tokens for scoring. */
     private static final class SampledStep {
@@ -119,7 +117,7 @@ public final class PrivacyBenchmark {
         int batch = o.integer("batch", 8);
         int every = o.integer("every", 10);
         int gradientBits = o.integer("gradient-bits", 32);
-        List<int[]> auxiliary = auxiliaryText(bench, o.integer("aux-sequences", 400), o.integer("aux-tokens", 48));
+        List<int[]> auxiliary = auxiliaryText(bench, o.integer("aux-sequences", 4096), o.integer("aux-tokens", 96));
         SipAttack sip = new SipAttack(new SipAttack.Settings(256, 20, 6, 1e-3f, 1e-5f, o.integer("sip-steps", 1500),
                 17));
         Map<String, Attack> attacks = attacks(sip, o.integer("eia-steps", 300), o.integer("tag-steps", 300));
@@ -265,20 +263,10 @@ public final class PrivacyBenchmark {
         return out;
     }
 
-    /** Held-out documents of the pretraining corpus, tokenised and cut into fixed-length sequences, capped. */
+    /** The whole held-out split of the pretraining corpus, in rows that start like the client's (BOS first). */
     private static List<int[]> auxiliaryText(SplitBench bench, int maxSequences, int sequenceTokens)
             throws IOException {
-        long heldOutChars = (long) maxSequences * sequenceTokens * CHARS_PER_TOKEN;
-        Corpus corpus = Corpus.load(new PackageCache(), EnumSet.allOf(Corpus.Source.class),
-                heldOutChars * 100 / Corpus.HELD_OUT_PERCENT);
-        List<int[]> out = new ArrayList<>();
-        for (Document d : corpus.heldOut()) {
-            int[] ids = bench.tokenizer.encodeOrdinary(d.text());
-            for (int from = 0; from + sequenceTokens <= ids.length && out.size() < maxSequences;
-                 from += sequenceTokens) {
-                out.add(Arrays.copyOfRange(ids, from, from + sequenceTokens));
-            }
-        }
-        return out;
+        return PublicText.rows(Corpus.load(new PackageCache()).heldOut().stream().map(Document::text).toList(),
+                bench.tokenizer, bench.config.bosTokenId(), sequenceTokens, maxSequences);
     }
 }

@@ -1,16 +1,14 @@
 package io.guardedtuning.attack;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import io.guardedtuning.engine.DjlRuntime;
-import io.guardedtuning.model.TokenBatch;
+import java.util.List;
 
 /**
  * SIP (BiSR stage 1): a learned inverter from {@code h_in} to tokens, trained on the pretrained input adapter's
- * activations over auxiliary text (through the known wire defence), then applied to the observed {@code h_in}.
- * The inverter is trained once per threat model and settings, and cached in the threat model.
+ * activations over auxiliary text (through the wire defence the session announced, else the threat model's), then
+ * applied to the observed {@code h_in}. The inverter is trained once per settings and wire, and cached in the threat
+ * model. It does not adapt to α or drift: {@link AdaptiveSipAttack} and {@link NamoeAttack} do.
  */
-public final class SipAttack extends BaseAttack {
+public final class SipAttack extends InverterAttack {
 
     /**
      * @param maxSteps cap on optimiser steps over all epochs, which bounds the one-off training cost
@@ -47,29 +45,18 @@ public final class SipAttack extends BaseAttack {
     }
 
     @Override
-    boolean needsGradient() {
-        return false;
+    TokenInverter inverter(Observation o, ThreatModel threatModel) {
+        WireDefence wire = o.wire(threatModel);
+        return threatModel.artefact("SIP " + settings + " through " + wire, () -> TokenInverter.train(threatModel,
+                settings, List.of(new TokenInverter.Source(threatModel.pretrained(), wire))));
     }
 
     @Override
-    Guess guess(Observation o, ThreatModel threatModel) {
-        TokenInverter inverter = inverter(threatModel);
-        return DjlRuntime.withoutGradients(() -> {
-            try (NDManager scope = DjlRuntime.newManager(); TokenBatch batch = threatModel.batchFor(scope, o.lengths())) {
-                NDArray logits = inverter.logits(ThreatModel.toArray(scope, o.hIn()));
-                return new Guess(argmaxTokens(logits, o.lengths()), meanMaxProbability(logits, batch.attentionMask()),
-                        inverter.summary());
-            }
-        });
+    String describe(Observation o, ThreatModel threatModel) {
+        return "pretrained input adapter, wire " + o.wire(threatModel);
     }
 
-    /** The inverter's logits [B, T, V] for the observation, in {@code scope}: BiSR(b) starts from them. */
-    NDArray logits(Observation o, ThreatModel threatModel, NDManager scope) {
-        TokenInverter inverter = inverter(threatModel);
-        return DjlRuntime.withoutGradients(() -> inverter.logits(ThreatModel.toArray(scope, o.hIn())));
-    }
-
-    private TokenInverter inverter(ThreatModel threatModel) {
-        return threatModel.artefact("SIP " + settings, () -> TokenInverter.train(threatModel, settings));
+    Settings settings() {
+        return settings;
     }
 }

@@ -13,6 +13,8 @@ import io.guardedtuning.tensor.HostTensor;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,7 +27,11 @@ import java.util.function.Supplier;
  * about. It never holds the client's fine-tuned weights or data: it is built from a snapshot of a pretrained
  * checkpoint, copied into its own model, and accepts no live {@link OptModel}, so later fine-tuning cannot reach it.
  *
- * <p>Expensive per-threat-model artefacts (SIP's trained inverter) are cached here and closed with it.
+ * <p>The provider also owns its backbone; when the checkpoint given holds it, the threat model keeps a copy so that
+ * adaptive attacks can tune <em>shadow</em> adapters on public text under a known defence (never on the client's).
+ *
+ * <p>Expensive artefacts (trained inverters, shadow adapters) are cached here, at most {@link #MAX_ARTEFACTS} (the
+ * least recently used is closed first), and closed with it.
  */
 public final class ThreatModel implements AutoCloseable {
 
@@ -37,21 +43,28 @@ public final class ThreatModel implements AutoCloseable {
         SUM
     }
 
+    /** Bound on cached inverters and shadow adapters (one per defence setting and attack). */
+    static final int MAX_ARTEFACTS = 24;
+
     private final OptConfig config;
     private final Split split;
     private final OptModel pretrained;
+    private final Map<String, HostTensor> backbone;
     private final List<int[]> auxiliary;
+    private final BitSet auxiliaryVocabulary;
     private final LossNormalisation lossNormalisation;
     private final WireDefence knownDefence;
     private final NDArray embeddingSquaredNorms;
-    private final Map<String, AutoCloseable> artefacts = new LinkedHashMap<>();
+    private final Map<String, AutoCloseable> artefacts = new LinkedHashMap<>(16, 0.75f, true);
 
-    private ThreatModel(OptConfig config, Split split, OptModel pretrained, List<int[]> auxiliary,
-                        LossNormalisation lossNormalisation, WireDefence knownDefence) {
+    private ThreatModel(OptConfig config, Split split, OptModel pretrained, Map<String, HostTensor> backbone,
+                        List<int[]> auxiliary, LossNormalisation lossNormalisation, WireDefence knownDefence) {
         this.config = config;
         this.split = split;
         this.pretrained = pretrained;
+        this.backbone = backbone;
         this.auxiliary = auxiliary;
+        this.auxiliaryVocabulary = PublicText.vocabulary(auxiliary);
         this.lossNormalisation = lossNormalisation;
         this.knownDefence = knownDefence;
         this.embeddingSquaredNorms = DjlRuntime.withoutGradients(
@@ -59,8 +72,8 @@ public final class ThreatModel implements AutoCloseable {
     }
 
     /**
-     * @param pretrainedWeights the pretrained checkpoint (whole, or at least its client side); only the client-side
-     *                          tensors are kept, copied
+     * @param pretrainedWeights the pretrained checkpoint (whole, or at least its client side), copied; the backbone
+     *                          part, when whole, is the provider's own and serves only shadow tuning
      * @param auxiliary         public token sequences unlike the client's (for SIP); longer ones are truncated to the
      *                          model's positions
      */
@@ -68,17 +81,21 @@ public final class ThreatModel implements AutoCloseable {
                                  List<int[]> auxiliary, LossNormalisation lossNormalisation,
                                  WireDefence knownDefence) {
         Map<String, HostTensor> clientSide = new LinkedHashMap<>();
+        Map<String, HostTensor> backbone = new LinkedHashMap<>();
         List<String> missing = new ArrayList<>();
         for (String name : OptParameters.expectedShapes(config).keySet()) {
-            if (!split.client().test(name)) {
-                continue;
-            }
             HostTensor t = pretrainedWeights.get(name);
             if (t == null) {
-                missing.add(name);
+                if (split.client().test(name)) {
+                    missing.add(name);
+                }
             } else {
-                clientSide.put(name, new HostTensor(t.shape().clone(), t.data().clone()));
+                (split.client().test(name) ? clientSide : backbone).put(name,
+                        new HostTensor(t.shape().clone(), t.data().clone()));
             }
+        }
+        if (backbone.size() != OptParameters.expectedShapes(config).size() - clientSide.size() - missing.size()) {
+            backbone.clear(); // a partial backbone cannot run: shadow tuning is then unavailable
         }
         if (!missing.isEmpty()) {
             throw new IllegalArgumentException("the threat model needs the pretrained client-side tensors; missing "
@@ -90,8 +107,8 @@ public final class ThreatModel implements AutoCloseable {
                 aux.add(Arrays.copyOf(s, Math.min(s.length, config.maxPositionEmbeddings())));
             }
         }
-        return new ThreatModel(config, split, OptModel.fromTensors(config, clientSide), List.copyOf(aux),
-                lossNormalisation, knownDefence);
+        return new ThreatModel(config, split, OptModel.fromTensors(config, clientSide), Map.copyOf(backbone),
+                List.copyOf(aux), lossNormalisation, knownDefence);
     }
 
     public OptConfig config() {
@@ -106,6 +123,19 @@ public final class ThreatModel implements AutoCloseable {
         return auxiliary;
     }
 
+    /**
+     * The token ids present in the auxiliary text: an inverter trained on it can output only these, so a client
+     * reports the share of its audited ids in this set beside each score.
+     */
+    public BitSet auxiliaryVocabulary() {
+        return (BitSet) auxiliaryVocabulary.clone();
+    }
+
+    /** Whether the provider's backbone came with the checkpoint, so that shadow adapters can be tuned. */
+    public boolean hasBackbone() {
+        return !backbone.isEmpty();
+    }
+
     public LossNormalisation lossNormalisation() {
         return lossNormalisation;
     }
@@ -117,6 +147,16 @@ public final class ThreatModel implements AutoCloseable {
     /** The pretrained client side; package-private so that only attacks read it. */
     OptModel pretrained() {
         return pretrained;
+    }
+
+    /** A fresh whole model from the pretrained weights (client side and backbone), for shadow tuning; caller closes. */
+    OptModel freshWholeModel() {
+        if (backbone.isEmpty()) {
+            throw new IllegalStateException("shadow tuning needs the provider's backbone in the threat model");
+        }
+        Map<String, HostTensor> whole = new LinkedHashMap<>(pretrained.toTensors(split.client()));
+        whole.putAll(backbone);
+        return OptModel.fromTensors(config, whole);
     }
 
     /** {@code W_E} [V, d]; the tied LM head. */
@@ -189,21 +229,37 @@ public final class ThreatModel implements AutoCloseable {
         return null;
     }
 
-    /** The artefact cached under {@code key}, built once per threat model. */
+    /**
+     * The artefact cached under {@code key}, built on first use; past {@link #MAX_ARTEFACTS} the least recently used
+     * one is closed. Attacks use an artefact within one call, on one thread, so eviction never hits one in use.
+     */
     @SuppressWarnings("unchecked")
     synchronized <T extends AutoCloseable> T artefact(String key, Supplier<T> build) {
-        return (T) artefacts.computeIfAbsent(key, k -> build.get());
+        AutoCloseable cached = artefacts.get(key);
+        if (cached != null) {
+            return (T) cached;
+        }
+        T built = build.get();
+        artefacts.put(key, built);
+        Iterator<AutoCloseable> eldest = artefacts.values().iterator();
+        while (artefacts.size() > MAX_ARTEFACTS) {
+            closeArtefact(eldest.next());
+            eldest.remove();
+        }
+        return built;
+    }
+
+    private static void closeArtefact(AutoCloseable a) {
+        try {
+            a.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("closing a cached attack artefact failed", e);
+        }
     }
 
     @Override
     public synchronized void close() {
-        for (AutoCloseable a : artefacts.values()) {
-            try {
-                a.close();
-            } catch (Exception e) {
-                throw new IllegalStateException("closing a cached attack artefact failed", e);
-            }
-        }
+        artefacts.values().forEach(ThreatModel::closeArtefact);
         artefacts.clear();
         pretrained.close();
     }

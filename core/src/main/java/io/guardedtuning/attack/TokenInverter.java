@@ -6,6 +6,7 @@ import ai.djl.ndarray.internal.NDArrayEx;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.guardedtuning.engine.DjlRuntime;
+import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.TokenBatch;
 import io.guardedtuning.train.AdamW;
 
@@ -54,11 +55,16 @@ final class TokenInverter implements AutoCloseable {
         return manager.create(data, shape);
     }
 
+    /** Where training activations come from: a client-side surrogate (pretrained or shadow) and the wire after it. */
+    record Source(OptModel surrogate, WireDefence wire) {
+    }
+
     /**
-     * Trains on (activation, token) pairs from the pretrained input adapter over the auxiliary sequences, each batch
-     * passed through the known wire defence with fresh noise. Stops after {@code epochs} or {@code maxSteps}.
+     * Trains on (activation, token) pairs from the sources' input adapters over the auxiliary sequences, each batch
+     * passed through its source's wire defence with fresh noise; with several sources (a mixture over defence
+     * settings) the batches take them in turn. Stops after {@code epochs} or {@code maxSteps}.
      */
-    static TokenInverter train(ThreatModel threatModel, SipAttack.Settings settings) {
+    static TokenInverter train(ThreatModel threatModel, SipAttack.Settings settings, List<Source> sources) {
         List<int[]> aux = threatModel.auxiliary();
         if (aux.isEmpty()) {
             throw new IllegalStateException("SIP needs auxiliary text in the threat model");
@@ -81,7 +87,8 @@ final class TokenInverter implements AutoCloseable {
                     for (int i = from; i < Math.min(order.size(), from + settings.batchSequences()); i++) {
                         batch.add(aux.get(order.get(i)));
                     }
-                    inverter.trainingLoss = inverter.step(threatModel, batch, random.nextLong());
+                    Source source = sources.get(inverter.trainingSteps % sources.size());
+                    inverter.trainingLoss = inverter.step(threatModel, source, batch, random.nextLong());
                     optimizer.update(inverter.parameters, settings.learningRate());
                     inverter.trainingSteps++;
                 }
@@ -95,11 +102,13 @@ final class TokenInverter implements AutoCloseable {
     }
 
     /** Forward and backward of the mean cross-entropy over the batch's real tokens; gradients are left for AdamW. */
-    private float step(ThreatModel threatModel, List<int[]> sequences, long noiseSeed) {
+    private float step(ThreatModel threatModel, Source source, List<int[]> sequences, long noiseSeed) {
+        int k = threatModel.split().k();
         try (NDManager scope = DjlRuntime.newManager();
              TokenBatch batch = TokenBatch.of(scope, sequences, null, threatModel.config().padTokenId())) {
-            NDArray h = DjlRuntime.withoutGradients(() -> threatModel.knownDefence().apply(
-                    threatModel.inputAdapter(threatModel.pretrained().embed(batch), batch), noiseSeed));
+            OptModel s = source.surrogate();
+            NDArray h = DjlRuntime.withoutGradients(() -> source.wire().apply(
+                    s.blocks(s.embed(batch), batch, 0, k), noiseSeed));
             NDArray mask = batch.attentionMask();
             try (GradientCollector gc = DjlRuntime.gradientCollector()) {
                 NDArray picked = logits(h).logSoftmax(-1).gather(batch.inputIds().expandDims(-1), -1).squeeze(-1);

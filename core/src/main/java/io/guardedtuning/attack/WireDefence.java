@@ -31,14 +31,19 @@ public record WireDefence(int activationBits, float noiseStd) {
     public NDArray apply(NDArray h, long seed) {
         NDArray out = h.stopGradient();
         if (noiseStd > 0) {
-            Random random = new Random(seed);
-            float[] noise = new float[Math.toIntExact(out.size())];
-            for (int i = 0; i < noise.length; i++) {
-                noise[i] = (float) random.nextGaussian() * noiseStd;
-            }
-            out = out.add(out.getManager().create(noise, out.getShape()));
+            out = out.add(noise(out, seed));
         }
         return activationBits == 0 ? out : new ActivationQuantizer(activationBits).quantize(out);
+    }
+
+    /** Gaussian noise N(0, noiseStd²) of {@code like}'s shape, in its manager; {@code seed} draws it. */
+    NDArray noise(NDArray like, long seed) {
+        Random random = new Random(seed);
+        float[] noise = new float[Math.toIntExact(like.size())];
+        for (int i = 0; i < noise.length; i++) {
+            noise[i] = (float) random.nextGaussian() * noiseStd;
+        }
+        return like.getManager().create(noise, like.getShape());
     }
 
     @Override

@@ -35,8 +35,8 @@ public interface AuditConfig {
     @WithDefault("2")
     int k();
 
-    /** Attacks by name, run in this order: sip, eia, bisr-f, tag, bisr-b. */
-    @WithDefault("sip,eia,bisr-f,tag,bisr-b")
+    /** Attacks by name, run in this order: sip, sip-adaptive, sip-drift, namoe, eia, bisr-f, tag, bisr-b. */
+    @WithDefault("sip,sip-adaptive,sip-drift,namoe,eia,bisr-f,tag,bisr-b")
     List<String> attacks();
 
     Sampling sampling();
@@ -101,23 +101,29 @@ public interface AuditConfig {
         float noiseStd();
     }
 
-    /** Public text the attacker trains SIP on. */
+    /** Public text the attacker trains its inverters and shadow adapters on. */
     interface Auxiliary {
-        /** Use the held-out documents of the pretraining corpus (needs its package cache) instead of the bundled text. */
-        @WithDefault("false")
+        /**
+         * Use the whole held-out split of the pretraining corpus (needs its package cache) instead of the bundled
+         * text.
+         */
+        @WithDefault("true")
         boolean corpus();
 
+        /** A memory bound only: the whole held-out split is 938 rows of 256 tokens. */
         @WithName("max-sequences")
-        @WithDefault("400")
+        @WithDefault("4096")
         int maxSequences();
 
+        /** Row length with BOS, as the client's encoder caps its rows (its default --max-tokens). */
         @WithName("sequence-tokens")
-        @WithDefault("48")
+        @WithDefault("256")
         int sequenceTokens();
     }
 
     /** CPU caps of the attacks (optimiser steps). */
     interface Caps {
+        /** 800 steps of 6 × 256-token rows converge on the held-out split (loss 0.003; docs/attacks.md). */
         @WithName("sip-steps")
         @WithDefault("1500")
         int sipSteps();
@@ -141,5 +147,20 @@ public interface AuditConfig {
         @WithName("bisr-b-steps")
         @WithDefault("18")
         int bisrBackwardSteps();
+
+        /** Shadow tuning steps of the adaptive attackers, and the most drift sip-drift follows. */
+        @WithName("shadow-steps")
+        @WithDefault("64")
+        int shadowSteps();
+
+        /** The shadow's learning rate when a session announces none (the client's default). */
+        @WithName("shadow-lr")
+        @WithDefault("3e-3")
+        float shadowLearningRate();
+
+        /** dCor weights of NaMoE's shadow experts (beside the pretrained expert). */
+        @WithName("namoe-alphas")
+        @WithDefault("8,32")
+        List<Float> namoeAlphas();
     }
 }

@@ -1,10 +1,12 @@
 package io.guardedtuning.audit.service;
 
+import io.guardedtuning.attack.AdaptiveSipAttack;
 import io.guardedtuning.attack.Attack;
 import io.guardedtuning.attack.BisrBackwardAttack;
 import io.guardedtuning.attack.BisrForwardAttack;
 import io.guardedtuning.attack.EiaAttack;
 import io.guardedtuning.attack.GradientMatching;
+import io.guardedtuning.attack.NamoeAttack;
 import io.guardedtuning.attack.Observation;
 import io.guardedtuning.attack.Reconstruction;
 import io.guardedtuning.attack.SipAttack;
@@ -28,12 +30,17 @@ import java.util.Map;
  */
 public final class AttackSuite implements AutoCloseable {
 
-    /** CPU caps (optimiser steps) per attack. */
+    /**
+     * CPU caps (optimiser steps) per attack; {@code shadowSteps} bounds the shadow tuning of the adaptive attackers
+     * (and the drift they follow), {@code shadowLearningRate} is used when a session announces none, and
+     * {@code namoeAlphas} are the dCor weights of NaMoE's shadow experts.
+     */
     public record Caps(int sipSteps, int sipHidden, int eiaSteps, int bisrForwardSteps, int tagSteps,
-                       int bisrBackwardSteps) {
+                       int bisrBackwardSteps, int shadowSteps, float shadowLearningRate, List<Float> namoeAlphas) {
     }
 
-    public static final List<String> KNOWN = List.of("sip", "eia", "bisr-f", "tag", "bisr-b");
+    public static final List<String> KNOWN = List.of("sip", "sip-adaptive", "sip-drift", "namoe", "eia", "bisr-f",
+            "tag", "bisr-b");
 
     private final OptModel pretrained;
     private final ThreatModel threatModel;
@@ -49,7 +56,8 @@ public final class AttackSuite implements AutoCloseable {
                        List<String> attackNames, Caps caps) {
         this.attacks = attacks(attackNames, caps);
         this.pretrained = pretrained;
-        this.threatModel = ThreatModel.of(pretrained.config(), split, pretrained.toTensors(split.client()),
+        // The whole model: the backbone part is the provider's own and serves the adaptive attackers' shadows.
+        this.threatModel = ThreatModel.of(pretrained.config(), split, pretrained.toTensors(n -> true),
                 auxiliary, ThreatModel.LossNormalisation.MEAN_OVER_TARGETS, knownDefence);
         this.backbone = new BackboneServer(pretrained, split, 1);
         auxiliary.forEach(row -> java.util.Arrays.stream(row).forEach(auxiliaryVocabulary::set));
@@ -61,14 +69,20 @@ public final class AttackSuite implements AutoCloseable {
     }
 
     static Map<String, Attack> attacks(List<String> names, Caps caps) {
-        SipAttack sip = new SipAttack(new SipAttack.Settings(caps.sipHidden(), 20, 6, 1e-3f, 1e-5f, caps.sipSteps(),
-                17));
+        SipAttack.Settings inverter = new SipAttack.Settings(caps.sipHidden(), 20, 6, 1e-3f, 1e-5f, caps.sipSteps(),
+                17);
+        SipAttack sip = new SipAttack(inverter);
+        AdaptiveSipAttack.Settings shadow = new AdaptiveSipAttack.Settings(inverter, caps.shadowSteps(), 8,
+                caps.shadowLearningRate());
         GradientMatching.Settings tag = GradientMatching.Settings.tag();
         GradientMatching.Settings bisr = GradientMatching.Settings.bisr();
         Map<String, Attack> out = new LinkedHashMap<>();
         for (String name : names) {
             Attack a = switch (name.trim().toLowerCase(java.util.Locale.ROOT)) {
                 case "sip" -> sip;
+                case "sip-adaptive" -> AdaptiveSipAttack.underDefence(shadow);
+                case "sip-drift" -> AdaptiveSipAttack.followingDrift(shadow);
+                case "namoe" -> new NamoeAttack(new NamoeAttack.Settings(shadow, caps.namoeAlphas()));
                 case "eia" -> new EiaAttack(new EiaAttack.Settings(caps.eiaSteps(), 0.09f, 0.01f, 0.2f));
                 case "bisr-f" -> new BisrForwardAttack(sip, new BisrForwardAttack.Settings(caps.bisrForwardSteps(),
                         BisrForwardAttack.Settings.defaults().learningRate(), 0f));
@@ -90,9 +104,12 @@ public final class AttackSuite implements AutoCloseable {
         return List.copyOf(attacks.keySet());
     }
 
-    /** Runs every configured attack on the step; results keyed by attack id, in configuration order. */
+    /**
+     * Runs every configured attack on the step, adapted to the defence the session announced; results keyed by
+     * attack id, in configuration order.
+     */
     public Map<String, Reconstruction> attack(SampledStep step) {
-        Observation o = observation(step);
+        Observation o = observation(step).withDefence(step.defence());
         Map<String, Reconstruction> out = new LinkedHashMap<>();
         attacks.forEach((id, attack) -> out.put(id, attack.attack(o, threatModel)));
         return out;
@@ -111,6 +128,11 @@ public final class AttackSuite implements AutoCloseable {
             return Observation.forwardOnly(step.session(), step.step(), step.hIn(), step.lengths());
         }
         return new Observation(step.session(), step.step(), step.hIn(), step.lengths(), step.gOut(), hOut);
+    }
+
+    /** The token ids in the attacker's public text, for the coverage a client reports beside each score. */
+    public java.util.BitSet auxiliaryVocabulary() {
+        return threatModel.auxiliaryVocabulary();
     }
 
     @Override

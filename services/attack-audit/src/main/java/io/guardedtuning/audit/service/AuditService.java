@@ -176,11 +176,12 @@ public class AuditService {
             OptModel pretrained = ModelFiles.load(dir);
             List<int[]> auxiliary = AuxiliaryText.load(config.auxiliary().corpus(),
                     config.auxiliary().maxSequences(), config.auxiliary().sequenceTokens(),
-                    BpeTokenizer.fromDirectory(dir));
+                    pretrained.config().bosTokenId(), BpeTokenizer.fromDirectory(dir));
             AuditConfig.Caps c = config.caps();
             return new AttackSuite(pretrained, Split.of(config.k(), pretrained.config()), auxiliary, defence(),
                     config.attacks(), new AttackSuite.Caps(c.sipSteps(), c.sipHidden(), c.eiaSteps(),
-                    c.bisrForwardSteps(), c.tagSteps(), c.bisrBackwardSteps()));
+                    c.bisrForwardSteps(), c.tagSteps(), c.bisrBackwardSteps(), c.shadowSteps(),
+                    c.shadowLearningRate(), c.namoeAlphas()));
         } catch (IOException e) {
             throw new IllegalStateException("cannot build the threat model from model '" + config.model() + "': "
                     + e.getMessage(), e);

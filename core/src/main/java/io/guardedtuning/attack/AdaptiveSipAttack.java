@@ -1,0 +1,109 @@
+package io.guardedtuning.attack;
+
+import io.guardedtuning.model.OptModel;
+
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * SIP adapted to the announced defence: the inverter trains on activations of shadow input adapters
+ * ({@link ShadowAdapters}) tuned on public text under the session's α, noise and bits, then through its wire. Two
+ * policies for how far the shadow is tuned:
+ * <ul>
+ *   <li>{@link #underDefence}: a fixed number of shadow steps, enough for the regulariser to reshape the adapter;</li>
+ *   <li>{@link #followingDrift}: as many steps as the client has made before the observed step, at its learning
+ *   rate (rounded to the nearest power of two, so that a session needs one inverter per doubling, not per step).</li>
+ * </ul>
+ * Without an announcement the threat model's wire and α = 0 are assumed.
+ */
+public final class AdaptiveSipAttack extends InverterAttack {
+
+    /**
+     * @param inverter             the inverter's recipe (as SIP's)
+     * @param shadowSteps          shadow steps under the defence (the fixed policy), and the cap of the drift policy
+     * @param shadowBatch          public rows per shadow step
+     * @param fallbackLearningRate the shadow's learning rate when the session announced none
+     */
+    public record Settings(SipAttack.Settings inverter, int shadowSteps, int shadowBatch, float fallbackLearningRate) {
+
+        public Settings {
+            if (shadowSteps < 0 || shadowBatch < 1 || !(fallbackLearningRate > 0)) {
+                throw new IllegalArgumentException("shadow steps >= 0, batch >= 1 and a positive learning rate, got "
+                        + shadowSteps + ", " + shadowBatch + ", " + fallbackLearningRate);
+            }
+        }
+    }
+
+    private final String name;
+    private final Settings settings;
+    private final boolean followDrift;
+
+    private AdaptiveSipAttack(String name, Settings settings, boolean followDrift) {
+        this.name = name;
+        this.settings = settings;
+        this.followDrift = followDrift;
+    }
+
+    public static AdaptiveSipAttack underDefence(Settings settings) {
+        return new AdaptiveSipAttack("SIP-adaptive", settings, false);
+    }
+
+    public static AdaptiveSipAttack followingDrift(Settings settings) {
+        return new AdaptiveSipAttack("SIP-drift", settings, true);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    TokenInverter inverter(Observation o, ThreatModel threatModel) {
+        return inverterFor(threatModel, announced(o, threatModel), shadowSteps(o), settings);
+    }
+
+    @Override
+    String describe(Observation o, ThreatModel threatModel) {
+        return describe(announced(o, threatModel), shadowSteps(o));
+    }
+
+    int shadowSteps(Observation o) {
+        if (!followDrift) {
+            return settings.shadowSteps();
+        }
+        long updates = Math.min(o.step(), settings.shadowSteps());
+        return updates == 0 ? 0 : Math.min(settings.shadowSteps(),
+                1 << Math.round(Math.log(updates) / Math.log(2)));
+    }
+
+    static KnownDefence announced(Observation o, ThreatModel threatModel) {
+        if (o.defence() != null) {
+            return o.defence();
+        }
+        WireDefence wire = threatModel.knownDefence();
+        return new KnownDefence("online", wire.activationBits(), wire.noiseStd(), 0f, 0f, "none");
+    }
+
+    /**
+     * The inverter trained on a shadow tuned {@code steps} steps under {@code defence}, cached per setting (shared by
+     * every attack that asks for the same one); the shadow itself is dropped once the inverter has trained.
+     */
+    static TokenInverter inverterFor(ThreatModel threatModel, KnownDefence defence, int steps, Settings settings) {
+        if (steps > 0 && "online".equals(defence.design()) && !threatModel.hasBackbone()) {
+            throw new IllegalStateException("shadow tuning needs the provider's backbone in the threat model");
+        }
+        String key = "shadow SIP " + settings + " " + describe(defence, steps);
+        return threatModel.artefact(key, () -> {
+            try (OptModel shadow = ShadowAdapters.tune(threatModel, defence, steps, new ShadowAdapters.Settings(
+                    settings.shadowBatch(), settings.fallbackLearningRate(), settings.inverter().seed()))) {
+                return TokenInverter.train(threatModel, settings.inverter(),
+                        List.of(new TokenInverter.Source(shadow, defence.wire())));
+            }
+        });
+    }
+
+    static String describe(KnownDefence d, int steps) {
+        return String.format(Locale.ROOT, "shadow %s α=%s lr=%s, %d shadow steps, wire %s", d.design(), d.alpha(),
+                d.learningRate(), steps, d.wire());
+    }
+}

@@ -1,0 +1,58 @@
+package io.guardedtuning.attack;
+
+import io.guardedtuning.tokenizer.BpeTokenizer;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.List;
+
+/**
+ * The attacker's public text as rows that start like the client's: the beginning-of-sequence token, then a run of
+ * text, {@code rowTokens} long in all (the client's encoder caps its rows the same way, and most task rows reach the
+ * cap). Each document is cut into consecutive rows; its last, shorter piece is kept when it holds at least
+ * {@link #MIN_ROW_TOKENS} tokens, so the rows also cover short lengths.
+ */
+public final class PublicText {
+
+    /** The shortest row kept (BOS included): shorter tails add little and skew nothing. */
+    static final int MIN_ROW_TOKENS = 8;
+
+    private PublicText() {
+    }
+
+    /**
+     * @param rowTokens the client's row length (BOS included), e.g. its encoder's {@code maxTokens}
+     * @param maxRows   a bound on memory and training time; rows beyond it are dropped (documents in order)
+     */
+    public static List<int[]> rows(List<String> texts, BpeTokenizer tokenizer, int bosTokenId, int rowTokens,
+                                   int maxRows) {
+        if (rowTokens < MIN_ROW_TOKENS || maxRows < 1) {
+            throw new IllegalArgumentException("rows need at least " + MIN_ROW_TOKENS + " tokens and maxRows >= 1, got "
+                    + rowTokens + " and " + maxRows);
+        }
+        List<int[]> out = new ArrayList<>();
+        int body = rowTokens - 1;
+        for (String text : texts) {
+            int[] ids = tokenizer.encodeOrdinary(text);
+            for (int from = 0; from < ids.length && out.size() < maxRows; from += body) {
+                int to = Math.min(ids.length, from + body);
+                if (to - from + 1 < MIN_ROW_TOKENS) {
+                    break;
+                }
+                int[] row = new int[to - from + 1];
+                row[0] = bosTokenId;
+                System.arraycopy(ids, from, row, 1, to - from);
+                out.add(row);
+            }
+        }
+        return out;
+    }
+
+    /** The token ids that occur in the rows: what an inverter trained on them can ever output. */
+    public static BitSet vocabulary(List<int[]> rows) {
+        BitSet out = new BitSet();
+        rows.forEach(r -> Arrays.stream(r).forEach(out::set));
+        return out;
+    }
+}
