@@ -259,7 +259,7 @@ class ServerComputeKafkaTest {
                 poisonOffsets.merge(new org.apache.kafka.common.TopicPartition(at.topic(), at.partition()),
                         at.offset(), Math::max);
             }
-            c.link().start(System.currentTimeMillis());
+            c.link().start(System.currentTimeMillis(), SplitProtocol.TRAIN, KnownDefence.NONE);
             HostTensor hIn = random(4, 1, 3, TinyModels.CONFIG.hiddenSize());
             assertArrayEquals(hIn.shape(), c.link().forward(0, hIn, new long[] {3}, false).shape());
             long deadline = System.currentTimeMillis() + 20_000;

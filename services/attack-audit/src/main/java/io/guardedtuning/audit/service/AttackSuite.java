@@ -46,7 +46,6 @@ public final class AttackSuite implements AutoCloseable {
     private final ThreatModel threatModel;
     private final BackboneServer backbone;
     private final Map<String, Attack> attacks;
-    private final BitSet auxiliaryVocabulary = new BitSet();
 
     /**
      * @param pretrained the model the provider shipped (whole); the threat model copies its client side and the
@@ -60,12 +59,6 @@ public final class AttackSuite implements AutoCloseable {
         this.threatModel = ThreatModel.of(pretrained.config(), split, pretrained.toTensors(n -> true),
                 auxiliary, ThreatModel.LossNormalisation.MEAN_OVER_TARGETS, knownDefence);
         this.backbone = new BackboneServer(pretrained, split, 1);
-        auxiliary.forEach(row -> java.util.Arrays.stream(row).forEach(auxiliaryVocabulary::set));
-    }
-
-    /** The token ids of the attacker's public text, sent with its reconstructions (the client reports coverage). */
-    public BitSet auxiliaryVocabulary() {
-        return (BitSet) auxiliaryVocabulary.clone();
     }
 
     static Map<String, Attack> attacks(List<String> names, Caps caps) {
@@ -131,7 +124,7 @@ public final class AttackSuite implements AutoCloseable {
     }
 
     /** The token ids in the attacker's public text, for the coverage a client reports beside each score. */
-    public java.util.BitSet auxiliaryVocabulary() {
+    public BitSet auxiliaryVocabulary() {
         return threatModel.auxiliaryVocabulary();
     }
 
