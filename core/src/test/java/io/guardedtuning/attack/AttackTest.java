@@ -94,7 +94,7 @@ class AttackTest {
     void sipTrainsItsInverterOncePerThreatModel() {
         SipAttack sip = new SipAttack(SIP_SETTINGS);
         sip.attack(cleanStep, clean);
-        TokenInverter cached = clean.artefact("SIP " + SIP_SETTINGS, () -> {
+        TokenInverter cached = clean.artefact("SIP " + SIP_SETTINGS + " through " + cleanStep.wire(clean), () -> {
             throw new AssertionError("the inverter was trained again");
         });
         assertTrue(cached != null);
