@@ -57,6 +57,7 @@ public final class ClientSession {
             if (s.auditEvery() > 0 && step % s.auditEvery() == 0) {
                 audit.publish(step, b.sequences());
             }
+            link.beforeBatch(b.sequences());
             ClientStep r = trainer.step(link, b.sequences(), b.lossFrom(), b.exampleIds());
             losses.add(r.taskLoss());
             compute += r.clientMillis();

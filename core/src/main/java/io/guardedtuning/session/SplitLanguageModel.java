@@ -9,6 +9,9 @@ import io.guardedtuning.model.TokenBatch;
 import io.guardedtuning.split.BackboneLink;
 import io.guardedtuning.tensor.HostTensor;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * The client's view of the whole model for inference: its own bottom and top around the provider's backbone,
  * reached forward-only through the link. Used to evaluate a split-tuned model without moving any weights. Its
@@ -30,8 +33,25 @@ public final class SplitLanguageModel implements LanguageModel {
     @Override
     public NDArray logits(TokenBatch batch) {
         HostTensor hIn = OptModel.hostCopy(client.blocks(client.embed(batch), batch, 0, split.k()));
+        link.beforeBatch(tokens(batch));
         HostTensor hOut = link.forward(step++, hIn, batch.lengths(), false);
         NDArray h = batch.inputIds().getManager().create(hOut.data(), new Shape(hOut.shape()));
         return client.head(client.blocks(h, batch, split.trunkTo(), split.layers()));
+    }
+
+    /** The batch's token ids, each cut to its length: the client's own, for the link's checks. */
+    private static List<int[]> tokens(TokenBatch batch) {
+        long[] ids = batch.inputIds().toLongArray();
+        long[] lengths = batch.lengths();
+        int t = batch.sequenceLength();
+        List<int[]> out = new ArrayList<>();
+        for (int b = 0; b < lengths.length; b++) {
+            int[] seq = new int[(int) lengths[b]];
+            for (int i = 0; i < seq.length; i++) {
+                seq[i] = (int) ids[b * t + i];
+            }
+            out.add(seq);
+        }
+        return out;
     }
 }

@@ -359,6 +359,6 @@ public final class LocalRun {
                 failure != null ? failure : c.hasNonNull("error") ? c.path("error").asText() : null,
                 c.hasNonNull("adaptersSha256") ? c.path("adaptersSha256").asText() : null);
         return new RunReport(run, utility, new RunReport.Privacy(attacks, best, audited), cost, offline,
-                new RunReport.Series(losses, leakage));
+                new RunReport.Series(losses, leakage), c.hasNonNull("defence") ? c.get("defence") : null);
     }
 }
