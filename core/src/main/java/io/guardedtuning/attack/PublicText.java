@@ -1,7 +1,11 @@
 package io.guardedtuning.attack;
 
+import io.guardedtuning.data.Corpus;
+import io.guardedtuning.data.Document;
+import io.guardedtuning.data.PackageCache;
 import io.guardedtuning.tokenizer.BpeTokenizer;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -47,6 +51,32 @@ public final class PublicText {
             }
         }
         return out;
+    }
+
+    /**
+     * Rows ({@link #rows}) of the pretraining corpus's held-out documents, which no task uses: the public text of
+     * the auditor and of the client's own defences.
+     *
+     * @throws IOException when the package cache holds no held-out text
+     */
+    public static List<int[]> heldOut(PackageCache cache, BpeTokenizer tokenizer, int bosTokenId, int maxRows,
+                                      int rowTokens) throws IOException {
+        List<int[]> out = rows(Corpus.load(cache).heldOut().stream().map(Document::text).toList(), tokenizer,
+                bosTokenId, rowTokens, maxRows);
+        if (out.isEmpty()) {
+            throw new IOException("no held-out corpus text in the package cache");
+        }
+        return out;
+    }
+
+    /** Every other row to the first list, the rest to the second: disjoint public text for two parties. */
+    public static List<List<int[]>> halves(List<int[]> rows) {
+        List<int[]> a = new ArrayList<>();
+        List<int[]> b = new ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) {
+            (i % 2 == 0 ? a : b).add(rows.get(i));
+        }
+        return List.of(a, b);
     }
 
     /** The token ids that occur in the rows: what an inverter trained on them can ever output. */

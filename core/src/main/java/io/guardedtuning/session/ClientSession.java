@@ -54,6 +54,7 @@ public final class ClientSession {
         int cached = 0;
         for (long step = resumedFrom; step < total; step++) {
             TaskBatches.Batch b = batches.next();
+            link.beforeBatch(b.sequences());
             ClientStep r = trainer.step(link, b.sequences(), b.lossFrom(), b.exampleIds());
             audit.step(SplitProtocol.TRAIN, step, b.sequences(), !r.backboneCached());
             losses.add(r.taskLoss());

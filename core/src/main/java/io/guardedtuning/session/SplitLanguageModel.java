@@ -44,9 +44,11 @@ public final class SplitLanguageModel implements LanguageModel {
     @Override
     public NDArray logits(TokenBatch batch) {
         HostTensor hIn = OptModel.hostCopy(client.blocks(client.embed(batch), batch, 0, split.k()));
+        List<int[]> rows = rows(batch);
         if (audit != AuditSink.NONE) {
-            audit.step(pass, step, rows(batch), true);
+            audit.step(pass, step, rows, true);
         }
+        link.beforeBatch(rows);
         HostTensor hOut = link.forward(step++, hIn, batch.lengths(), false);
         NDArray h = batch.inputIds().getManager().create(hOut.data(), new Shape(hOut.shape()));
         return client.head(client.blocks(h, batch, split.trunkTo(), split.layers()));

@@ -2,11 +2,20 @@ package io.guardedtuning.split;
 
 import io.guardedtuning.tensor.HostTensor;
 
+import java.util.List;
+
 /**
  * The client's view of the provider's backbone: a request/response exchange for one step. Implementations move
  * the tensors in-process or over Kafka, applying the configured wire codecs (so quantisation happens here).
  */
 public interface BackboneLink {
+
+    /**
+     * The client's own tokens of the batch whose h_in comes next, for checks the client runs on what it is about to
+     * send (the leakage budget). Never sent; links that move tensors ignore it.
+     */
+    default void beforeBatch(List<int[]> sequences) {
+    }
 
     /**
      * Sends h_in for a step and returns h_out. {@code forBackward} tells the server a gradient will follow and

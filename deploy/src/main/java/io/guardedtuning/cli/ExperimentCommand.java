@@ -1,5 +1,7 @@
 package io.guardedtuning.cli;
 
+import io.guardedtuning.deploy.local.Frontier;
+import io.guardedtuning.deploy.local.FrontierReport;
 import io.guardedtuning.deploy.local.HtmlReport;
 import io.guardedtuning.deploy.local.LocalRun;
 import io.guardedtuning.deploy.local.LocalStack;
@@ -54,8 +56,39 @@ public final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "runs/experiment", description = "Directory (default: ${DEFAULT-VALUE}).")
     Path out;
 
+    @Option(names = "--frontier", description = "Measure the privacy-utility frontier in one process instead "
+            + "(frontier.json, frontier.html in --out): --designs x --defences x --lrs x --seeds x --tasks, each "
+            + "against centralized tuning of the same layers, leakage from the adaptive SIP on every --audit-every-th "
+            + "training step.")
+    boolean frontier;
+
+    @Option(names = "--defences", split = ";", defaultValue = "none;noise:0.5;warmup;warmup+noise:0.5",
+            description = "Frontier: client defences, ';'-separated: none, or '+'-joined noise:R (σ = R x RMS of the "
+                    + "pretrained h_in), warmup[:ALPHA] (privacy warm-up, dCor weight), dcor:A (Online training "
+                    + "penalty) (default: ${DEFAULT-VALUE}).")
+    List<String> defences;
+
+    @Option(names = "--lrs", split = ",", defaultValue = "3e-3,1e-4", description = "Frontier: learning rates "
+            + "(default: ${DEFAULT-VALUE}).")
+    List<Float> lrs;
+
+    @Option(names = "--warmup-steps", defaultValue = "200", description = "Frontier: warm-up steps on public text "
+            + "(default: ${DEFAULT-VALUE}).")
+    int warmupSteps;
+
+    @Option(names = "--sip-steps", defaultValue = "2000", description = "Frontier: the attacker's SIP training steps "
+            + "(default: ${DEFAULT-VALUE}).")
+    int sipSteps;
+
+    @Option(names = "--public-rows", defaultValue = "1200", description = "Frontier: rows of held-out public text "
+            + "(48 tokens) for the warm-up, the noise calibration and the attacker (default: ${DEFAULT-VALUE}).")
+    int publicRows;
+
     @Override
     public Integer call() throws Exception {
+        if (frontier) {
+            return frontier();
+        }
         Path home = GtCommand.home();
         List<RunSpec> grid = grid();
         System.err.println("experiment: " + grid.size() + " cells into " + out);
@@ -81,6 +114,55 @@ public final class ExperimentCommand implements Callable<Integer> {
         System.out.println("experiment report: " + out.resolve("experiment.html") + " (" + reports.size()
                 + " runs, " + failed + " failed)");
         return failed == 0 ? 0 : 1;
+    }
+
+    private int frontier() throws Exception {
+        Frontier.Grid g = new Frontier.Grid(tasks == null ? List.of(base.task) : tasks,
+                designs.stream().map(Design::parse).toList(), defences, lrs,
+                seeds == null ? List.of(base.seed) : seeds, base.trainSize, base.evalSize, base.epochs, base.batchSize,
+                base.bits,
+                ks.get(0), base.auditEvery, warmupSteps, publicRows, sipSteps);
+        System.err.println("frontier (in-process path): " + g);
+        Frontier f = Frontier.load(g, base.model, System.err::println);
+        java.util.Set<String> done = new java.util.HashSet<>();
+        mergeFrontier(List.of()).forEach(c -> done.add(c.key()));
+        if (!done.isEmpty()) {
+            System.err.println("frontier: " + done.size() + " cells already in " + out.resolve("frontier.json")
+                    + ", kept");
+        }
+        List<Frontier.Cell> cells = f.run(done, this::mergeFrontier);
+        System.out.println("frontier: " + out.resolve("frontier.json") + ", " + out.resolve("frontier.html") + " ("
+                + mergeFrontier(cells).size() + " cells, " + cells.size() + " new)");
+        return 0;
+    }
+
+    /**
+     * Adds {@code cells} to frontier.json (replacing cells of the same key) and rewrites the report; under a file
+     * lock, so sweeps of different tasks can share one output directory. Returns everything now in the file.
+     */
+    private List<Frontier.Cell> mergeFrontier(List<Frontier.Cell> cells) {
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        Path file = out.resolve("frontier.json");
+        try {
+            java.nio.file.Files.createDirectories(out);
+            try (var lock = java.nio.channels.FileChannel.open(out.resolve("frontier.lock"),
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE).lock()) {
+                java.util.Map<String, Frontier.Cell> all = new java.util.LinkedHashMap<>();
+                if (java.nio.file.Files.exists(file)) {
+                    for (Frontier.Cell c : json.readValue(file.toFile(), Frontier.Cell[].class)) {
+                        all.put(c.key(), c);
+                    }
+                }
+                cells.forEach(c -> all.put(c.key(), c));
+                List<Frontier.Cell> merged = new ArrayList<>(all.values());
+                AtomicFiles.write(file, json.writerWithDefaultPrettyPrinter().writeValueAsBytes(merged));
+                AtomicFiles.write(out.resolve("frontier.html"), FrontierReport.render(merged)
+                        .getBytes(StandardCharsets.UTF_8));
+                return merged;
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private void write(List<RunReport> reports) throws Exception {

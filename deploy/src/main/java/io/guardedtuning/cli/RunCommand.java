@@ -68,6 +68,18 @@ public final class RunCommand implements Callable<Integer> {
                         + "gap %+.3f)", r.offline().gap()) : "n/a",
                 r.cost().bytesUpPerStep(), r.cost().bytesDownPerStep(), r.cost().clientComputeMillis() / 1000.0,
                 r.run().wallSeconds(), LocalRun.summaryPath(runDir), runDir.resolve("report.html"));
+        com.fasterxml.jackson.databind.JsonNode budget = r.defence() == null ? null : r.defence().path("leakageBudget");
+        if (budget != null && !budget.isMissingNode()) {
+            System.out.printf(Locale.ROOT, "  leakage budget %.3f (client's own SIP): %d batches checked, largest "
+                            + "sent %.3f, %d moves, final noise σ %.4g%s%n", budget.path("budget").asDouble(),
+                    budget.path("batchesChecked").asInt(), budget.path("maxLeakageSent").asDouble(),
+                    budget.path("moves").size(), budget.path("finalNoiseStd").asDouble(),
+                    budget.hasNonNull("stopped") ? "; stopped: " + budget.path("stopped").asText() : "");
+            budget.path("moves").forEach(m -> System.out.printf(Locale.ROOT, "    move at pass %d step %d: σ %.4g -> "
+                            + "%.4g, leakage %.3f -> %.3f%n", m.path("pass").asLong(), m.path("step").asLong(),
+                    m.path("fromNoiseStd").asDouble(), m.path("toNoiseStd").asDouble(),
+                    m.path("leakageBefore").asDouble(), m.path("leakageAfter").asDouble()));
+        }
     }
 
     /**

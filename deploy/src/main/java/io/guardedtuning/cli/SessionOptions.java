@@ -69,13 +69,31 @@ final class SessionOptions {
             + "before the emulator is released (default: ${DEFAULT-VALUE}).")
     int distilSteps;
 
+    @Option(names = "--noise", defaultValue = "0", description = "Gaussian noise the client adds to h_in, σ as a "
+            + "multiple of the pretrained h_in's RMS on public text (announced; default: ${DEFAULT-VALUE}).")
+    float noise;
+
+    @Option(names = "--warmup", defaultValue = "none", description = "Privacy warm-up of the client's adapters on "
+            + "public text before the first exchange: none, or dcor-lm[:steps=N,lr=X,alpha=X,perturb=X,batch=N] "
+            + "(announced; default: ${DEFAULT-VALUE}).")
+    String warmup;
+
+    @Option(names = "--leakage-budget", defaultValue = "0", description = "Largest ROUGE-L F1 the client's own "
+            + "attack may score on any batch it sends; over it the client raises the noise or stops (0: no budget; "
+            + "default: ${DEFAULT-VALUE}).")
+    double leakageBudget;
+
     @Option(names = "--no-baseline", description = "Skip the centralized reference fine-tune (no Δ in the report).")
     boolean noBaseline;
 
     RunSpec spec(String id) {
         Design d = Design.parse(design);
-        return new RunSpec(id == null ? RunSpec.idFor(d, k, alpha, bits, task, keptLayers, seed) : id, d, k, alpha,
-                bits, bits, gradientBits, gradientBits, batchSize, learningRate, epochs, seed, model, task, trainSize,
-                evalSize, maxSteps, auditEvery, !noBaseline, keptLayers, distilSteps);
+        RunSpec.Defence defence = new RunSpec.Defence(noise, warmup, leakageBudget);
+        String derived = RunSpec.idFor(d, k, alpha, bits, task, keptLayers, seed) + (defence.isNone() ? ""
+                : String.format(java.util.Locale.ROOT, "-n%s-w%s-lb%s", noise, warmup.equals("none") ? "0" : "1",
+                leakageBudget).replace('.', 'p'));
+        return new RunSpec(id == null ? derived : id, d, k, alpha, bits, bits, gradientBits, gradientBits, batchSize,
+                learningRate, epochs, seed, model, task, trainSize, evalSize, maxSteps, auditEvery, !noBaseline,
+                keptLayers, distilSteps, defence);
     }
 }

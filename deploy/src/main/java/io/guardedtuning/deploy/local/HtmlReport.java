@@ -172,8 +172,48 @@ public final class HtmlReport {
                     .append("). One-time package ").append(bytes(o.packageBytes()))
                     .append("; no activation or gradient crossed during training.</p>");
         }
+        if (r.defence() != null) {
+            d.append(defence(r.defence()));
+        }
         if (r.run().error() != null) {
             d.append("<p><b>error:</b> ").append(SvgCharts.esc(r.run().error())).append("</p>");
+        }
+        return d.toString();
+    }
+
+    /** The client's defences: the announced settings, the warm-up, and the leakage budget with every move. */
+    private static String defence(com.fasterxml.jackson.databind.JsonNode n) {
+        StringBuilder d = new StringBuilder("<p>Client defences: noise σ ").append(num(n.path("noiseStd").asDouble()))
+                .append(" (RMS of the pretrained h_in ").append(num(n.path("noiseUnitRms").asDouble()))
+                .append("), announced ").append(SvgCharts.esc(n.path("announced").toString())).append(".");
+        com.fasterxml.jackson.databind.JsonNode w = n.path("warmup");
+        if (!w.isMissingNode()) {
+            d.append(" Warm-up ").append(SvgCharts.esc(w.path("recipe").asText())).append(": LM loss ")
+                    .append(num(w.path("lmLossBefore").asDouble())).append(" → ")
+                    .append(num(w.path("lmLossAfter").asDouble())).append(", dCor² ")
+                    .append(num(w.path("dcorBefore").asDouble())).append(" → ")
+                    .append(num(w.path("dcorAfter").asDouble())).append(".");
+        }
+        d.append("</p>");
+        com.fasterxml.jackson.databind.JsonNode b = n.path("leakageBudget");
+        if (!b.isMissingNode()) {
+            d.append("<p>Leakage budget ").append(num(b.path("budget").asDouble())).append(" (ROUGE-L F1 of the "
+                    + "client's own attack): ").append(b.path("batchesChecked").asInt()).append(" batches checked, "
+                    + "largest sent ").append(num(b.path("maxLeakageSent").asDouble())).append(", final σ ")
+                    .append(num(b.path("finalNoiseStd").asDouble()));
+            if (b.hasNonNull("stopped")) {
+                d.append("; <b>stopped:</b> ").append(SvgCharts.esc(b.path("stopped").asText()));
+            }
+            d.append("</p><table><tr><th>pass</th><th>step</th><th>σ from</th><th>σ to</th><th>leakage before</th>"
+                    + "<th>leakage after</th></tr>");
+            for (com.fasterxml.jackson.databind.JsonNode m : b.path("moves")) {
+                d.append("<tr><td>").append(m.path("pass").asLong()).append("</td><td>").append(m.path("step").asLong())
+                        .append("</td><td>").append(num(m.path("fromNoiseStd").asDouble())).append("</td><td>")
+                        .append(num(m.path("toNoiseStd").asDouble())).append("</td><td>")
+                        .append(num(m.path("leakageBefore").asDouble())).append("</td><td>")
+                        .append(num(m.path("leakageAfter").asDouble())).append("</td></tr>");
+            }
+            d.append("</table>");
         }
         return d.toString();
     }

@@ -326,7 +326,8 @@ public final class LocalRun {
                         + ")", spec.k(), codeVersion, Machine.describe(), started.toString(), wallSeconds, status,
                 failure != null ? failure : c.hasNonNull("error") ? c.path("error").asText() : null,
                 c.hasNonNull("adaptersSha256") ? c.path("adaptersSha256").asText() : null);
-        return new RunReport(run, utility, privacy, cost, offline, new RunReport.Series(losses, leakage));
+        return new RunReport(run, utility, privacy, cost, offline, new RunReport.Series(losses, leakage),
+                c.hasNonNull("defence") ? c.get("defence") : null);
     }
 
     /** The auditor's series of training passes (evaluation passes, when audited, are never in the headline). */

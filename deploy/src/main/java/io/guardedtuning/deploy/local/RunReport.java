@@ -1,13 +1,23 @@
 package io.guardedtuning.deploy.local;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import java.util.List;
 import java.util.Map;
 
 /**
  * The machine-readable result of one local run: enough to reproduce it (what ran, on what, with which code) and to
  * answer "how useful, how private, how costly". Serialised as the run's summary JSON; the HTML report renders it.
+ * {@code defence} is the client's own account of its defences (what it announced, the warm-up, the noise, every
+ * move of its leakage budget), or null when it had none.
  */
-public record RunReport(Run run, Utility utility, Privacy privacy, Cost cost, Offline offline, Series series) {
+public record RunReport(Run run, Utility utility, Privacy privacy, Cost cost, Offline offline, Series series,
+                        JsonNode defence) {
+
+    /** A run without client defences (or from before they existed). */
+    public RunReport(Run run, Utility utility, Privacy privacy, Cost cost, Offline offline, Series series) {
+        this(run, utility, privacy, cost, offline, series, null);
+    }
 
     /** What ran, and where; {@code adaptersSha256} names the trained adapters (equal digests: equal weights). */
     public record Run(String id, String design, Map<String, Object> settings, String model, String task,

@@ -11,11 +11,37 @@ import java.util.Map;
  *
  * @param keptLayers  Offline: middle blocks the emulator keeps (0: half)
  * @param distilSteps Offline: distillation steps before release (0: layer-drop only)
+ * @param defence     the client's defences before anything is sent
  */
 public record RunSpec(String id, Design design, int k, float alpha, int bitsUp, int bitsDown, int gradientBitsUp,
                       int gradientBitsDown, int batchSize, float learningRate, int epochs, long seed, String model,
                       String task, int trainSize, int evalSize, int maxSteps, int auditEvery, boolean baseline,
-                      int keptLayers, int distilSteps) {
+                      int keptLayers, int distilSteps, Defence defence) {
+
+    /**
+     * The client's defences (client-compute's {@code gt.client.privacy.*}).
+     *
+     * @param noise         σ on h_in as a multiple of the pretrained h_in's RMS (0 = none)
+     * @param warmup        the privacy warm-up recipe ("none" or dcor-lm[:...])
+     * @param leakageBudget largest ROUGE-L F1 of the client's own attack a sent batch may have (0 = none)
+     */
+    public record Defence(float noise, String warmup, double leakageBudget) {
+        public static final Defence NONE = new Defence(0f, "none", 0);
+
+        public boolean isNone() {
+            return noise == 0 && "none".equals(warmup) && leakageBudget == 0;
+        }
+    }
+
+    /** A session without client defences. */
+    public RunSpec(String id, Design design, int k, float alpha, int bitsUp, int bitsDown, int gradientBitsUp,
+                   int gradientBitsDown, int batchSize, float learningRate, int epochs, long seed, String model,
+                   String task, int trainSize, int evalSize, int maxSteps, int auditEvery, boolean baseline,
+                   int keptLayers, int distilSteps) {
+        this(id, design, k, alpha, bitsUp, bitsDown, gradientBitsUp, gradientBitsDown, batchSize, learningRate,
+                epochs, seed, model, task, trainSize, evalSize, maxSteps, auditEvery, baseline, keptLayers,
+                distilSteps, Defence.NONE);
+    }
 
     /** A split-design session (Online or Gradfree), or Offline with the default emulator. */
     public RunSpec(String id, Design design, int k, float alpha, int bitsUp, int bitsDown, int gradientBitsUp,
@@ -29,6 +55,7 @@ public record RunSpec(String id, Design design, int k, float alpha, int bitsUp, 
         if (keptLayers < 0 || distilSteps < 0) {
             throw new IllegalArgumentException("kept layers and distillation steps must be >= 0");
         }
+        defence = defence == null ? Defence.NONE : defence;
     }
 
     /**
@@ -67,6 +94,11 @@ public record RunSpec(String id, Design design, int k, float alpha, int bitsUp, 
             m.put("emulator kept blocks", keptLayers == 0 ? "half of the middle" : keptLayers);
             m.put("distillation steps", distilSteps);
         }
+        if (!defence.isNone()) {
+            m.put("noise on h_in (x RMS)", defence.noise());
+            m.put("privacy warm-up", defence.warmup());
+            m.put("leakage budget (ROUGE-L F1)", defence.leakageBudget() == 0 ? "none" : defence.leakageBudget());
+        }
         return m;
     }
 
@@ -94,6 +126,11 @@ public record RunSpec(String id, Design design, int k, float alpha, int bitsUp, 
         if (design == Design.OFFLINE) {
             p.put("gt.client.offline.kept-layers", Integer.toString(keptLayers));
             p.put("gt.client.offline.distil-steps", Integer.toString(distilSteps));
+        }
+        if (!defence.isNone()) {
+            p.put("gt.client.privacy.noise", Float.toString(defence.noise()));
+            p.put("gt.client.privacy.warmup", defence.warmup());
+            p.put("gt.client.privacy.leakage-budget", Double.toString(defence.leakageBudget()));
         }
         return p;
     }

@@ -1,8 +1,6 @@
 package io.guardedtuning.audit.service;
 
 import io.guardedtuning.attack.PublicText;
-import io.guardedtuning.data.Corpus;
-import io.guardedtuning.data.Document;
 import io.guardedtuning.data.PackageCache;
 import io.guardedtuning.tokenizer.BpeTokenizer;
 
@@ -26,10 +24,9 @@ public final class AuxiliaryText {
 
     public static List<int[]> load(boolean fromCorpus, int maxSequences, int sequenceTokens, int bosTokenId,
                                    BpeTokenizer tokenizer) throws IOException {
-        List<String> texts = fromCorpus
-                ? Corpus.load(new PackageCache()).heldOut().stream().map(Document::text).toList()
-                : List.of(bundled());
-        return PublicText.rows(texts, tokenizer, bosTokenId, sequenceTokens, maxSequences);
+        return fromCorpus
+                ? PublicText.heldOut(new PackageCache(), tokenizer, bosTokenId, maxSequences, sequenceTokens)
+                : PublicText.rows(List.of(bundled()), tokenizer, bosTokenId, sequenceTokens, maxSequences);
     }
 
     static String bundled() throws IOException {

@@ -107,6 +107,38 @@ public interface ClientConfig {
 
     Offline offline();
 
+    Privacy privacy();
+
+    /** The client's defences before anything is sent (docs/security.md, "Client defences"). */
+    interface Privacy {
+        /** Gaussian noise on h_in, σ as a multiple of the pretrained h_in's RMS on public text (0 = none). */
+        @WithDefault("0")
+        float noise();
+
+        /** Privacy warm-up recipe before the first exchange: none, or dcor-lm[:steps=N,lr=X,alpha=X,...]. */
+        @WithDefault("none")
+        String warmup();
+
+        /** Largest ROUGE-L F1 of the client's own attack any sent batch may have (0 = no budget). */
+        @WithDefault("0")
+        double leakageBudget();
+
+        /** The largest noise the budget may raise σ to, relative to the RMS. */
+        @WithDefault("4")
+        float maxNoise();
+
+        /** The secret seed of the warm-up and the noise (default: drawn at start, never announced). */
+        Optional<Long> secretSeed();
+
+        /** Rows of held-out public text (48 tokens) for the warm-up, the calibration and the budget's attacker. */
+        @WithDefault("1200")
+        int publicRows();
+
+        /** SIP training steps of the budget's own attacker (as strong as the auditor's). */
+        @WithDefault("2000")
+        int probeSipSteps();
+    }
+
     /** The Offline design: what to ask the provider for, and how to trust what comes back. */
     interface Offline {
         /**

@@ -2,6 +2,8 @@ package io.guardedtuning.client.config;
 
 import io.guardedtuning.messaging.Topics;
 import io.guardedtuning.offline.ProviderKeys;
+import io.guardedtuning.privacy.ClientDefence;
+import io.guardedtuning.privacy.PrivacyWarmup;
 import io.guardedtuning.service.config.ConfigProblems;
 import io.guardedtuning.session.RemoteBackboneLink;
 import io.guardedtuning.session.SessionKeys;
@@ -11,6 +13,7 @@ import io.guardedtuning.wire.SessionKey;
 
 import java.nio.file.Path;
 import java.security.PublicKey;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Optional;
@@ -19,7 +22,12 @@ import java.util.Optional;
 public record ClientSettings(SessionSettings session, SessionKey key, String producerId, String model,
                              String taskName, int trainSize, int evalSize, int maxTokens, int evalBatchSize,
                              Optional<Path> checkpointDir, Path summaryPath, RemoteBackboneLink.Settings link,
-                             Offline offline, boolean autostart, boolean exitOnFinish, Duration auditWait) {
+                             Offline offline, boolean autostart, boolean exitOnFinish, Duration auditWait,
+                             Privacy privacy) {
+
+    /** The client's defences and what its own leakage check needs. */
+    public record Privacy(ClientDefence.Settings defence, int publicRows, int probeSipSteps) {
+    }
 
     /** The Offline design's settings; {@code providerKey} is null in the other designs. */
     public record Offline(PublicKey providerKey, int keptLayers, int distilSteps, boolean discloseTask,
@@ -56,13 +64,32 @@ public record ClientSettings(SessionSettings session, SessionKey key, String pro
             problems.add("gt.client.max-attempts", "must be >= 1, got " + c.maxAttempts());
         }
         Offline offline = offline(c.offline(), design, problems);
+        Privacy privacy = privacy(c.privacy(), design, problems);
         problems.throwIfAny();
         // The precisions were checked with the session settings.
         RemoteBackboneLink.Settings link = new RemoteBackboneLink.Settings(c.bitsUp(), c.bitsDown(),
                 c.gradientBitsUp(), c.gradientBitsDown(), c.answerTimeout(), c.maxAttempts());
         return new ClientSettings(session, key, c.producerId().orElse("client-" + session.sessionId()), c.model(),
                 c.task().name(), c.task().trainSize(), c.task().evalSize(), c.maxTokens(), c.evalBatchSize(),
-                c.checkpointDir(), c.summaryPath(), link, offline, c.autostart(), c.exitOnFinish(), c.auditWait());
+                c.checkpointDir(), c.summaryPath(), link, offline, c.autostart(), c.exitOnFinish(),
+                c.auditWait(), privacy);
+    }
+
+    private static Privacy privacy(ClientConfig.Privacy p, Design design, ConfigProblems problems) {
+        PrivacyWarmup.Recipe recipe = problems.check("gt.client.privacy.warmup",
+                () -> PrivacyWarmup.Recipe.parse(p.warmup()));
+        if (design == Design.OFFLINE && (p.noise() > 0 || p.leakageBudget() > 0 || !"none".equals(p.warmup()))) {
+            problems.add("gt.client.privacy.*", "the Offline design sends no activations: no noise, warm-up or "
+                    + "leakage budget applies");
+        }
+        if (p.publicRows() < 16 || p.probeSipSteps() < 1) {
+            problems.add("gt.client.privacy.public-rows / probe-sip-steps", "must be >= 16 and >= 1");
+        }
+        long secret = p.secretSeed().orElseGet(() -> new SecureRandom().nextLong());
+        ClientDefence.Settings defence = problems.check("gt.client.privacy.*", () -> new ClientDefence.Settings(
+                p.noise(), recipe == null ? PrivacyWarmup.Recipe.NONE : recipe, p.leakageBudget(), p.maxNoise(),
+                secret));
+        return new Privacy(defence, p.publicRows(), p.probeSipSteps());
     }
 
     private static Offline offline(ClientConfig.Offline o, Design design, ConfigProblems problems) {

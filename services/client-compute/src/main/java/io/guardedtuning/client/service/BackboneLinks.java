@@ -5,7 +5,6 @@ import io.guardedtuning.attack.KnownDefence;
 import io.guardedtuning.session.AuditedSteps;
 import io.guardedtuning.session.ClientAudit;
 import io.guardedtuning.session.RemoteBackboneLink;
-import io.guardedtuning.session.SessionSettings;
 import io.guardedtuning.wire.WireLimits;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
@@ -37,8 +36,8 @@ public final class BackboneLinks {
                 new AuditedSteps(settings.session().auditEvery(), AUDITED_STEPS_HELD), sink, Clock.systemUTC());
     }
 
-    /** A new link for the next pass, already announced to the server. */
-    public synchronized RemoteBackboneLink startPass(String pass) {
+    /** A new link for the next pass, already announced to the server with what it may know of the defence. */
+    public synchronized RemoteBackboneLink startPass(String pass, KnownDefence defence) {
         if (current != null) {
             finished = plus(finished, current.stats());
         }
@@ -47,14 +46,8 @@ public final class BackboneLinks {
         current = link;
         // The start event's step is a timestamp the server's replay check needs to grow, even within a millisecond.
         lastStart = Math.max(System.currentTimeMillis(), lastStart + 1);
-        link.start(lastStart, pass, knownDefence(settings.session()));
+        link.start(lastStart, pass, defence);
         return link;
-    }
-
-    /** What the provider may know of this session's defence (its settings; never a seed, weight or row). */
-    static KnownDefence knownDefence(SessionSettings s) {
-        return new KnownDefence(s.design().id(), s.bitsUp() >= 32 ? 0 : s.bitsUp(), 0f, s.alpha(), s.learningRate(),
-                "none");
     }
 
     /** A record of the down topic: a reconstruction to the audit, anything else to the current pass's link. */

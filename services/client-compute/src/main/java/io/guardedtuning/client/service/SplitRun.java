@@ -9,8 +9,15 @@ import io.guardedtuning.eval.McEncoder;
 import io.guardedtuning.eval.MultipleChoiceEvaluator;
 import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.Split;
+import io.guardedtuning.attack.KnownDefence;
+import io.guardedtuning.attack.SipAttack;
+import io.guardedtuning.data.PackageCache;
+import io.guardedtuning.privacy.ClientDefence;
 import io.guardedtuning.privacy.DistanceCorrelation;
 import io.guardedtuning.privacy.DistanceCorrelationPenalty;
+import io.guardedtuning.privacy.LeakageGuard;
+import io.guardedtuning.privacy.PrivacyWarmup;
+import io.guardedtuning.attack.PublicText;
 import io.guardedtuning.session.AuditedSteps;
 import io.guardedtuning.session.ClientSession;
 import io.guardedtuning.session.RemoteBackboneLink;
@@ -20,6 +27,7 @@ import io.guardedtuning.session.SplitProtocol;
 import io.guardedtuning.split.ActivationRegularizer;
 import io.guardedtuning.split.ClientSplitTrainer;
 import io.guardedtuning.split.Design;
+import io.guardedtuning.tensor.HostTensor;
 import io.guardedtuning.tensor.TensorDigest;
 import io.guardedtuning.train.AdamW;
 import io.guardedtuning.train.LearningRateSchedule;
@@ -27,6 +35,7 @@ import io.guardedtuning.train.TaskBatches;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -71,6 +80,7 @@ public final class SplitRun {
         MultipleChoiceEvaluator evaluator = data.evaluator();
 
         try (OptModel client = ModelFiles.load(data.modelDir(), split.client());
+             ClientDefence defence = defence(data, client, split, summary);
              DistanceCorrelationPenalty penalty = s.alpha() > 0   // null: no penalty, nothing to close
                      ? new DistanceCorrelationPenalty(s.alpha(), DistanceCorrelation.perToken()) : null;
              ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, s.design(), AdamW.Settings.defaults(),
@@ -78,14 +88,16 @@ public final class SplitRun {
                      penalty != null ? penalty : ActivationRegularizer.NONE, true)) {
             AuditedSteps audited = links.audit().steps();
             listener.phase(SessionProgress.Phase.EVALUATING_BEFORE);
+            KnownDefence known = defence.known(s.design(), s.alpha(), s.learningRate());
             putAccuracy(summary.putObject("accuracyBefore"), evaluator.evaluate(new SplitLanguageModel(client, split,
-                    links.startPass(SplitProtocol.EVAL_BEFORE), SplitProtocol.EVAL_BEFORE, audited), test));
+                    defence.around(links.startPass(SplitProtocol.EVAL_BEFORE, known)), SplitProtocol.EVAL_BEFORE,
+                    audited), test));
 
             listener.phase(SessionProgress.Phase.TRAINING);
             TaskBatches batches = new TaskBatches(train, encoder, s.batchSize(), s.seed());
             listener.totalSteps(ClientSession.totalSteps(s, batches));
-            RemoteBackboneLink link = links.startPass(SplitProtocol.TRAIN);
-            ClientSession.Summary trained = ClientSession.train(s, trainer, batches, link,
+            RemoteBackboneLink link = links.startPass(SplitProtocol.TRAIN, known);
+            ClientSession.Summary trained = ClientSession.train(s, trainer, batches, defence.around(link),
                     settings.checkpointDir().orElse(null), audited,
                     step -> listener.step(step.step(), step.taskLoss()));
             RemoteBackboneLink.Stats training = link.stats();
@@ -94,7 +106,9 @@ public final class SplitRun {
 
             listener.phase(SessionProgress.Phase.EVALUATING_AFTER);
             putAccuracy(summary.putObject("accuracyAfter"), evaluator.evaluate(new SplitLanguageModel(client, split,
-                    links.startPass(SplitProtocol.EVAL_AFTER), SplitProtocol.EVAL_AFTER, audited), test));
+                    defence.around(links.startPass(SplitProtocol.EVAL_AFTER, known)), SplitProtocol.EVAL_AFTER,
+                    audited), test));
+            describe(defence, summary.putObject("defence"));
 
             summary.put("steps", trained.steps()).put("resumedFromStep", trained.resumedFromStep())
                     .put("firstLoss", trained.firstLoss()).put("lastLoss", trained.lastLoss())
@@ -128,6 +142,57 @@ public final class SplitRun {
         }
         out.set("headline", JSON.valueToTree(audited.headline()));
         out.set("scored", JSON.valueToTree(audited.scored()));
+    }
+
+    /**
+     * The session's defences, prepared before the first exchange: the warm-up (through the model directory's middle
+     * layers as the local stand-in of the backbone: for the bundled model the pretrained backbone, which the provider
+     * ships anyway as the Offline emulator's source), the noise calibration and the budget's own attacker.
+     */
+    private ClientDefence defence(ClientTask data, OptModel client, Split split, ObjectNode summary)
+            throws IOException {
+        ClientSettings.Privacy p = settings.privacy();
+        if (p.defence().isNone()) {
+            return ClientDefence.none(settings.session().bitsUp());
+        }
+        listener.phase(SessionProgress.Phase.LOADING);
+        List<int[]> publicText = PublicText.heldOut(new PackageCache(), data.tokenizer(), data.config().bosTokenId(),
+                p.publicRows(), 48);
+        Map<String, HostTensor> pretrained = client.toTensors(split.client());
+        SipAttack.Settings d = SipAttack.Settings.defaults();
+        SipAttack.Settings probe = new SipAttack.Settings(d.hiddenUnits(), d.epochs(), d.batchSequences(),
+                d.learningRate(), d.weightDecay(), p.probeSipSteps(), d.seed());
+        if (p.defence().warmup().isNone()) {
+            return ClientDefence.prepare(p.defence(), client, pretrained, null, split, publicText,
+                    settings.session().bitsUp(), probe);
+        }
+        try (OptModel standIn = ModelFiles.load(data.modelDir(), split.backbone())) {
+            return ClientDefence.prepare(p.defence(), client, pretrained, standIn, split, publicText,
+                    settings.session().bitsUp(), probe);
+        }
+    }
+
+    /** The defence as the summary reports it: what was announced, the warm-up, and every move of the budget. */
+    private void describe(ClientDefence defence, ObjectNode n) {
+        SessionSettings s = settings.session();
+        KnownDefence known = defence.known(s.design(), s.alpha(), s.learningRate());
+        known.toAttributes().forEach(n.putObject("announced")::put);
+        n.put("noiseStd", defence.noiseStd()).put("noiseUnitRms", defence.rms());
+        PrivacyWarmup.Report w = defence.warmup();
+        if (!Double.isNaN(w.lmLossBefore())) {
+            n.putObject("warmup").put("recipe", w.recipe()).put("lmLossBefore", w.lmLossBefore())
+                    .put("lmLossAfter", w.lmLossAfter()).put("dcorBefore", w.dcorBefore())
+                    .put("dcorAfter", w.dcorAfter()).put("millis", w.millis());
+        }
+        LeakageGuard.Report b = defence.budget();
+        if (b != null) {
+            ObjectNode budget = n.putObject("leakageBudget").put("budget", b.budget())
+                    .put("batchesChecked", b.batchesChecked()).put("maxLeakageSent", b.maxLeakageSent())
+                    .put("finalNoiseStd", b.finalStd()).put("stopped", b.stopped());
+            b.moves().forEach(m -> budget.withArray("moves").addObject().put("pass", m.pass()).put("step", m.step())
+                    .put("fromNoiseStd", m.fromStd()).put("toNoiseStd", m.toStd())
+                    .put("leakageBefore", m.leakageBefore()).put("leakageAfter", m.leakageAfter()));
+        }
     }
 
     private static void putAccuracy(ObjectNode n, MultipleChoiceEvaluator.Result r) {

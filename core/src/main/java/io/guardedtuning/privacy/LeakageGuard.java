@@ -1,0 +1,164 @@
+package io.guardedtuning.privacy;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.guardedtuning.attack.WireDefence;
+import io.guardedtuning.engine.DjlRuntime;
+import io.guardedtuning.model.OptModel;
+import io.guardedtuning.split.BackboneLink;
+import io.guardedtuning.tensor.HostTensor;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The client's leakage budget. Every h_in is noised here (σ of the session) and, before it is handed to the link,
+ * attacked by the client itself ({@link LeakageProbe}, the audit's threat model) and scored against the batch's own
+ * tokens. A batch over budget is never sent: the guard raises σ for the rest of the session (doubling it from the
+ * first rung) and checks again; past the largest σ the data owner allows, the session stops with the reason. Every
+ * move and every check is kept for the report.
+ */
+public final class LeakageGuard {
+
+    /**
+     * @param budget   largest ROUGE-L F1 a batch may leak
+     * @param firstStd σ of the first move when the session starts without noise
+     * @param maxStd   the largest σ the guard may set (beyond it the batch cannot be made safe)
+     */
+    public record Budget(double budget, float firstStd, float maxStd) {
+        public Budget {
+            if (!(budget > 0 && budget <= 1) || !(firstStd > 0) || !(maxStd >= firstStd)) {
+                throw new IllegalArgumentException("leakage budget must be in (0, 1], the first noise step > 0 and "
+                        + "the largest noise >= it; got " + budget + ", " + firstStd + ", " + maxStd);
+            }
+        }
+    }
+
+    /** One tightening: at (pass, step), the leakage at the old σ, the new σ and the leakage it gives. */
+    public record Move(long pass, long step, float fromStd, float toStd, double leakageBefore, double leakageAfter) {
+    }
+
+    /** What the guard did over a session. */
+    public record Report(double budget, int batchesChecked, double maxLeakageSent, float finalStd, List<Move> moves,
+                         String stopped) {
+    }
+
+    private final Budget budget;
+    private final int activationBits;
+    private final LeakageProbe probe;
+    private final long secret;
+    private float std;
+    private long passes;
+    private List<int[]> pending;
+    private int checked;
+    private double maxSent;
+    private String stopped;
+    private final List<Move> moves = new ArrayList<>();
+
+    /**
+     * @param activationBits bits of h_in on the wire (0 or 32 = full precision), applied by the link after the guard
+     * @param initialStd     the session's σ at the start (0 = no noise)
+     * @param secret         the client's seed for the noise, never sent
+     */
+    public LeakageGuard(Budget budget, int activationBits, float initialStd, LeakageProbe probe, long secret) {
+        this.budget = budget;
+        this.activationBits = activationBits >= 32 ? 0 : activationBits;
+        this.std = initialStd;
+        this.probe = probe;
+        this.secret = secret;
+    }
+
+    /** The defence as it stands: what the attacker is told and trains through. */
+    public synchronized WireDefence defence() {
+        return new WireDefence(activationBits, std);
+    }
+
+    public synchronized float noiseStd() {
+        return std;
+    }
+
+    public synchronized Report report() {
+        return new Report(budget.budget(), checked, maxSent, std, List.copyOf(moves), stopped);
+    }
+
+    /** The guarded view of one pass's link: noise and the check on every forward, gradients through as they are. */
+    public BackboneLink around(BackboneLink inner) {
+        long pass;
+        synchronized (this) {
+            pass = passes++;
+        }
+        return new BackboneLink() {
+            @Override
+            public void beforeBatch(List<int[]> sequences) {
+                expect(sequences);
+                inner.beforeBatch(sequences);
+            }
+
+            @Override
+            public HostTensor forward(long step, HostTensor hIn, long[] lengths, boolean forBackward) {
+                return inner.forward(step, guard(pass, step, hIn, lengths), lengths, forBackward);
+            }
+
+            @Override
+            public HostTensor backward(long step, HostTensor gradOut) {
+                return inner.backward(step, gradOut);
+            }
+        };
+    }
+
+    private synchronized void expect(List<int[]> sequences) {
+        pending = List.copyOf(sequences);
+    }
+
+    /** The noised h_in, once its leakage is within budget; otherwise tightens or throws. Nothing is sent here. */
+    synchronized HostTensor guard(long pass, long step, HostTensor hIn, long[] lengths) {
+        if (stopped != null) {
+            throw new LeakageBudgetExceededException(stopped);
+        }
+        if (pending == null || pending.size() != lengths.length) {
+            throw new IllegalStateException("the leakage guard needs the batch's own tokens before its h_in is sent "
+                    + "(BackboneLink.beforeBatch)");
+        }
+        List<int[]> tokens = pending;
+        pending = null;
+        long seed = ActivationNoise.seedFor(secret, pass, step);
+        HostTensor noised = new ActivationNoise(std).apply(hIn, seed);
+        double leakage = measure(noised, lengths, tokens);
+        while (leakage > budget.budget()) {
+            float next = std == 0 ? budget.firstStd() : std * 2;
+            if (next > budget.maxStd()) {
+                stopped = String.format(Locale.ROOT, "leakage budget %.3f cannot be met: pass %d step %d "
+                        + "leaks ROUGE-L %.3f at the strongest noise allowed (σ = %s, %s); the batch was not sent",
+                        budget.budget(), pass, step, leakage, std, activationBits == 0 ? "fp32" : activationBits
+                                + "-bit");
+                throw new LeakageBudgetExceededException(stopped);
+            }
+            HostTensor tighter = new ActivationNoise(next).apply(hIn, seed);
+            float from = std;
+            std = next;
+            double after = measure(tighter, lengths, tokens);
+            moves.add(new Move(pass, step, from, next, leakage, after));
+            noised = tighter;
+            leakage = after;
+        }
+        checked++;
+        maxSent = Math.max(maxSent, leakage);
+        return noised;
+    }
+
+    private double measure(HostTensor noised, long[] lengths, List<int[]> tokens) {
+        WireDefence d = defence();
+        HostTensor wire = activationBits == 0 ? noised : quantised(noised);
+        return probe.leakage(wire, lengths, tokens, d);
+    }
+
+    private HostTensor quantised(HostTensor h) {
+        return DjlRuntime.withoutGradients(() -> {
+            try (NDManager scope = DjlRuntime.newManager()) {
+                return OptModel.hostCopy(new ActivationQuantizer(activationBits).quantize(
+                        scope.create(h.data(), new Shape(h.shape()))));
+            }
+        });
+    }
+}

@@ -1,0 +1,217 @@
+package io.guardedtuning.privacy;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import io.guardedtuning.engine.DjlRuntime;
+import io.guardedtuning.model.OptModel;
+import io.guardedtuning.model.Split;
+import io.guardedtuning.model.TokenBatch;
+import io.guardedtuning.tensor.HostTensor;
+import io.guardedtuning.train.AdamW;
+import io.guardedtuning.train.LmLoss;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The privacy warm-up: before its first exchange the client tunes its adapters locally on public text so that
+ * h_in says less about the tokens (α·dCor²(E(x), h_in), NoPeek's penalty) while the model stays usable (the
+ * causal-LM loss on the same text through a local stand-in of the backbone: the Offline design's emulator, or for
+ * the bundled tiny model the pretrained middle itself). The input adapter is first perturbed from a secret seed,
+ * which also orders the text, so that the adapter it ends with is the client's own: the provider knows the recipe
+ * (announced as {@link Recipe#spec()}) and can run it with its own seed, but not this one.
+ */
+public final class PrivacyWarmup {
+
+    /**
+     * @param steps        optimiser steps on public text
+     * @param learningRate Adam's rate for the adapters during the warm-up
+     * @param alpha        weight of dCor²(E(x), h_in) against the LM loss
+     * @param perturbation std of the secret start, relative to each input-adapter weight matrix's own std
+     * @param batch        public sequences per step
+     */
+    public record Recipe(int steps, float learningRate, float alpha, float perturbation, int batch) {
+
+        public static final Recipe NONE = new Recipe(0, 1e-3f, 0f, 0f, 1);
+
+        public Recipe {
+            if (steps < 0 || batch < 1 || !(learningRate > 0) || !(alpha >= 0) || !(perturbation >= 0)) {
+                throw new IllegalArgumentException("warm-up recipe: steps >= 0, batch >= 1, lr > 0, alpha >= 0, "
+                        + "perturbation >= 0; got " + steps + ", " + batch + ", " + learningRate + ", " + alpha
+                        + ", " + perturbation);
+            }
+        }
+
+        public boolean isNone() {
+            return steps == 0;
+        }
+
+        /** The announced form, e.g. {@code dcor-lm:steps=200,lr=0.001,alpha=8.0,perturb=0.1,batch=8}, or "none". */
+        public String spec() {
+            return isNone() ? "none" : String.format(Locale.ROOT, "dcor-lm:steps=%d,lr=%s,alpha=%s,perturb=%s,batch=%d",
+                    steps, learningRate, alpha, perturbation, batch);
+        }
+
+        /** Parses {@link #spec()}; keys left out keep the defaults of {@link #dcorLm}. */
+        public static Recipe parse(String spec) {
+            String s = spec == null ? "" : spec.strip();
+            if (s.isEmpty() || s.equals("none")) {
+                return NONE;
+            }
+            if (!s.startsWith("dcor-lm")) {
+                throw new IllegalArgumentException("unknown warm-up recipe '" + spec + "' (known: none, "
+                        + "dcor-lm:steps=N,lr=X,alpha=X,perturb=X,batch=N)");
+            }
+            Recipe d = dcorLm(200, 8f);
+            int steps = d.steps;
+            int batch = d.batch;
+            float lr = d.learningRate;
+            float alpha = d.alpha;
+            float perturb = d.perturbation;
+            String rest = s.substring("dcor-lm".length());
+            if (rest.startsWith(":")) {
+                for (String kv : rest.substring(1).split(",")) {
+                    String[] p = kv.split("=", 2);
+                    if (p.length != 2) {
+                        throw new IllegalArgumentException("warm-up recipe: '" + kv + "' is not key=value");
+                    }
+                    try {
+                        switch (p[0].strip()) {
+                            case "steps" -> steps = Integer.parseInt(p[1].strip());
+                            case "lr" -> lr = Float.parseFloat(p[1].strip());
+                            case "alpha" -> alpha = Float.parseFloat(p[1].strip());
+                            case "perturb" -> perturb = Float.parseFloat(p[1].strip());
+                            case "batch" -> batch = Integer.parseInt(p[1].strip());
+                            default -> throw new IllegalArgumentException("warm-up recipe: unknown key '" + p[0]
+                                    + "' (steps, lr, alpha, perturb, batch)");
+                        }
+                    } catch (NumberFormatException e) {
+                        throw new IllegalArgumentException("warm-up recipe: '" + kv + "' is not a number");
+                    }
+                }
+            } else if (!rest.isEmpty()) {
+                throw new IllegalArgumentException("unknown warm-up recipe '" + spec + "'");
+            }
+            return new Recipe(steps, lr, alpha, perturb, batch);
+        }
+
+        public static Recipe dcorLm(int steps, float alpha) {
+            return new Recipe(steps, 1e-3f, alpha, 0.1f, 8);
+        }
+    }
+
+    /** What the warm-up did: both losses on the first batch before and on the last batch after, and its cost. */
+    public record Report(String recipe, double lmLossBefore, double lmLossAfter, double dcorBefore, double dcorAfter,
+                         long millis) {
+    }
+
+    private PrivacyWarmup() {
+    }
+
+    /**
+     * Tunes both adapters of {@code client} in place (the output adapter follows the changed h_in; the embeddings
+     * stay frozen). {@code standIn} holds the middle layers the LM loss runs through.
+     */
+    public static Report run(Recipe recipe, OptModel client, OptModel standIn, Split split, List<int[]> publicText,
+                             long secretSeed) {
+        if (recipe.isNone()) {
+            return new Report(recipe.spec(), Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0);
+        }
+        if (publicText.size() < 2) {
+            throw new IllegalArgumentException("the privacy warm-up needs public text (at least 2 sequences)");
+        }
+        long started = System.nanoTime();
+        Random random = new Random(secretSeed);
+        perturb(client, split, recipe.perturbation(), random);
+        Map<String, NDArray> trainable = new LinkedHashMap<>();
+        client.parameters().forEach((n, p) -> {
+            if (split.adapters().test(n)) {
+                trainable.put(n, p);
+            }
+        });
+        List<String> wasTrainable = client.trainableNames();
+        client.setTrainable(trainable.keySet());
+        List<int[]> order = new ArrayList<>(publicText);
+        double[] first = null;
+        double[] last = null;
+        try (AdamW optimizer = new AdamW(new AdamW.Settings(0.9f, 0.999f, 1e-8f, 0f, 1f))) {
+            int position = order.size();
+            for (int step = 0; step < recipe.steps(); step++) {
+                if (position + recipe.batch() > order.size()) {
+                    Collections.shuffle(order, random);
+                    position = 0;
+                }
+                List<int[]> batch = order.subList(position, Math.min(order.size(), position + recipe.batch()));
+                position += recipe.batch();
+                last = forward(client, standIn, split, batch, recipe.alpha(), true);
+                if (first == null) {
+                    first = last;
+                }
+                optimizer.update(trainable, recipe.learningRate());
+            }
+        } finally {
+            client.setTrainable(wasTrainable);
+        }
+        return new Report(recipe.spec(), first[0], last[0], first[1], last[1],
+                (System.nanoTime() - started) / 1_000_000);
+    }
+
+    /** The LM loss and dCor² of one batch, without training: to check what a warm-up costs the model. */
+    public static double[] losses(OptModel client, OptModel standIn, Split split, List<int[]> sequences) {
+        return DjlRuntime.withoutGradients(() -> forward(client, standIn, split, sequences, 0f, false));
+    }
+
+    /** {lm, dCor²}; with {@code backward}, the gradient of {@code lm + α·dCor²} is left on the adapters. */
+    private static double[] forward(OptModel client, OptModel standIn, Split split, List<int[]> sequences,
+                                    float alpha, boolean backward) {
+        try (NDManager scope = DjlRuntime.newManager();
+             TokenBatch batch = TokenBatch.of(scope, sequences, null, client.config().padTokenId());
+             GradientCollector gc = DjlRuntime.gradientCollector()) {
+            NDArray embeddings = client.tokenEmbeddings(batch);
+            NDArray hIn = client.blocks(client.embedFrom(embeddings, batch), batch, 0, split.k());
+            NDArray hOut = standIn.blocks(hIn, batch, split.trunkFrom(), split.trunkTo());
+            NDArray lm = LmLoss.mean(client.head(client.blocks(hOut, batch, split.trunkTo(), split.layers())), batch);
+            NDArray dcor = DistanceCorrelation.perToken().squared(embeddings.stopGradient(), hIn,
+                    batch.attentionMask());
+            double[] out = {lm.getFloat(), dcor.getFloat()};
+            if (backward) {
+                // α as an array of this scope: DJL frees Number scalars before backward.
+                gc.backward(alpha > 0 ? lm.add(dcor.mul(scope.create(alpha))) : lm);
+            }
+            return out;
+        }
+    }
+
+    /** The secret start: each input-adapter weight matrix plus Gaussian noise of {@code relative} × its std. */
+    private static void perturb(OptModel client, Split split, float relative, Random random) {
+        if (relative == 0) {
+            return;
+        }
+        Map<String, HostTensor> moved = new LinkedHashMap<>();
+        client.toTensors(n -> split.inputAdapter().test(n) && n.endsWith(".weight")).forEach((name, t) -> {
+            if (t.shape().length != 2) {
+                return;
+            }
+            float[] w = t.data().clone();
+            double mean = 0;
+            double sq = 0;
+            for (float v : w) {
+                mean += v;
+                sq += (double) v * v;
+            }
+            mean /= w.length;
+            double std = Math.sqrt(Math.max(0, sq / w.length - mean * mean));
+            for (int i = 0; i < w.length; i++) {
+                w[i] += (float) (random.nextGaussian() * relative * std);
+            }
+            moved.put(name, new HostTensor(t.shape().clone(), w));
+        });
+        client.load(moved);
+    }
+}

@@ -1,0 +1,122 @@
+package io.guardedtuning.privacy;
+
+import ai.djl.ndarray.NDManager;
+import io.guardedtuning.attack.SipAttack;
+import io.guardedtuning.attack.WireDefence;
+import io.guardedtuning.engine.DjlRuntime;
+import io.guardedtuning.model.OptConfig;
+import io.guardedtuning.model.OptModel;
+import io.guardedtuning.model.Split;
+import io.guardedtuning.model.TokenBatch;
+import io.guardedtuning.tensor.HostTensor;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The privacy warm-up on a tiny OPT (V=64, d=32, 4 layers, k=1): the attacker's SIP trained on the pretrained copy
+ * must lose most of what it recovers once the client has warmed its input adapter up, while the LM loss through the
+ * backbone (what keeps the model usable) stays near where it was.
+ */
+class PrivacyWarmupTest {
+
+    static final OptConfig CONFIG = OptConfig.of(64, 32, 4, 64, 4, 32);
+    static final Split SPLIT = Split.of(1, CONFIG);
+    static final SipAttack.Settings SIP = new SipAttack.Settings(128, 20, 8, 3e-3f, 1e-5f, 500, 17);
+
+    @Test
+    void warmupCutsThePretrainedCopyAttackAndKeepsTheModelUsable() {
+        Map<String, HostTensor> pretrained = OptModel.randomTensors(CONFIG, 5, n -> true);
+        Map<String, HostTensor> clientSide = HostTensor.select(pretrained, SPLIT.client());
+        List<int[]> publicText = sequences(new Random(1), 240, 12, 16);
+        List<int[]> secret = sequences(new Random(2), 8, 10, 14);
+        try (OptModel client = OptModel.fromTensors(CONFIG, clientSide);
+             OptModel backbone = OptModel.fromTensors(CONFIG, HostTensor.select(pretrained, SPLIT.backbone()));
+             SipLeakageProbe attacker = new SipLeakageProbe(CONFIG, SPLIT, List.of(clientSide), publicText, SIP)) {
+            double before = attacker.leakage(hIn(client, secret), lengths(secret), secret, WireDefence.NONE);
+            double[] lossesBefore = PrivacyWarmup.losses(client, backbone, SPLIT, publicText.subList(0, 32));
+
+            PrivacyWarmup.Report r = PrivacyWarmup.run(new PrivacyWarmup.Recipe(150, 3e-3f, 8f, 0.3f, 8), client,
+                    backbone, SPLIT, publicText, 42);
+
+            double after = attacker.leakage(hIn(client, secret), lengths(secret), secret, WireDefence.NONE);
+            double[] lossesAfter = PrivacyWarmup.losses(client, backbone, SPLIT, publicText.subList(0, 32));
+            assertTrue(before > 0.6, "the pretrained-copy SIP reads the undefended client: " + before);
+            assertTrue(after < before - 0.3, "warm-up must cut SIP's ROUGE-L: " + before + " -> " + after);
+            assertTrue(lossesAfter[1] < lossesBefore[1], "dCor² must fall: " + lossesBefore[1] + " -> "
+                    + lossesAfter[1]);
+            assertTrue(lossesAfter[0] < lossesBefore[0] * 1.05, "the LM loss through the backbone must stay "
+                    + "bounded: " + lossesBefore[0] + " -> " + lossesAfter[0]);
+            assertTrue(r.millis() >= 0 && r.recipe().startsWith("dcor-lm:"));
+        }
+    }
+
+    @Test
+    void theSecretSeedGivesADifferentAdapter() {
+        Map<String, HostTensor> pretrained = OptModel.randomTensors(CONFIG, 5, n -> true);
+        List<int[]> publicText = sequences(new Random(1), 40, 8, 12);
+        PrivacyWarmup.Recipe recipe = new PrivacyWarmup.Recipe(5, 1e-3f, 8f, 0.1f, 4);
+        try (OptModel backbone = OptModel.fromTensors(CONFIG, HostTensor.select(pretrained, SPLIT.backbone()))) {
+            Map<String, HostTensor> a = warmed(pretrained, backbone, recipe, publicText, 1);
+            Map<String, HostTensor> again = warmed(pretrained, backbone, recipe, publicText, 1);
+            Map<String, HostTensor> b = warmed(pretrained, backbone, recipe, publicText, 2);
+            String w = "model.decoder.layers.0.fc1.weight";
+            assertEquals(a.get(w), again.get(w), "same seed, same adapter");
+            assertNotEquals(a.get(w), b.get(w), "another seed, another adapter");
+        }
+    }
+
+    @Test
+    void recipesRoundTripAndBadOnesAreNamed() {
+        PrivacyWarmup.Recipe r = new PrivacyWarmup.Recipe(120, 2e-3f, 16f, 0.2f, 6);
+        assertEquals(r, PrivacyWarmup.Recipe.parse(r.spec()));
+        assertEquals(PrivacyWarmup.Recipe.NONE, PrivacyWarmup.Recipe.parse("none"));
+        assertEquals(PrivacyWarmup.Recipe.dcorLm(200, 8f), PrivacyWarmup.Recipe.parse("dcor-lm"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> PrivacyWarmup.Recipe.parse("dcor-lm:speed=3"))
+                .getMessage().contains("speed"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> PrivacyWarmup.Recipe.parse("magic"))
+                .getMessage().contains("magic"));
+    }
+
+    private static Map<String, HostTensor> warmed(Map<String, HostTensor> pretrained, OptModel backbone,
+                                                  PrivacyWarmup.Recipe recipe, List<int[]> text, long seed) {
+        try (OptModel client = OptModel.fromTensors(CONFIG, HostTensor.select(pretrained, SPLIT.client()))) {
+            PrivacyWarmup.run(recipe, client, backbone, SPLIT, text, seed);
+            return client.toTensors(SPLIT.inputAdapter());
+        }
+    }
+
+    static HostTensor hIn(OptModel client, List<int[]> sequences) {
+        return DjlRuntime.withoutGradients(() -> {
+            try (NDManager scope = DjlRuntime.newManager();
+                 TokenBatch b = TokenBatch.of(scope, sequences, null, CONFIG.padTokenId())) {
+                return OptModel.hostCopy(client.blocks(client.embed(b), b, 0, SPLIT.k()));
+            }
+        });
+    }
+
+    static long[] lengths(List<int[]> sequences) {
+        return sequences.stream().mapToLong(s -> s.length).toArray();
+    }
+
+    /** Uniform random token sequences (ids 3..vocab-1). */
+    static List<int[]> sequences(Random random, int count, int minLength, int maxLength) {
+        List<int[]> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            int[] s = new int[minLength + random.nextInt(maxLength - minLength + 1)];
+            for (int j = 0; j < s.length; j++) {
+                s[j] = 3 + random.nextInt(CONFIG.vocabSize() - 3);
+            }
+            out.add(s);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,50 @@
+package io.guardedtuning.deploy.local;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** frontier.html: the frontier plot (leakage against the utility gap to centralized tuning) and every cell. */
+public final class FrontierReport {
+
+    private FrontierReport() {
+    }
+
+    public static String render(List<Frontier.Cell> cells) {
+        StringBuilder html = new StringBuilder("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                + "<title>GuardedTuning frontier</title><style>body{font-family:sans-serif;margin:24px;color:#222}"
+                + "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
+                + "th{background:#f4f4f4}td:nth-child(-n+3){text-align:left}.goal{background:#e6f4e6}</style>"
+                + "</head><body><h1>Privacy-utility frontier</h1><p>Each point: one design, defence and learning rate "
+                + "on one task, over its seeds. x: the strongest adaptive attack's ROUGE-L F1, maximum over scored "
+                + "training steps (step 0 included); y: mean accuracy minus the mean of centralized tuning of the same "
+                + "layers on the same data. The goal region is x &le; 0.30 and y &ge; &minus;0.015 (highlighted rows)."
+                + "</p>");
+        List<SvgCharts.Point> points = new ArrayList<>();
+        for (Frontier.Cell c : cells) {
+            points.add(new SvgCharts.Point(label(c), c.maxRougeL(), c.accuracyMean() - c.centralizedMean(), 1));
+        }
+        if (!points.isEmpty()) {
+            html.append(SvgCharts.scatter("frontier", "Leakage vs utility gap", "max ROUGE-L F1 (adaptive SIP)",
+                    "accuracy - centralized", points));
+        }
+        html.append("<table><tr><th>task</th><th>design</th><th>defence</th><th>lr</th><th>seeds</th>"
+                + "<th>accuracy</th><th>centralized</th><th>paired diff 95% CI</th><th>max ROUGE-L</th>"
+                + "<th>floor</th><th>σ</th><th>strongest attack</th></tr>");
+        for (Frontier.Cell c : cells) {
+            boolean goal = c.maxRougeL() <= 0.30 && c.accuracyMean() >= c.centralizedMean() - 0.015;
+            html.append(String.format(Locale.ROOT, "<tr%s><td>%s</td><td>%s</td><td>%s</td><td>%g</td><td>%d</td>"
+                            + "<td>%.3f</td><td>%.3f</td><td>[%+.3f, %+.3f]</td><td>%.3f</td><td>%.3f</td>"
+                            + "<td>%.3g</td><td>%s</td></tr>", goal ? " class=\"goal\"" : "", SvgCharts.esc(c.task()),
+                    c.design(), SvgCharts.esc(c.defence()), c.lr(), c.seeds(), c.accuracyMean(), c.centralizedMean(),
+                    c.pairedDiffCi95()[0], c.pairedDiffCi95()[1], c.maxRougeL(), c.floorRougeL(), c.noiseStd(),
+                    SvgCharts.esc(c.strongestAttack())));
+        }
+        return html.append("</table></body></html>").toString();
+    }
+
+    private static String label(Frontier.Cell c) {
+        return String.format(Locale.ROOT, "%s %s %s lr %g", c.task().replace("-", "").substring(0, 4), c.design(),
+                c.defence(), c.lr());
+    }
+}
