@@ -40,8 +40,7 @@ public class ApiErrors {
                 .entity(new ErrorBody(status, Response.Status.fromStatusCode(status) == null ? "Error"
                         : Response.Status.fromStatusCode(status).getReasonPhrase(), message));
         if (status == 401) {
-            answer.header(HttpHeaders.WWW_AUTHENTICATE, CallerFilter.CHALLENGE)
-                    .header(HttpHeaders.WWW_AUTHENTICATE, CallerFilter.BASIC_CHALLENGE);
+            answer.header(HttpHeaders.WWW_AUTHENTICATE, CallerFilter.CHALLENGES);
         }
         return answer.build();
     }
