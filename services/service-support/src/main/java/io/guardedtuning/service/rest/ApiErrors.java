@@ -1,6 +1,7 @@
 package io.guardedtuning.service.rest;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
@@ -35,12 +36,19 @@ public class ApiErrors {
         return answer(400, "the request body is not valid JSON for this endpoint: " + e.getOriginalMessage());
     }
 
+    /** Well-formed JSON of the wrong shape: without this, Quarkus's own mapper answers 400 with an empty body. */
+    @ServerExceptionMapper
+    public Response mismatchedBody(MismatchedInputException e) {
+        return malformedBody(e);
+    }
+
     static Response answer(int status, String message) {
         Response.ResponseBuilder answer = Response.status(status).type(MediaType.APPLICATION_JSON_TYPE)
                 .entity(new ErrorBody(status, Response.Status.fromStatusCode(status) == null ? "Error"
                         : Response.Status.fromStatusCode(status).getReasonPhrase(), message));
         if (status == 401) {
-            answer.header(HttpHeaders.WWW_AUTHENTICATE, CallerFilter.CHALLENGES);
+            answer.header(HttpHeaders.WWW_AUTHENTICATE, CallerFilter.CHALLENGE)
+                    .header(HttpHeaders.WWW_AUTHENTICATE, CallerFilter.BASIC_CHALLENGE);
         }
         return answer.build();
     }

@@ -54,7 +54,7 @@ public record Caller(boolean operator, Optional<String> owner) implements Securi
     public void requireAuthenticated() {
         if (!operator && owner.isEmpty()) {
             throw new NotAuthorizedException("authentication required: send 'Authorization: Bearer <token>' with "
-                    + "the operator token or the session's owner token (docs/security.md)", CallerFilter.CHALLENGES);
+                    + "the operator token or the session's owner token (docs/security.md)", CallerFilter.CHALLENGE);
         }
     }
 

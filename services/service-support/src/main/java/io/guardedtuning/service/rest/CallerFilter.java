@@ -17,11 +17,9 @@ import java.util.Set;
 @Provider
 public class CallerFilter implements ContainerRequestFilter {
 
-    /**
-     * The {@code WWW-Authenticate} challenges of a 401, in one header (RFC 9110 allows a list; clients that keep only
-     * one header value still see both): Basic makes a browser ask for the credentials.
-     */
-    static final String CHALLENGES = "Bearer realm=\"guardedtuning\", Basic realm=\"guardedtuning\", charset=\"UTF-8\"";
+    /** The {@code WWW-Authenticate} challenges of a 401: Basic makes a browser ask for the credentials. */
+    static final String CHALLENGE = "Bearer realm=\"guardedtuning\"";
+    static final String BASIC_CHALLENGE = "Basic realm=\"guardedtuning\", charset=\"UTF-8\"";
     private static final Set<String> READS = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS);
 
     @Inject
