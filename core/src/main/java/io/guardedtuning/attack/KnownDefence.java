@@ -40,6 +40,11 @@ public record KnownDefence(String design, int activationBits, float noiseStd, fl
         }
     }
 
+    /** The same defence with the noise σ an activation names (the leakage budget may raise it within a pass). */
+    public KnownDefence withNoise(float std) {
+        return new KnownDefence(design, activationBits, std, alpha, learningRate, warmup);
+    }
+
     /** The part of the defence applied to h_in on the wire itself. */
     public WireDefence wire() {
         return new WireDefence(activationBits >= 32 ? 0 : activationBits, noiseStd);

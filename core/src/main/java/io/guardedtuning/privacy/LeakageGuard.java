@@ -97,7 +97,9 @@ public final class LeakageGuard {
 
             @Override
             public HostTensor forward(long step, HostTensor hIn, long[] lengths, boolean forBackward) {
-                return inner.forward(step, guard(pass, step, hIn, lengths), lengths, forBackward);
+                HostTensor sent = guard(pass, step, hIn, lengths);
+                inner.noiseApplied(noiseStd());
+                return inner.forward(step, sent, lengths, forBackward);
             }
 
             @Override

@@ -86,6 +86,8 @@ public final class RemoteBackboneLink implements BackboneLink {
     private HostTensor lastActivation;
     private long[] lastLengths;
     private boolean lastForBackward;
+    /** σ of the noise on the h_in being sent: the start's, or what the leakage budget raised it to since. */
+    private volatile float noiseStd;
     private int attempt;
     /** Why the latest send failed (broker unreachable, buffer full), reported if the call finally fails. */
     private RuntimeException lastSendFailure;
@@ -112,6 +114,7 @@ public final class RemoteBackboneLink implements BackboneLink {
      */
     public void start(long runStartMillis, String pass, KnownDefence defence) {
         this.pass = SplitProtocol.requirePass(pass);
+        this.noiseStd = defence.noiseStd();
         synchronized (verifier) {
             // A new pass numbers its steps from 0 again: answers of the previous pass are neither stale nor valid.
             verifier.forgetSteps(EnumSet.of(EventKind.ACTIVATION_DOWN, EventKind.GRADIENT_DOWN, EventKind.CONTROL));
@@ -137,6 +140,11 @@ public final class RemoteBackboneLink implements BackboneLink {
         if (v instanceof Verdict.Accepted a) {
             answers.add(a);
         }
+    }
+
+    @Override
+    public void noiseApplied(float noiseStd) {
+        this.noiseStd = noiseStd;
     }
 
     @Override
@@ -196,7 +204,7 @@ public final class RemoteBackboneLink implements BackboneLink {
 
     private boolean sendActivation(long step) {
         TensorEvent e = writer.tensorEvent(EventKind.ACTIVATION_UP, step, 0, attempt,
-                SplitProtocol.activationAttributes(lastLengths, lastForBackward, settings.bitsDown(), pass),
+                SplitProtocol.activationAttributes(lastLengths, lastForBackward, settings.bitsDown(), pass, noiseStd),
                 lastActivation, activationCodec);
         return trySend(writer.records(Topics.ACTIVATIONS_UP, e));
     }

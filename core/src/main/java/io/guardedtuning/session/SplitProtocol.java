@@ -8,6 +8,7 @@ import io.guardedtuning.wire.WireRejectionException;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -22,7 +23,9 @@ import java.util.stream.Collectors;
  *   <li>{@code pass}: on every activation, gradient and start from the client, the pass the step belongs to
  *   ({@code eval-before}, {@code train}, {@code eval-after}): each pass numbers its steps from 0, so a step is
  *   named by (session, pass, step) and never matched with another pass's;</li>
- *   <li>on the start only, the session's {@link KnownDefence} (design, bits up, noise, alpha, lr, warm-up).</li>
+ *   <li>on the start, the session's {@link KnownDefence} (design, bits up, noise, alpha, lr, warm-up);</li>
+ *   <li>{@code noise}: on every activation, the σ of the noise on this h_in (the leakage budget may raise it within a
+ *   pass, so the attacker trains through what was applied, not what the start announced).</li>
  * </ul>
  */
 public final class SplitProtocol {
@@ -35,6 +38,7 @@ public final class SplitProtocol {
     /** CONTROL up: a client run (re)starts; its step is a timestamp, so a replayed older start is stale. */
     public static final String START = "start";
     public static final String PASS = "pass";
+    public static final String NOISE = "noise";
     /** The evaluation pass before training (test examples, forward only). */
     public static final String EVAL_BEFORE = "eval-before";
     /** The training pass: its steps count on across epochs (and across a resumed run). */
@@ -48,9 +52,30 @@ public final class SplitProtocol {
     }
 
     public static Map<String, String> activationAttributes(long[] lengths, boolean backward, int bitsDown,
-                                                           String pass) {
+                                                           String pass, float noiseStd) {
+        if (!(noiseStd >= 0) || Float.isInfinite(noiseStd)) {
+            throw new IllegalArgumentException("noise σ must be finite and >= 0, got " + noiseStd);
+        }
         return Map.of(LENGTHS, Arrays.stream(lengths).mapToObj(Long::toString).collect(Collectors.joining(",")),
-                BACKWARD, backward ? "1" : "0", BITS_DOWN, Integer.toString(bitsDown), PASS, requirePass(pass));
+                BACKWARD, backward ? "1" : "0", BITS_DOWN, Integer.toString(bitsDown), PASS, requirePass(pass),
+                NOISE, Float.toString(noiseStd));
+    }
+
+    /** The σ of the noise on an activation's h_in; empty when the sender does not name it (the start's holds). */
+    public static Optional<Float> noise(EventMetadata m) {
+        String v = m.attribute(NOISE);
+        if (v == null) {
+            return Optional.empty();
+        }
+        try {
+            float f = Float.parseFloat(v);
+            if (!(f >= 0) || Float.isInfinite(f)) {
+                throw new NumberFormatException();
+            }
+            return Optional.of(f);
+        } catch (NumberFormatException e) {
+            throw protocol("noise '" + v + "' is not a finite σ >= 0");
+        }
     }
 
     public static Map<String, String> gradientAttributes(int bitsDown, String pass) {

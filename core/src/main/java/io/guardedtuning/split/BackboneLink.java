@@ -18,6 +18,13 @@ public interface BackboneLink {
     }
 
     /**
+     * The σ of the noise on the h_in that comes next, called before each forward by a defence that may change it
+     * within a pass (the leakage budget), so that links that announce the defence name on the wire what was applied.
+     */
+    default void noiseApplied(float noiseStd) {
+    }
+
+    /**
      * Sends h_in for a step and returns h_out. {@code forBackward} tells the server a gradient will follow and
      * it should keep what backward needs.
      */

@@ -124,7 +124,7 @@ class SessionIsolationTest {
                 for (String session : sessions) {
                     TensorEventWriter writer = new TensorEventWriter("forger", FORGER_KEYS.forSession(session), LIMITS);
                     var up = writer.tensorEvent(EventKind.ACTIVATION_UP, step, 0, 0,
-                            SplitProtocol.activationAttributes(new long[] {4}, true, 32, SplitProtocol.TRAIN), junk, Precision.activations(32));
+                            SplitProtocol.activationAttributes(new long[] {4}, true, 32, SplitProtocol.TRAIN, 0f), junk, Precision.activations(32));
                     writer.records(Topics.ACTIVATIONS_UP, up).forEach(producer::send);
                     forgedUp.incrementAndGet();
                     var down = writer.tensorEvent(EventKind.ACTIVATION_DOWN, step, 0, 0, Map.of(), junk,

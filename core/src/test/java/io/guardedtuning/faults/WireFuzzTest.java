@@ -130,7 +130,7 @@ class WireFuzzTest {
         TensorEventWriter writer = new TensorEventWriter("fuzzer", new SessionKey(forSession, signer.key()), LIMITS);
         boolean up = kind == EventKind.ACTIVATION_UP;
         var event = writer.tensorEvent(kind, step, 0, 0, up ? SplitProtocol.activationAttributes(new long[] {5, 3},
-                true, 32, SplitProtocol.TRAIN) : SplitProtocol.gradientAttributes(32, SplitProtocol.TRAIN), h, CodecSpec.of(CodecFormat.FP32));
+                true, 32, SplitProtocol.TRAIN, 0f) : SplitProtocol.gradientAttributes(32, SplitProtocol.TRAIN), h, CodecSpec.of(CodecFormat.FP32));
         ProducerRecord<String, byte[]> r = writer.records(up ? Topics.ACTIVATIONS_UP : Topics.GRADIENTS_UP, event)
                 .get(0);
         Headers copy = new RecordHeaders();

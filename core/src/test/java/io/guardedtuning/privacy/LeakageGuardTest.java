@@ -22,10 +22,18 @@ class LeakageGuardTest {
     /** A link that only records what it was given. */
     static final class RecordingLink implements BackboneLink {
         final List<HostTensor> sent = new ArrayList<>();
+        final List<Float> namedNoise = new ArrayList<>();
+        private float noise = -1;
+
+        @Override
+        public void noiseApplied(float noiseStd) {
+            noise = noiseStd;
+        }
 
         @Override
         public HostTensor forward(long step, HostTensor hIn, long[] lengths, boolean forBackward) {
             sent.add(hIn);
+            namedNoise.add(noise);
             return hIn;
         }
 
@@ -83,6 +91,7 @@ class LeakageGuardTest {
         assertEquals(2, r.moves().size(), r.moves().toString());
         assertEquals(0.5f, r.finalStd());
         assertEquals(0.5f, guard.defence().noiseStd(), "the announced defence follows the moves");
+        assertEquals(List.of(0.5f, 0.5f, 0.5f), wire.namedNoise, "each sent h_in names the σ it went through");
         assertEquals(3, wire.sent.size());
         for (HostTensor sent : wire.sent) {
             double leak = 0.9 / (1 + 6 * rms(sent));

@@ -181,7 +181,7 @@ class AttackAuditTest {
                     StandardCharsets.UTF_8))).get();
             for (ProducerRecord<String, byte[]> r : foreignWriter.records(Topics.ACTIVATIONS_UP,
                     foreignWriter.tensorEvent(EventKind.ACTIVATION_UP, 0, 0, 0,
-                            SplitProtocol.activationAttributes(new long[] {2}, false, 32, SplitProtocol.TRAIN), h,
+                            SplitProtocol.activationAttributes(new long[] {2}, false, 32, SplitProtocol.TRAIN, 0f), h,
                             Precision.activations(32)))) {
                 p.send(r).get();
             }

@@ -240,7 +240,8 @@ public class AuditService {
             case ACTIVATION_UP -> {
                 String pass = SplitProtocol.pass(m);
                 StepMatcher.Activation a = new StepMatcher.Activation(accepted.tensor().orElseThrow(),
-                        SplitProtocol.lengths(m), SplitProtocol.backward(m), pass, tapped.announced);
+                        SplitProtocol.lengths(m), SplitProtocol.backward(m), pass,
+                        SplitProtocol.noise(m).map(tapped.announced::withNoise).orElse(tapped.announced));
                 if (!matcher.firstSighting(session, pass, m.step())) {
                     matcher.onResentActivation(session, m.step(), a, now);
                     return;
