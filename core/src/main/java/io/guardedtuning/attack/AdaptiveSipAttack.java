@@ -89,7 +89,8 @@ public final class AdaptiveSipAttack extends InverterAttack {
      * every attack that asks for the same one); the shadow itself is dropped once the inverter has trained.
      */
     static TokenInverter inverterFor(ThreatModel threatModel, KnownDefence defence, int steps, Settings settings) {
-        if (steps > 0 && "online".equals(defence.design()) && !threatModel.hasBackbone()) {
+        if ((steps > 0 && "online".equals(defence.design()) || !"none".equals(defence.warmup()))
+                && !threatModel.hasBackbone()) {
             throw new IllegalStateException("shadow tuning needs the provider's backbone in the threat model");
         }
         String key = "shadow SIP " + settings + " " + describe(defence, steps);
@@ -103,7 +104,7 @@ public final class AdaptiveSipAttack extends InverterAttack {
     }
 
     static String describe(KnownDefence d, int steps) {
-        return String.format(Locale.ROOT, "shadow %s α=%s lr=%s, %d shadow steps, wire %s", d.design(), d.alpha(),
-                d.learningRate(), steps, d.wire());
+        return String.format(Locale.ROOT, "shadow %s α=%s lr=%s warm-up %s, %d shadow steps, wire %s", d.design(),
+                d.alpha(), d.learningRate(), d.warmup(), steps, d.wire());
     }
 }

@@ -8,7 +8,9 @@ import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.Split;
 import io.guardedtuning.model.TokenBatch;
 import io.guardedtuning.privacy.ActivationQuantizer;
+import io.guardedtuning.privacy.ClientDefence;
 import io.guardedtuning.privacy.DistanceCorrelation;
+import io.guardedtuning.privacy.PrivacyWarmup;
 import io.guardedtuning.tensor.HostTensor;
 import io.guardedtuning.train.AdamW;
 import io.guardedtuning.train.LmLoss;
@@ -24,7 +26,8 @@ import java.util.Random;
  * of the pretrained model is tuned as the announced defence would tune the client's (both adapters, Adam at the
  * session's learning rate, the LM loss plus {@code α·dCor²(E(x), h_in)}, h_in through the noise and quantiser with
  * the straight-through estimator), but on public text; its client side is the surrogate an adaptive inverter trains
- * on. Gradfree clients never train their input adapter, so their shadow is the pretrained one.
+ * on. An announced privacy warm-up is run first, with the provider's own seed (the client's stays secret). Gradfree
+ * clients never train their input adapter after the warm-up, so their shadow is the (warmed) pretrained one.
  */
 final class ShadowAdapters {
 
@@ -47,7 +50,9 @@ final class ShadowAdapters {
     /** The client side of a shadow tuned for {@code steps} steps under {@code defence}; the caller closes it. */
     static OptModel tune(ThreatModel threatModel, KnownDefence defence, int steps, Settings settings) {
         Split split = threatModel.split();
-        if (steps == 0 || !"online".equals(defence.design())) {
+        PrivacyWarmup.Recipe warmup = PrivacyWarmup.Recipe.parse(defence.warmup());
+        boolean drifts = steps > 0 && "online".equals(defence.design());
+        if (!drifts && warmup.isNone()) {
             return OptModel.fromTensors(threatModel.config(), threatModel.pretrained().toTensors(split.client()));
         }
         float lr = defence.learningRate() > 0 ? defence.learningRate() : settings.fallbackLearningRate();
@@ -59,6 +64,11 @@ final class ShadowAdapters {
         try (OptModel shadow = threatModel.freshWholeModel();
              NDManager constants = DjlRuntime.newManager();
              AdamW optimizer = new AdamW(new AdamW.Settings(0.9f, 0.999f, 1e-8f, 0f, 1f))) {
+            // The whole model is both the warmed client side and the stand-in the warm-up's LM loss runs through.
+            PrivacyWarmup.run(warmup, shadow, shadow, split, rows, ClientDefence.SHADOW_SEED);
+            if (!drifts) {
+                return OptModel.fromTensors(threatModel.config(), shadow.toTensors(split.client()));
+            }
             NDArray alpha = constants.create(defence.alpha());
             Map<String, NDArray> trainable = new LinkedHashMap<>();
             shadow.parameters().forEach((n, p) -> {

@@ -175,8 +175,10 @@ public final class LocalStack implements AutoCloseable {
                 "gt.audit.sampling.every", Integer.toString(auditEveryDefault),
                 // Every sampled training step is attacked (the clients wait for their scores): no rate limit here.
                 "gt.audit.sampling.max-per-minute", "600", "gt.audit.sampling.queue-capacity", "256",
-                // The costliest attacks are left out locally: on 2 cores each would hold the audit for minutes.
-                "gt.audit.attacks", "sip,bisr-f,bisr-b",
+                // The per-step optimisation attacks (EIA, TAG) and NaMoE's grid are left out locally: on 2 cores
+                // each would hold the audit for minutes. SIP-drift stays: it replays the announced warm-up and
+                // follows the client's drift, so a defended session is scored against an attacker that adapts.
+                "gt.audit.attacks", "sip,sip-drift,bisr-f,bisr-b",
                 "gt.audit.auxiliary.corpus", Boolean.toString(auditOnPublicCorpus))), env());
         supervisor.awaitHealthy(server, health(serverPort), START_TIMEOUT);
         supervisor.awaitHealthy(auditor, health(auditorPort), START_TIMEOUT);
