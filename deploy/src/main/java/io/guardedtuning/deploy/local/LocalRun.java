@@ -76,7 +76,7 @@ public final class LocalRun {
         } else {
             System.err.printf(Locale.ROOT, "== %s: starting server-compute and attack-audit (k=%d, %s)%n",
                     spec.id(), spec.k(), spec.model());
-            stack.ensureProvider(spec.model(), spec.k());
+            stack.ensureProvider(spec.model(), spec.k(), spec.alpha() > 0 || !"none".equals(spec.defence().warmup()));
             System.err.println("   audit page: " + stack.auditorUrl() + " (user operator, password in "
                     + stack.operatorTokenFile() + ")");
         }

@@ -159,7 +159,16 @@ public final class LocalStack implements AutoCloseable {
 
     /** Makes sure a server and an auditor for this model and split point are up (restarting them if not). */
     public void ensureProvider(String model, int k) throws IOException, InterruptedException {
-        String wanted = model + "#" + k;
+        ensureProvider(model, k, false);
+    }
+
+    /**
+     * As {@link #ensureProvider(String, int)}; {@code shadowAttacks} adds SIP-drift, whose shadow replays an announced
+     * warm-up and the client's dCor-regularised drift (needed to score sessions with those defences truthfully; it
+     * costs an inverter per doubling of the steps, so undefended runs go without).
+     */
+    public void ensureProvider(String model, int k, boolean shadowAttacks) throws IOException, InterruptedException {
+        String wanted = model + "#" + k + (shadowAttacks ? "#shadow" : "");
         if (wanted.equals(backbone) && server.process().isAlive() && auditor.process().isAlive()) {
             return;
         }
@@ -176,9 +185,9 @@ public final class LocalStack implements AutoCloseable {
                 // Every sampled training step is attacked (the clients wait for their scores): no rate limit here.
                 "gt.audit.sampling.max-per-minute", "600", "gt.audit.sampling.queue-capacity", "256",
                 // The per-step optimisation attacks (EIA, TAG) and NaMoE's grid are left out locally: on 2 cores
-                // each would hold the audit for minutes. SIP-drift stays: it replays the announced warm-up and
-                // follows the client's drift, so a defended session is scored against an attacker that adapts.
-                "gt.audit.attacks", "sip,sip-drift,bisr-f,bisr-b",
+                // each would hold the audit for minutes. SIP itself trains through the noise and bits each
+                // activation names.
+                "gt.audit.attacks", shadowAttacks ? "sip,sip-drift,bisr-f,bisr-b" : "sip,bisr-f,bisr-b",
                 "gt.audit.auxiliary.corpus", Boolean.toString(auditOnPublicCorpus))), env());
         supervisor.awaitHealthy(server, health(serverPort), START_TIMEOUT);
         supervisor.awaitHealthy(auditor, health(auditorPort), START_TIMEOUT);
