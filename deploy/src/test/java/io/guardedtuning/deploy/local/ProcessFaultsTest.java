@@ -300,14 +300,14 @@ class ProcessFaultsTest {
 
     /**
      * Who consumes which topic and so must dead-letter what is refused there: server-compute and attack-audit both
-     * read the up topics (the auditor marks its dead letters with {@link #AUDITOR_GROUP_HEADER}); emulator requests
-     * that do not parse are logged, not dead-lettered, so only the emulator's health answers for them.
+     * read the up topics (the auditor marks its dead letters with {@link #AUDITOR_GROUP_HEADER}); the attacker's own
+     * emulator job refuses what does not verify on the requests topic (a null key as WRONG_SESSION).
      */
     private static int expectedDeadLetters(String topic) {
         if (topic.equals(Topics.ACTIVATIONS_UP) || topic.equals(Topics.GRADIENTS_UP)) {
             return 2;
         }
-        return topic.equals(Topics.EMULATOR_REQUESTS) ? 0 : 1;
+        return 1;
     }
 
     /** The dead letters of the attack's records by source coordinates, once every expected one has arrived. */
