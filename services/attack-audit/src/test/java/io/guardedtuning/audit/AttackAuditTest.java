@@ -281,7 +281,10 @@ class AttackAuditTest {
         given().get("/audit/sessions/" + CLEAN).then().statusCode(401);
         given().auth().oauth2(cleanOwner + "00").get("/audit/sessions/" + CLEAN).then().statusCode(401);
         given().auth().oauth2(operatorToken.substring(1)).get("/audit/sessions").then().statusCode(401);
-        given().get("/").then().statusCode(401);
+        List<String> pageChallenges = given().get("/").then().statusCode(401).extract().headers()
+                .getValues("WWW-Authenticate");
+        assertTrue(pageChallenges.stream().anyMatch(c -> c.startsWith("Basic ")),
+                "the page's 401 lets a browser ask: " + pageChallenges);
         // An owner reads its own session only, and its list shows no other tenant.
         given().auth().oauth2(cleanOwner).get("/audit/sessions").then().statusCode(200)
                 .body("session", equalTo(List.of(CLEAN)));
