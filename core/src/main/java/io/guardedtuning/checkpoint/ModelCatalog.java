@@ -16,6 +16,8 @@ import java.util.List;
  */
 public final class ModelCatalog {
 
+    /** Where the bundled model is unpacked when the package cache is read-only (the images set /tmp/...). */
+    public static final String UNPACK_DIR_ENV = "GT_MODEL_CACHE_DIR";
     private static final String BUNDLE = "/models/" + TinyOpt.NAME + "/";
     private static final List<String> BUNDLE_FILES = List.of(HfCheckpoint.CONFIG_FILE, HfCheckpoint.SINGLE_FILE,
             "tokenizer.json", "training.json");
@@ -47,7 +49,7 @@ public final class ModelCatalog {
         }
         byte[] weights = read(HfCheckpoint.SINGLE_FILE);
         String digest = Integer.toHexString(java.util.Arrays.hashCode(weights));
-        Path target = PackageCache.defaultCacheDir().resolve("models").resolve(TinyOpt.NAME + "-" + digest);
+        Path target = unpackDir().resolve(TinyOpt.NAME + "-" + digest);
         if (Files.isDirectory(target)) {
             return target;
         }
@@ -58,6 +60,13 @@ public final class ModelCatalog {
             }
         });
         return target;
+    }
+
+    /** Env {@value #UNPACK_DIR_ENV}, else {@code models/} in the package cache. */
+    static Path unpackDir() {
+        String fromEnv = System.getenv(UNPACK_DIR_ENV);
+        return fromEnv != null && !fromEnv.isBlank() ? Path.of(fromEnv)
+                : PackageCache.defaultCacheDir().resolve("models");
     }
 
     private static byte[] read(String file) throws IOException {

@@ -8,15 +8,8 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvFromSource;
 import io.fabric8.kubernetes.api.model.EnvVar;
-import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.KubernetesList;
-import io.fabric8.kubernetes.api.model.PodSpec;
-import io.fabric8.kubernetes.api.model.apps.Deployment;
-import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.guardedtuning.data.PackageCache;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,7 +37,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class ServiceEnvContractTest {
 
-    private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
     private static final Path SERVICES = RepositoryFiles.K8S.getParent().resolve("services");
     /** Read from the environment by core itself, whichever service runs it. */
     private static final Set<String> READ_BY_CORE = Set.of(PackageCache.CACHE_DIR_ENV);
@@ -105,28 +97,13 @@ class ServiceEnvContractTest {
     }
 
     /** "Kind/name" → the workload's container, for both Deployments and the rendered session Jobs. */
-    private static Map<String, Container> containers(Overlay overlay) throws IOException {
+    private static Map<String, Container> containers(Overlay overlay) {
         Map<String, Container> containers = new LinkedHashMap<>();
-        List<HasMetadata> resources = rendered(overlay);
-        for (HasMetadata resource : resources) {
-            if (resource instanceof Deployment deployment) {
-                add(containers, deployment, deployment.getSpec().getTemplate().getSpec());
-            }
-        }
-        ConfigMap templates = configMaps(overlay).get(SessionTemplates.CONFIG_MAP);
-        for (HasMetadata resource : new SessionTemplates(templates, SERIALIZATION)
-                .render(new SessionSpec("Zed-9", Design.OFFLINE, 3, 1.5, 4, 8,
-                        new SessionTask("arc:/data/tasks/test.jsonl,/data/tasks/train.jsonl", 100, 50)))) {
-            if (resource instanceof Job job) {
-                add(containers, job, job.getSpec().getTemplate().getSpec());
-            }
-        }
+        RenderedWorkloads.pods(overlay).forEach((workload, pod) -> {
+            assertEquals(1, pod.getContainers().size(), workload);
+            containers.put(workload, pod.getContainers().get(0));
+        });
         return containers;
-    }
-
-    private static void add(Map<String, Container> containers, HasMetadata workload, PodSpec pod) {
-        assertEquals(1, pod.getContainers().size(), workload.getMetadata().getName());
-        containers.put(workload.getKind() + "/" + workload.getMetadata().getName(), pod.getContainers().get(0));
     }
 
     private static Set<String> contractVariables(Container container, Map<String, ConfigMap> configMaps) {
@@ -160,16 +137,7 @@ class ServiceEnvContractTest {
                 .collect(Collectors.joining("\n"));
     }
 
-    private static Map<String, ConfigMap> configMaps(Overlay overlay) throws IOException {
-        return rendered(overlay).stream().filter(ConfigMap.class::isInstance).map(ConfigMap.class::cast)
-                .collect(Collectors.toMap(map -> map.getMetadata().getName(), map -> map));
-    }
-
-    private static List<HasMetadata> rendered(Overlay overlay) throws IOException {
-        try (InputStream text = overlay.openRendered()) {
-            Object parsed = SERIALIZATION.unmarshal(text);
-            return parsed instanceof KubernetesList list ? list.getItems()
-                    : ((List<?>) parsed).stream().map(HasMetadata.class::cast).toList();
-        }
+    private static Map<String, ConfigMap> configMaps(Overlay overlay) {
+        return RenderedWorkloads.configMaps(overlay);
     }
 }
