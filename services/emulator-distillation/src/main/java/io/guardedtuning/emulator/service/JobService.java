@@ -363,8 +363,9 @@ public class JobService {
                 Safetensors.write(jobDir.resolve(ADAPTERS_FILE), adapters, Safetensors.Dtype.F32);
                 Map<String, Object> result = new LinkedHashMap<>();
                 String task = job.request().task();
-                if (task != null && !task.isBlank()) {
-                    EmulatorGap gap = EmulatorGap.measure(emulator, plugged, evaluator(), evalExamples(task),
+                List<McExample> examples = providerSideExamples(task, result);
+                if (examples != null) {
+                    EmulatorGap gap = EmulatorGap.measure(emulator, plugged, evaluator(), examples,
                             a.heldOutText(), config.evaluation().batchSize());
                     result.put("task", task);
                     result.put("examples", gap.examples());
@@ -418,6 +419,24 @@ public class JobService {
         McEncoder encoder = new McEncoder(assets().tokenizer(), assets().config().bosTokenId(),
                 Math.min(config.evaluation().maxTokens(), assets().config().maxPositionEmbeddings()));
         return new MultipleChoiceEvaluator(encoder, assets().config().padTokenId(), config.evaluation().batchSize());
+    }
+
+    /**
+     * The examples of the session's task for measuring the emulator gap, or null where there is none to measure:
+     * no task named, or one the provider cannot read (a data owner's own file exists only on its side). The gap is
+     * the provider's extra; the adapters are plugged in either way, and the result says why no gap was measured.
+     */
+    private List<McExample> providerSideExamples(String task, Map<String, Object> result) {
+        if (task == null || task.isBlank()) {
+            return null;
+        }
+        try {
+            return evalExamples(task);
+        } catch (IOException | IllegalArgumentException e) {
+            result.put("gap_not_measured", "the task is not readable on the provider's side ("
+                    + e.getClass().getSimpleName() + ")");
+            return null;
+        }
     }
 
     private List<McExample> evalExamples(String taskName) throws IOException {
