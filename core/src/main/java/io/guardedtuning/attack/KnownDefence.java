@@ -32,12 +32,17 @@ public record KnownDefence(String design, int activationBits, float noiseStd, fl
         if (activationBits < 0 || activationBits > 32) {
             throw new IllegalArgumentException("activationBits must be 0..32, got " + activationBits);
         }
-        if (!(noiseStd >= 0) || !(alpha >= 0) || !(learningRate >= 0)) {
+        if (!isFiniteNonNegative(noiseStd) || !isFiniteNonNegative(alpha) || !isFiniteNonNegative(learningRate)) {
             throw new IllegalArgumentException("noise, alpha and learning rate must be finite and >= 0");
         }
         if (warmup == null || warmup.isBlank() || warmup.length() > 200) {
             throw new IllegalArgumentException("warmup must be 'none' or a recipe of at most 200 characters");
         }
+    }
+
+    /** What a noise σ, α or learning rate must be (NaN and infinities are refused; a record may carry any text). */
+    public static boolean isFiniteNonNegative(float v) {
+        return v >= 0 && !Float.isInfinite(v);
     }
 
     /** The same defence with the noise σ an activation names (the leakage budget may raise it within a pass). */

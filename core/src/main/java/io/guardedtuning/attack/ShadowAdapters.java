@@ -55,20 +55,28 @@ final class ShadowAdapters {
         if (!drifts && warmup.isNone()) {
             return OptModel.fromTensors(threatModel.config(), threatModel.pretrained().toTensors(split.client()));
         }
+        try (OptModel shadow = threatModel.freshWholeModel()) {
+            // The whole model is both the warmed client side and the stand-in the warm-up's LM loss runs through.
+            PrivacyWarmup.run(warmup, shadow, shadow, split, threatModel.auxiliary(), ClientDefence.SHADOW_SEED);
+            if (drifts) {
+                drift(shadow, threatModel, defence, steps, settings);
+            }
+            return OptModel.fromTensors(threatModel.config(), shadow.toTensors(split.client()));
+        }
+    }
+
+    /** Tunes the shadow's adapters for {@code steps} steps as the client does: LM loss through the wire's defence. */
+    private static void drift(OptModel shadow, ThreatModel threatModel, KnownDefence defence, int steps,
+                              Settings settings) {
+        Split split = threatModel.split();
         float lr = defence.learningRate() > 0 ? defence.learningRate() : settings.fallbackLearningRate();
         List<int[]> rows = threatModel.auxiliary();
         Random random = new Random(settings.seed());
         ActivationQuantizer quantizer = defence.wire().activationBits() == 0 ? null
                 : new ActivationQuantizer(defence.wire().activationBits());
         DistanceCorrelation dCor = DistanceCorrelation.perToken();
-        try (OptModel shadow = threatModel.freshWholeModel();
-             NDManager constants = DjlRuntime.newManager();
+        try (NDManager constants = DjlRuntime.newManager();
              AdamW optimizer = new AdamW(new AdamW.Settings(0.9f, 0.999f, 1e-8f, 0f, 1f))) {
-            // The whole model is both the warmed client side and the stand-in the warm-up's LM loss runs through.
-            PrivacyWarmup.run(warmup, shadow, shadow, split, rows, ClientDefence.SHADOW_SEED);
-            if (!drifts) {
-                return OptModel.fromTensors(threatModel.config(), shadow.toTensors(split.client()));
-            }
             NDArray alpha = constants.create(defence.alpha());
             Map<String, NDArray> trainable = new LinkedHashMap<>();
             shadow.parameters().forEach((n, p) -> {
@@ -101,8 +109,6 @@ final class ShadowAdapters {
                 optimizer.update(trainable, lr);
             }
             shadow.setTrainable(List.of());
-            Map<String, HostTensor> clientSide = shadow.toTensors(split.client());
-            return OptModel.fromTensors(threatModel.config(), clientSide);
         }
     }
 

@@ -53,7 +53,7 @@ public final class SplitProtocol {
 
     public static Map<String, String> activationAttributes(long[] lengths, boolean backward, int bitsDown,
                                                            String pass, float noiseStd) {
-        if (!(noiseStd >= 0) || Float.isInfinite(noiseStd)) {
+        if (!KnownDefence.isFiniteNonNegative(noiseStd)) {
             throw new IllegalArgumentException("noise σ must be finite and >= 0, got " + noiseStd);
         }
         return Map.of(LENGTHS, Arrays.stream(lengths).mapToObj(Long::toString).collect(Collectors.joining(",")),
@@ -69,7 +69,7 @@ public final class SplitProtocol {
         }
         try {
             float f = Float.parseFloat(v);
-            if (!(f >= 0) || Float.isInfinite(f)) {
+            if (!KnownDefence.isFiniteNonNegative(f)) {
                 throw new NumberFormatException();
             }
             return Optional.of(f);

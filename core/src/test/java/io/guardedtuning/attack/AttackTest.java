@@ -135,20 +135,22 @@ class AttackTest {
     }
 
     @Test
-    void bisrForwardDoesAtLeastAsWellAsItsSipStart() {
-        // A briefly trained SIP leaves errors for BiSR(f) to correct.
+    void bisrForwardCorrectsAnImperfectSipStartAndKeepsAGoodOne() {
+        // A briefly trained SIP leaves errors for BiSR(f) to correct, with the auditor's default settings.
         SipAttack weakSip = new SipAttack(new SipAttack.Settings(128, 1, 8, 3e-3f, 1e-5f, 15, 17));
-        BisrForwardAttack bisr = new BisrForwardAttack(weakSip, new BisrForwardAttack.Settings(100, 1e-3f, 0f));
+        BisrForwardAttack bisr = new BisrForwardAttack(weakSip, BisrForwardAttack.Settings.defaults());
         double sipClean = score(weakSip.attack(cleanStep, clean)).rougeL();
         double bisrClean = score(bisr.attack(cleanStep, clean)).rougeL();
         Observation defended = ClientSimulation.observe(client, SPLIT, secret, STRONG, 3, false);
         SipAttack sip = new SipAttack(SIP_SETTINGS);
         double sipDefended = score(sip.attack(defended, adaptive)).rougeL();
-        double bisrDefended = score(new BisrForwardAttack(sip, new BisrForwardAttack.Settings(100, 1e-3f, 0f))
+        double bisrDefended = score(new BisrForwardAttack(sip, BisrForwardAttack.Settings.defaults())
                 .attack(defended, adaptive)).rougeL();
         System.out.printf("BiSR(f) vs SIP start: clean %.3f vs %.3f, %s %.3f vs %.3f%n", bisrClean, sipClean,
                 STRONG, bisrDefended, sipDefended);
-        assertTrue((bisrClean + bisrDefended) / 2 >= (sipClean + sipDefended) / 2 - 0.02);
+        assertTrue(sipClean < 0.6, "the start must leave errors to correct: " + sipClean);
+        assertTrue(bisrClean > sipClean + 0.3, "BiSR(f) " + bisrClean + " vs its SIP start " + sipClean);
+        assertTrue(bisrDefended >= sipDefended - 0.02, "BiSR(f) " + bisrDefended + " vs SIP " + sipDefended);
     }
 
     @Test

@@ -45,5 +45,10 @@ class SplitProtocolTest {
         }
         assertThrows(IllegalArgumentException.class, () -> SplitProtocol.activationAttributes(new long[] {3}, true,
                 8, SplitProtocol.TRAIN, Float.NaN));
+        // The announced defence takes the same rule: an infinite σ, α or learning rate is no defence to train for.
+        KnownDefence announced = new KnownDefence("online", 8, 0f, 0f, 1e-4f, "none");
+        assertThrows(IllegalArgumentException.class, () -> announced.withNoise(Float.POSITIVE_INFINITY));
+        assertThrows(IllegalArgumentException.class,
+                () -> new KnownDefence("online", 8, 0f, Float.POSITIVE_INFINITY, 1e-4f, "none"));
     }
 }

@@ -182,6 +182,26 @@ class EmulatorServiceTest {
         awaitProgress("svc-own-cancel", "cancelled");
     }
 
+    /** A data owner's own task file exists only on its side: the adapters are plugged in all the same, no gap. */
+    @Test
+    @Order(6)
+    void adaptersArePluggedInWhenTheTaskIsTheOwnersOwnFile() throws Exception {
+        String session = "svc-owner-file";
+        request(Map.of("session", session, "k", 1, "kept_layers", 2, "distil_steps", 4,
+                "task", "piqa:/only/on/the/owners/side.jsonl"));
+        SessionKey key = KEYS.forSession(session);
+        byte[] pkg = receivePackages(key, 1).get(0);
+        OfflineClient.Outcome outcome = OfflineClient.tune(pkg, TinyProviderResource.PROVIDER.getPublic(), key,
+                TinyProviderResource.VOCAB.tokenizer(), BenchmarkFiles.readPiqa(TinyProviderResource.taskFile()),
+                List.of(), new OfflineClient.Settings(new TaskFinetuner.Settings(4, 6, 1e-2f, 0f, 3), 32, 16));
+        send(outcome.records());
+
+        JsonNode result = awaitProgress(session, "plugged-in").path("result");
+        assertTrue(result.path("gap_not_measured").asText().contains("not readable on the provider's side"),
+                result.toString());
+        assertTrue(result.path("accuracy_gap").isMissingNode(), result.toString());
+    }
+
     @AfterAll
     static void closeProducer() {
         if (producer != null) {

@@ -137,7 +137,7 @@ public interface AuditConfig {
         int eiaSteps();
 
         @WithName("bisr-f-steps")
-        @WithDefault("20")
+        @WithDefault("100")
         int bisrForwardSteps();
 
         @WithName("tag-steps")

@@ -305,7 +305,14 @@ public class JobService {
         if (!(config.guard().maxAccuracyRatio() > 0) || task == null || task.isBlank()) {
             return "";
         }
-        List<McExample> examples = evalExamples(task);
+        List<McExample> examples;
+        try {
+            examples = evalExamples(task);
+        } catch (IOException | IllegalArgumentException e) {
+            // The ceiling is the provider's own safeguard: an emulator it cannot check is not released.
+            return "the accuracy ceiling (max-accuracy-ratio) cannot be checked: the task is not readable on the "
+                    + "provider's side (" + e.getClass().getSimpleName() + ")";
+        }
         MultipleChoiceEvaluator evaluator = evaluator();
         return guard.accuracyRefusal(evaluator.evaluate(emulator::logits, examples).accuracy(),
                 evaluator.evaluate(full::logits, examples).accuracy());
