@@ -63,12 +63,9 @@ public final class OfflineBenchmark {
         TaskFinetuner.Settings training = new TaskFinetuner.Settings(Integer.parseInt(a.getOrDefault("epochs", "2")),
                 Integer.parseInt(a.getOrDefault("batch", "8")), Float.parseFloat(a.getOrDefault("lr", "1e-3")), 0f, 1);
 
-        Map<String, HostTensor> fullTensors;
-        OptConfig config;
-        try (HfCheckpoint checkpoint = HfCheckpoint.open(modelDir)) {
-            config = checkpoint.config();
-            fullTensors = checkpoint.loadAll();
-        }
+        HfCheckpoint.Loaded checkpoint = HfCheckpoint.loadWhole(modelDir);
+        Map<String, HostTensor> fullTensors = checkpoint.tensors();
+        OptConfig config = checkpoint.config();
         BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(modelDir);
         int trainCount = Integer.parseInt(a.getOrDefault("train", "400"));
         int evalCount = Integer.parseInt(a.getOrDefault("eval", "200"));

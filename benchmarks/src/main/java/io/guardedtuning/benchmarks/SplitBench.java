@@ -93,12 +93,9 @@ final class SplitBench {
     static SplitBench load(Options o, int defaultTokens) throws IOException {
         DjlRuntime.configure();
         Path dir = ModelCatalog.resolve(o.text("model", "gt-tiny-opt"));
-        OptConfig config;
-        Map<String, HostTensor> weights;
-        try (HfCheckpoint checkpoint = HfCheckpoint.open(dir)) {
-            config = checkpoint.config();
-            weights = checkpoint.loadAll();
-        }
+        HfCheckpoint.Loaded checkpoint = HfCheckpoint.loadWhole(dir);
+        OptConfig config = checkpoint.config();
+        Map<String, HostTensor> weights = checkpoint.tensors();
         BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
         var task = new TaskRegistry(new PackageCache(),
                 new SplitSizes(o.integer("train", 800), 100, o.integer("test", 300)), 600)

@@ -132,6 +132,17 @@ public final class HfCheckpoint implements Closeable {
         }
     }
 
+    /** A whole checkpoint in memory: its config and every tensor. */
+    public record Loaded(OptConfig config, LinkedHashMap<String, HostTensor> tensors) {
+    }
+
+    /** Opens the checkpoint, loads every tensor and closes it; for models that comfortably fit in the heap. */
+    public static Loaded loadWhole(Path directory) throws IOException {
+        try (HfCheckpoint checkpoint = open(directory)) {
+            return new Loaded(checkpoint.config(), checkpoint.loadAll());
+        }
+    }
+
     /** Every tensor in memory at once; for models that comfortably fit in the heap. */
     public LinkedHashMap<String, HostTensor> loadAll() throws IOException {
         LinkedHashMap<String, HostTensor> all = new LinkedHashMap<>();

@@ -37,12 +37,9 @@ class AdaptiveAttackOnBundledModelTest {
     @Test
     void theAdaptiveAttackerBeatsPlainSipOnAWarmedUpClient() throws Exception {
         Path dir = ModelCatalog.resolve("gt-tiny-opt");
-        OptConfig config;
-        Map<String, HostTensor> pretrained;
-        try (HfCheckpoint checkpoint = HfCheckpoint.open(dir)) {
-            config = checkpoint.config();
-            pretrained = checkpoint.loadAll();
-        }
+        HfCheckpoint.Loaded checkpoint = HfCheckpoint.loadWhole(dir);
+        OptConfig config = checkpoint.config();
+        Map<String, HostTensor> pretrained = checkpoint.tensors();
         BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
         PackageCache cache = new PackageCache();
         List<List<int[]>> halves = PublicText.halves(PublicText.heldOut(cache, tokenizer, config.bosTokenId(), 480,

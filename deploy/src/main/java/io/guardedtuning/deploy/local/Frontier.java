@@ -133,12 +133,9 @@ public final class Frontier {
     public static Frontier load(Grid grid, String model, Consumer<String> log) throws IOException {
         DjlRuntime.configure();
         Path dir = ModelCatalog.resolve(model);
-        OptConfig config;
-        Map<String, HostTensor> weights;
-        try (HfCheckpoint checkpoint = HfCheckpoint.open(dir)) {
-            config = checkpoint.config();
-            weights = checkpoint.loadAll();
-        }
+        HfCheckpoint.Loaded checkpoint = HfCheckpoint.loadWhole(dir);
+        OptConfig config = checkpoint.config();
+        Map<String, HostTensor> weights = checkpoint.tensors();
         BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
         List<int[]> text = PublicText.heldOut(new PackageCache(), tokenizer, config.bosTokenId(), grid.publicRows(),
                 48);

@@ -26,12 +26,9 @@ record ProviderAssets(OptConfig config, Map<String, HostTensor> tensors, BpeToke
                       List<int[]> distillationText, List<int[]> heldOutText) {
 
     static ProviderAssets load(EmulatorConfig config) throws IOException {
-        Map<String, HostTensor> tensors;
-        OptConfig modelConfig;
-        try (HfCheckpoint checkpoint = HfCheckpoint.open(config.model())) {
-            modelConfig = checkpoint.config();
-            tensors = checkpoint.loadAll();
-        }
+        HfCheckpoint.Loaded checkpoint = HfCheckpoint.loadWhole(config.model());
+        Map<String, HostTensor> tensors = checkpoint.tensors();
+        OptConfig modelConfig = checkpoint.config();
         BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(config.model());
         EmulatorConfig.Distillation d = config.distillation();
         String text;
