@@ -305,14 +305,12 @@ public class JobService {
         if (!(config.guard().maxAccuracyRatio() > 0) || task == null || task.isBlank()) {
             return "";
         }
-        List<McExample> examples;
-        try {
-            examples = evalExamples(task);
-        } catch (IOException | IllegalArgumentException e) {
+        ProviderSideTask readable = providerSideTask(task);
+        if (readable.examples() == null) {
             // The ceiling is the provider's own safeguard: an emulator it cannot check is not released.
-            return "the accuracy ceiling (max-accuracy-ratio) cannot be checked: the task is not readable on the "
-                    + "provider's side (" + e.getClass().getSimpleName() + ")";
+            return "the accuracy ceiling (max-accuracy-ratio) cannot be checked: " + readable.unreadable();
         }
+        List<McExample> examples = readable.examples();
         MultipleChoiceEvaluator evaluator = evaluator();
         return guard.accuracyRefusal(evaluator.evaluate(emulator::logits, examples).accuracy(),
                 evaluator.evaluate(full::logits, examples).accuracy());
@@ -370,9 +368,11 @@ public class JobService {
                 Safetensors.write(jobDir.resolve(ADAPTERS_FILE), adapters, Safetensors.Dtype.F32);
                 Map<String, Object> result = new LinkedHashMap<>();
                 String task = job.request().task();
-                List<McExample> examples = providerSideExamples(task, result);
-                if (examples != null) {
-                    EmulatorGap gap = EmulatorGap.measure(emulator, plugged, evaluator(), examples,
+                ProviderSideTask readable = task == null || task.isBlank() ? null : providerSideTask(task);
+                if (readable != null && readable.examples() == null) {
+                    result.put("gap_not_measured", readable.unreadable());
+                } else if (readable != null) {
+                    EmulatorGap gap = EmulatorGap.measure(emulator, plugged, evaluator(), readable.examples(),
                             a.heldOutText(), config.evaluation().batchSize());
                     result.put("task", task);
                     result.put("examples", gap.examples());
@@ -428,21 +428,20 @@ public class JobService {
         return new MultipleChoiceEvaluator(encoder, assets().config().padTokenId(), config.evaluation().batchSize());
     }
 
+    /** A session's task as the provider can read it: its examples, or why there are none (null examples). */
+    private record ProviderSideTask(List<McExample> examples, String unreadable) {
+    }
+
     /**
-     * The examples of the session's task for measuring the emulator gap, or null where there is none to measure:
-     * no task named, or one the provider cannot read (a data owner's own file exists only on its side). The gap is
-     * the provider's extra; the adapters are plugged in either way, and the result says why no gap was measured.
+     * The session's task, read on the provider's side for the accuracy ceiling and the emulator gap. A data owner's
+     * own file exists only on its side: then both checks say why they have no examples instead of failing the job.
      */
-    private List<McExample> providerSideExamples(String task, Map<String, Object> result) {
-        if (task == null || task.isBlank()) {
-            return null;
-        }
+    private ProviderSideTask providerSideTask(String task) {
         try {
-            return evalExamples(task);
+            return new ProviderSideTask(evalExamples(task), null);
         } catch (IOException | IllegalArgumentException e) {
-            result.put("gap_not_measured", "the task is not readable on the provider's side ("
+            return new ProviderSideTask(null, "the task is not readable on the provider's side ("
                     + e.getClass().getSimpleName() + ")");
-            return null;
         }
     }
 
