@@ -2,7 +2,6 @@ package io.guardedtuning.privacy;
 
 import io.guardedtuning.attack.PublicText;
 import io.guardedtuning.attack.KnownDefence;
-import io.guardedtuning.attack.SipAttack;
 import io.guardedtuning.attack.WireDefence;
 import io.guardedtuning.model.OptConfig;
 import io.guardedtuning.model.OptModel;
@@ -59,11 +58,11 @@ public final class ClientDefence implements AutoCloseable {
     private final int activationBits;
     private final float noiseStd;
     private final LeakageGuard guard;
-    private final SipLeakageProbe probe;
+    private final ForwardLeakageProbe probe;
     private long passes;
 
     private ClientDefence(Settings settings, PrivacyWarmup.Report warmup, double rms, int activationBits,
-                          float noiseStd, LeakageGuard guard, SipLeakageProbe probe) {
+                          float noiseStd, LeakageGuard guard, ForwardLeakageProbe probe) {
         this.settings = settings;
         this.warmup = warmup;
         this.rms = rms;
@@ -80,9 +79,9 @@ public final class ClientDefence implements AutoCloseable {
     }
 
     /**
-     * Calibrates the noise on the pretrained {@code client}, warms it up (in place) when the recipe asks for it and, with a
-     * budget, builds the client's own attacker: SIP over {@code publicText} with the pretrained client side and with
-     * a shadow the provider would warm up from {@link #SHADOW_SEED}.
+     * Calibrates the noise on the pretrained {@code client}, warms it up (in place) when the recipe asks for it and,
+     * with a budget, builds the client's own attacker: the audit's forward attacks over {@code publicText} with the
+     * pretrained client side and with a shadow the provider would warm up from {@link #SHADOW_SEED}.
      *
      * @param pretrainedClientSide the pretrained client-side tensors (what the provider shipped)
      * @param standIn              the middle layers the warm-up's LM loss runs through (null when no warm-up)
@@ -91,7 +90,7 @@ public final class ClientDefence implements AutoCloseable {
     public static ClientDefence prepare(Settings settings, OptModel client,
                                         Map<String, HostTensor> pretrainedClientSide, OptModel standIn, Split split,
                                         List<int[]> publicText, int activationBits,
-                                        SipAttack.Settings probeSettings) {
+                                        ForwardLeakageProbe.Settings probeSettings) {
         List<List<int[]>> halves = PublicText.halves(publicText);
         // Calibrated on the pretrained adapter, before the warm-up: a unit the provider can compute and check.
         double rms = ActivationNoise.rms(client, split, halves.get(1).subList(0, Math.min(64, halves.get(1).size())));
@@ -107,7 +106,7 @@ public final class ClientDefence implements AutoCloseable {
             attackers.add(shadow(settings.warmup(), client.config(), pretrainedClientSide, standIn, split,
                     halves.get(1)));
         }
-        SipLeakageProbe probe = new SipLeakageProbe(client.config(), split, attackers, halves.get(1), probeSettings);
+        ForwardLeakageProbe probe = new ForwardLeakageProbe(client.config(), split, attackers, halves.get(1), probeSettings);
         LeakageGuard guard = new LeakageGuard(new LeakageGuard.Budget(settings.leakageBudget(),
                 (float) (Settings.FIRST_RELATIVE_STEP * rms), (float) (settings.maxRelativeNoise() * rms)),
                 activationBits, std, probe, settings.secret());

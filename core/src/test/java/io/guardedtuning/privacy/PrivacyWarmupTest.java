@@ -40,7 +40,8 @@ class PrivacyWarmupTest {
         List<int[]> secret = sequences(new Random(2), 8, 10, 14);
         try (OptModel client = OptModel.fromTensors(CONFIG, clientSide);
              OptModel backbone = OptModel.fromTensors(CONFIG, HostTensor.select(pretrained, SPLIT.backbone()));
-             SipLeakageProbe attacker = new SipLeakageProbe(CONFIG, SPLIT, List.of(clientSide), publicText, SIP)) {
+             ForwardLeakageProbe attacker = new ForwardLeakageProbe(CONFIG, SPLIT, List.of(clientSide), publicText,
+                     new ForwardLeakageProbe.Settings(SIP, null))) {
             double before = attacker.leakage(hIn(client, secret), lengths(secret), secret, WireDefence.NONE);
             double[] lossesBefore = PrivacyWarmup.losses(client, backbone, SPLIT, publicText.subList(0, 32));
 

@@ -1,6 +1,6 @@
 package io.guardedtuning.deploy.local;
 
-import io.guardedtuning.attack.SipAttack;
+import io.guardedtuning.attack.BisrForwardAttack;
 import io.guardedtuning.attack.WireDefence;
 import io.guardedtuning.checkpoint.HfCheckpoint;
 import io.guardedtuning.checkpoint.ModelCatalog;
@@ -21,7 +21,7 @@ import io.guardedtuning.privacy.DistanceCorrelation;
 import io.guardedtuning.privacy.DistanceCorrelationPenalty;
 import io.guardedtuning.privacy.PrivacyWarmup;
 import io.guardedtuning.attack.PublicText;
-import io.guardedtuning.privacy.SipLeakageProbe;
+import io.guardedtuning.privacy.ForwardLeakageProbe;
 import io.guardedtuning.session.Precision;
 import io.guardedtuning.session.SplitLanguageModel;
 import io.guardedtuning.split.ActivationRegularizer;
@@ -117,7 +117,7 @@ public final class Frontier {
     private final Split split;
     private final List<int[]> publicText;
     private final Map<String, Double> centralized = new HashMap<>();
-    private final Map<String, SipLeakageProbe> auditors = new HashMap<>();
+    private final Map<String, ForwardLeakageProbe> auditors = new HashMap<>();
 
     private Frontier(Grid grid, Consumer<String> log, OptConfig config, Map<String, HostTensor> pretrained,
                      BpeTokenizer tokenizer, List<int[]> publicText) {
@@ -169,7 +169,7 @@ public final class Frontier {
                 }
             }
         }
-        auditors.values().forEach(SipLeakageProbe::close);
+        auditors.values().forEach(ForwardLeakageProbe::close);
         return cells;
     }
 
@@ -245,7 +245,7 @@ public final class Frontier {
                     new SplitLanguageModel(client, split, prepared.around(wire(server, "eval", (st, h, n) -> { }))),
                     test).accuracy();
             WireDefence known = prepared.wire();
-            SipLeakageProbe auditor = auditor(defence.warmup(), trunk);
+            ForwardLeakageProbe auditor = auditor(defence.warmup(), trunk);
             List<Scored> scored = new ArrayList<>();
             List<Long> steps = new ArrayList<>(sent.keySet());
             for (int i = 0; i < steps.size(); i++) {
@@ -258,7 +258,7 @@ public final class Frontier {
     }
 
     /** The provider's attackers for a warm-up recipe: the pretrained copy, and its own shadow when there is one. */
-    private SipLeakageProbe auditor(PrivacyWarmup.Recipe warmup, OptModel standIn) {
+    private ForwardLeakageProbe auditor(PrivacyWarmup.Recipe warmup, OptModel standIn) {
         return auditors.computeIfAbsent(warmup.spec(), spec -> {
             Map<String, HostTensor> clientSide = HostTensor.select(pretrained, split.client());
             List<List<int[]>> halves = PublicText.halves(publicText);
@@ -266,26 +266,21 @@ public final class Frontier {
             if (!warmup.isNone()) {
                 weights.add(ClientDefence.shadow(warmup, config, clientSide, standIn, split, halves.get(1)));
             }
-            return new SipLeakageProbe(config, split, weights, publicText, sipSettings());
+            return new ForwardLeakageProbe(config, split, weights, publicText, ForwardLeakageProbe.Settings.auditors(
+                    grid.sipSteps(), BisrForwardAttack.Settings.defaults().steps()));
         });
     }
 
-    private SipAttack.Settings sipSettings() {
-        SipAttack.Settings d = SipAttack.Settings.defaults();
-        return new SipAttack.Settings(d.hiddenUnits(), d.epochs(), d.batchSequences(), d.learningRate(),
-                d.weightDecay(), grid.sipSteps(), d.seed());
-    }
-
     /** Every attacker's guess scored; the strongest kept, with its score against an unrelated batch (the floor). */
-    private static Scored score(SipLeakageProbe auditor, HostTensor wire, long[] lengths, WireDefence known,
+    private static Scored score(ForwardLeakageProbe auditor, HostTensor wire, long[] lengths, WireDefence known,
                                 List<int[]> truth, List<int[]> unrelated) {
         Scored best = null;
-        for (int a = 0; a < auditor.attackers(); a++) {
-            List<int[]> guess = auditor.reconstruct(a, wire, lengths, known);
-            double rouge = TextLeakage.score(guess, truth).rougeL();
+        for (ForwardLeakageProbe.Guess guess : auditor.reconstruct(wire, lengths, known)) {
+            double rouge = TextLeakage.score(guess.tokens(), truth).rougeL();
             if (best == null || rouge > best.rougeL()) {
-                best = new Scored(rouge, floor(guess, unrelated), a == 0 ? "SIP (pretrained copy, knows the noise "
-                        + "and bits)" : "SIP (shadow warm-up from the announced recipe, knows the noise and bits)");
+                best = new Scored(rouge, floor(guess.tokens(), unrelated), guess.attack() + (guess.weights() == 0
+                        ? " (pretrained copy, knows the noise and bits)"
+                        : " (shadow warm-up from the announced recipe, knows the noise and bits)"));
             }
         }
         return best;

@@ -137,6 +137,10 @@ public interface ClientConfig {
         /** SIP training steps of the budget's own attacker (as strong as the auditor's). */
         @WithDefault("2000")
         int probeSipSteps();
+
+        /** BiSR(f) steps refining SIP's guess in the budget's check (the auditor's caps.bisr-f-steps). */
+        @WithDefault("100")
+        int probeRefineSteps();
     }
 
     /** The Offline design: what to ask the provider for, and how to trust what comes back. */

@@ -3,6 +3,7 @@ package io.guardedtuning.client.config;
 import io.guardedtuning.messaging.Topics;
 import io.guardedtuning.offline.ProviderKeys;
 import io.guardedtuning.privacy.ClientDefence;
+import io.guardedtuning.privacy.ForwardLeakageProbe;
 import io.guardedtuning.privacy.PrivacyWarmup;
 import io.guardedtuning.service.config.ConfigProblems;
 import io.guardedtuning.session.RemoteBackboneLink;
@@ -26,7 +27,7 @@ public record ClientSettings(SessionSettings session, SessionKey key, String pro
                              Privacy privacy) {
 
     /** The client's defences and what its own leakage check needs. */
-    public record Privacy(ClientDefence.Settings defence, int publicRows, int probeSipSteps) {
+    public record Privacy(ClientDefence.Settings defence, int publicRows, ForwardLeakageProbe.Settings probe) {
     }
 
     /** The Offline design's settings; {@code providerKey} is null in the other designs. */
@@ -82,14 +83,16 @@ public record ClientSettings(SessionSettings session, SessionKey key, String pro
             problems.add("gt.client.privacy.*", "the Offline design sends no activations: no noise, warm-up or "
                     + "leakage budget applies");
         }
-        if (p.publicRows() < 16 || p.probeSipSteps() < 1) {
-            problems.add("gt.client.privacy.public-rows / probe-sip-steps", "must be >= 16 and >= 1");
+        if (p.publicRows() < 16 || p.probeSipSteps() < 1 || p.probeRefineSteps() < 0) {
+            problems.add("gt.client.privacy.public-rows / probe-sip-steps / probe-refine-steps",
+                    "must be >= 16, >= 1 and >= 0");
         }
         long secret = p.secretSeed().orElseGet(() -> new SecureRandom().nextLong());
         ClientDefence.Settings defence = problems.check("gt.client.privacy.*", () -> new ClientDefence.Settings(
                 p.noise(), recipe == null ? PrivacyWarmup.Recipe.NONE : recipe, p.leakageBudget(), p.maxNoise(),
                 secret));
-        return new Privacy(defence, p.publicRows(), p.probeSipSteps());
+        return new Privacy(defence, p.publicRows(), ForwardLeakageProbe.Settings.auditors(
+                Math.max(1, p.probeSipSteps()), Math.max(0, p.probeRefineSteps())));
     }
 
     private static Offline offline(ClientConfig.Offline o, Design design, ConfigProblems problems) {

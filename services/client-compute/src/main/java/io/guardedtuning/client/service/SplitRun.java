@@ -10,7 +10,6 @@ import io.guardedtuning.eval.MultipleChoiceEvaluator;
 import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.Split;
 import io.guardedtuning.attack.KnownDefence;
-import io.guardedtuning.attack.SipAttack;
 import io.guardedtuning.data.PackageCache;
 import io.guardedtuning.privacy.ClientDefence;
 import io.guardedtuning.privacy.DistanceCorrelation;
@@ -159,16 +158,13 @@ public final class SplitRun {
         List<int[]> publicText = PublicText.heldOut(new PackageCache(), data.tokenizer(), data.config().bosTokenId(),
                 p.publicRows(), 48);
         Map<String, HostTensor> pretrained = client.toTensors(split.client());
-        SipAttack.Settings d = SipAttack.Settings.defaults();
-        SipAttack.Settings probe = new SipAttack.Settings(d.hiddenUnits(), d.epochs(), d.batchSequences(),
-                d.learningRate(), d.weightDecay(), p.probeSipSteps(), d.seed());
         if (p.defence().warmup().isNone()) {
             return ClientDefence.prepare(p.defence(), client, pretrained, null, split, publicText,
-                    settings.session().bitsUp(), probe);
+                    settings.session().bitsUp(), p.probe());
         }
         try (OptModel standIn = ModelFiles.load(data.modelDir(), split.backbone())) {
             return ClientDefence.prepare(p.defence(), client, pretrained, standIn, split, publicText,
-                    settings.session().bitsUp(), probe);
+                    settings.session().bitsUp(), p.probe());
         }
     }
 

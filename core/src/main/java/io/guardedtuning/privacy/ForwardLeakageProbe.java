@@ -1,0 +1,110 @@
+package io.guardedtuning.privacy;
+
+import io.guardedtuning.attack.Attack;
+import io.guardedtuning.attack.BisrForwardAttack;
+import io.guardedtuning.attack.Observation;
+import io.guardedtuning.attack.Reconstruction;
+import io.guardedtuning.attack.SipAttack;
+import io.guardedtuning.attack.ThreatModel;
+import io.guardedtuning.attack.WireDefence;
+import io.guardedtuning.metrics.TextLeakage;
+import io.guardedtuning.model.OptConfig;
+import io.guardedtuning.model.Split;
+import io.guardedtuning.tensor.HostTensor;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The audit's forward attacks run by the client on its own outgoing h_in: SIP trained on public text through the
+ * defence it knows and BiSR(f) refining SIP's guess against the observed h_in, once for each client-side weight set
+ * the provider could hold (the pretrained copy it shipped, and shadow adapters it warmed up itself with the
+ * announced recipe); the strongest guess counts. BiSR(f) is here because it is the auditor's: a check that ran SIP
+ * alone let the demo send batches the auditor rebuilt over budget (docs/results.md). An inverter is trained once
+ * per (weights, defence) and kept, so a check costs one inverter forward and the BiSR(f) steps per weight set.
+ */
+public final class ForwardLeakageProbe implements LeakageProbe, AutoCloseable {
+
+    /**
+     * @param refine BiSR(f) from SIP's guess; null checks SIP alone (weaker than the auditor: for tests and
+     *               experiments that measure SIP by itself)
+     */
+    public record Settings(SipAttack.Settings sip, BisrForwardAttack.Settings refine) {
+
+        /** The auditor's recipes with its step caps ({@code refineSteps} 0: SIP alone). */
+        public static Settings auditors(int sipSteps, int refineSteps) {
+            SipAttack.Settings s = SipAttack.Settings.defaults();
+            BisrForwardAttack.Settings r = BisrForwardAttack.Settings.defaults();
+            return new Settings(new SipAttack.Settings(s.hiddenUnits(), s.epochs(), s.batchSequences(),
+                    s.learningRate(), s.weightDecay(), sipSteps, s.seed()), refineSteps == 0 ? null
+                    : new BisrForwardAttack.Settings(refineSteps, r.learningRate(), r.weightDecay()));
+        }
+    }
+
+    /** One attack's reconstruction with one weight set. */
+    public record Guess(String attack, int weights, List<int[]> tokens) {
+    }
+
+    private final OptConfig config;
+    private final Split split;
+    private final List<Map<String, HostTensor>> attackerWeights;
+    private final List<int[]> publicText;
+    private final List<Attack> attacks;
+    private final Map<String, ThreatModel> threatModels = new HashMap<>();
+
+    /** @param attackerWeights client-side weight sets the provider could attack with (at least the pretrained) */
+    public ForwardLeakageProbe(OptConfig config, Split split, List<Map<String, HostTensor>> attackerWeights,
+                               List<int[]> publicText, Settings settings) {
+        if (attackerWeights.isEmpty()) {
+            throw new IllegalArgumentException("the probe needs at least the pretrained client-side weights");
+        }
+        this.config = config;
+        this.split = split;
+        this.attackerWeights = List.copyOf(attackerWeights);
+        this.publicText = List.copyOf(publicText);
+        SipAttack sip = new SipAttack(settings.sip());
+        this.attacks = settings.refine() == null ? List.of(sip)
+                : List.of(sip, new BisrForwardAttack(sip, settings.refine()));
+    }
+
+    @Override
+    public synchronized double leakage(HostTensor wire, long[] lengths, List<int[]> tokens, WireDefence defence) {
+        double worst = 0;
+        for (Guess g : reconstruct(wire, lengths, defence)) {
+            worst = Math.max(worst, TextLeakage.score(g.tokens(), tokens).rougeL());
+        }
+        return worst;
+    }
+
+    /** Every attack's guess with every weight set. */
+    public synchronized List<Guess> reconstruct(HostTensor wire, long[] lengths, WireDefence defence) {
+        Observation observed = Observation.forwardOnly("self-check", 0, wire, lengths);
+        List<Guess> guesses = new ArrayList<>();
+        for (int i = 0; i < attackerWeights.size(); i++) {
+            ThreatModel threatModel = threatModel(i, defence);
+            for (Attack attack : attacks) {
+                Reconstruction r = attack.attack(observed, threatModel);
+                if (!r.succeeded()) {
+                    throw new IllegalStateException("the client's own leakage check could not run "
+                            + attack.name() + ": " + r.detail());
+                }
+                guesses.add(new Guess(attack.name(), i, r.tokens()));
+            }
+        }
+        return guesses;
+    }
+
+    private ThreatModel threatModel(int index, WireDefence defence) {
+        return threatModels.computeIfAbsent(index + "/" + defence.activationBits() + "/" + defence.noiseStd(),
+                k -> ThreatModel.of(config, split, attackerWeights.get(index), publicText,
+                        ThreatModel.LossNormalisation.MEAN_OVER_TARGETS, defence));
+    }
+
+    @Override
+    public synchronized void close() {
+        threatModels.values().forEach(ThreatModel::close);
+        threatModels.clear();
+    }
+}
