@@ -47,6 +47,8 @@ public final class LocalRun {
     private static final Duration AUDIT_SETTLE = Duration.ofMinutes(1);
     /** How long the client waits for the auditor's reconstructions of its sampled training steps. */
     static final Duration AUDIT_WAIT = Duration.ofMinutes(6);
+    /** The same with attacks the user named: EIA and TAG at the auditor's caps take ~1 min per sampled step here. */
+    static final Duration AUDIT_WAIT_ALL_ATTACKS = Duration.ofMinutes(45);
     /** How long the provider may take to plug the returned adapters in after the client is done. */
     private static final Duration PLUG_IN_WAIT = Duration.ofMinutes(5);
 

@@ -2,6 +2,7 @@ package io.guardedtuning.deploy.local;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guardedtuning.attack.AttackCatalog;
 import io.guardedtuning.checkpoint.ModelCatalog;
 import io.guardedtuning.messaging.Topics;
 import io.guardedtuning.offline.ProviderKeys;
@@ -59,6 +60,8 @@ public final class LocalStack implements AutoCloseable {
     private final KeyPair providerKeys = ProviderKeys.generate();
     private Map<String, String> providerKeyFiles;
     private final Map<String, String> emulatorSettings = new LinkedHashMap<>();
+    /** The auditor's attacks when the user names them (null: the local defaults of {@link #ensureProvider}). */
+    private List<String> auditAttacks;
 
     /**
      * Starts the broker. {@code home} is the repository root (where the services' builds are), {@code workDir}
@@ -152,6 +155,16 @@ public final class LocalStack implements AutoCloseable {
         return providerKeyFiles;
     }
 
+    /**
+     * The auditor attacks with exactly these (any of {@link AttackCatalog#KNOWN}), e.g. all of them with EIA and TAG,
+     * which the local defaults leave out for time; clients then wait up to {@link LocalRun#AUDIT_WAIT_ALL_ATTACKS}
+     * for their scores. Takes effect at the next start of the provider.
+     */
+    public void auditAttacks(List<String> attacks) {
+        auditAttacks = AttackCatalog.ids(attacks);
+        backbone = null;
+    }
+
     /** Where the emulator job of a run keeps its state (job.json) and the adapters it plugged in. */
     public static Path emulatorJobDir(Path runDir, String session) {
         return runDir.resolve("emulator-jobs").resolve(session);
@@ -187,7 +200,8 @@ public final class LocalStack implements AutoCloseable {
                 // The per-step optimisation attacks (EIA, TAG) and NaMoE's grid are left out locally: on 2 cores
                 // each would hold the audit for minutes. SIP itself trains through the noise and bits each
                 // activation names.
-                "gt.audit.attacks", shadowAttacks ? "sip,sip-drift,bisr-f,bisr-b" : "sip,bisr-f,bisr-b",
+                "gt.audit.attacks", auditAttacks != null ? String.join(",", auditAttacks)
+                        : shadowAttacks ? "sip,sip-drift,bisr-f,bisr-b" : "sip,bisr-f,bisr-b",
                 "gt.audit.auxiliary.corpus", Boolean.toString(auditOnPublicCorpus))), env());
         supervisor.awaitHealthy(server, health(serverPort), START_TIMEOUT);
         supervisor.awaitHealthy(auditor, health(auditorPort), START_TIMEOUT);
@@ -218,7 +232,8 @@ public final class LocalStack implements AutoCloseable {
         props.put("gt.client.exit-on-finish", "true");
         props.put("gt.client.autostart", "true");
         if (spec.design() != Design.OFFLINE) {
-            props.put("gt.client.audit-wait", LocalRun.AUDIT_WAIT.toSeconds() + "s");
+            props.put("gt.client.audit-wait", (auditAttacks != null ? LocalRun.AUDIT_WAIT_ALL_ATTACKS
+                    : LocalRun.AUDIT_WAIT).toSeconds() + "s");
         }
         if (spec.design() == Design.OFFLINE) {
             props.put("gt.client.offline.provider-public-key", ProviderKeys.toBase64(providerKeys.getPublic()));

@@ -1,16 +1,9 @@
 package io.guardedtuning.audit.service;
 
-import io.guardedtuning.attack.AdaptiveSipAttack;
 import io.guardedtuning.attack.Attack;
-import io.guardedtuning.attack.BisrBackwardAttack;
-import io.guardedtuning.attack.BisrForwardAttack;
-import io.guardedtuning.attack.EiaAttack;
-import io.guardedtuning.attack.GradientMatching;
-import io.guardedtuning.attack.NamoeAttack;
+import io.guardedtuning.attack.AttackCatalog;
 import io.guardedtuning.attack.Observation;
 import io.guardedtuning.attack.Reconstruction;
-import io.guardedtuning.attack.SipAttack;
-import io.guardedtuning.attack.TagAttack;
 import io.guardedtuning.attack.ThreatModel;
 import io.guardedtuning.attack.WireDefence;
 import io.guardedtuning.model.OptModel;
@@ -30,18 +23,6 @@ import java.util.Map;
  */
 public final class AttackSuite implements AutoCloseable {
 
-    /**
-     * CPU caps (optimiser steps) per attack; {@code shadowSteps} bounds the shadow tuning of the adaptive attackers
-     * (and the drift they follow), {@code shadowLearningRate} is used when a session announces none, and
-     * {@code namoeAlphas} are the dCor weights of NaMoE's shadow experts.
-     */
-    public record Caps(int sipSteps, int sipHidden, int eiaSteps, int bisrForwardSteps, int tagSteps,
-                       int bisrBackwardSteps, int shadowSteps, float shadowLearningRate, List<Float> namoeAlphas) {
-    }
-
-    public static final List<String> KNOWN = List.of("sip", "sip-adaptive", "sip-drift", "namoe", "eia", "bisr-f",
-            "tag", "bisr-b");
-
     private final OptModel pretrained;
     private final ThreatModel threatModel;
     private final BackboneServer backbone;
@@ -52,45 +33,13 @@ public final class AttackSuite implements AutoCloseable {
      *                   backbone part is used as the server's own trunk; the suite closes it
      */
     public AttackSuite(OptModel pretrained, Split split, List<int[]> auxiliary, WireDefence knownDefence,
-                       List<String> attackNames, Caps caps) {
-        this.attacks = attacks(attackNames, caps);
+                       List<String> attackNames, AttackCatalog.Caps caps) {
+        this.attacks = AttackCatalog.attacks(attackNames, caps);
         this.pretrained = pretrained;
         // The whole model: the backbone part is the provider's own and serves the adaptive attackers' shadows.
         this.threatModel = ThreatModel.of(pretrained.config(), split, pretrained.toTensors(n -> true),
                 auxiliary, ThreatModel.LossNormalisation.MEAN_OVER_TARGETS, knownDefence);
         this.backbone = new BackboneServer(pretrained, split, 1);
-    }
-
-    static Map<String, Attack> attacks(List<String> names, Caps caps) {
-        SipAttack.Settings inverter = new SipAttack.Settings(caps.sipHidden(), 20, 6, 1e-3f, 1e-5f, caps.sipSteps(),
-                17);
-        SipAttack sip = new SipAttack(inverter);
-        AdaptiveSipAttack.Settings shadow = new AdaptiveSipAttack.Settings(inverter, caps.shadowSteps(), 8,
-                caps.shadowLearningRate());
-        GradientMatching.Settings tag = GradientMatching.Settings.tag();
-        GradientMatching.Settings bisr = GradientMatching.Settings.bisr();
-        Map<String, Attack> out = new LinkedHashMap<>();
-        for (String name : names) {
-            Attack a = switch (name.trim().toLowerCase(java.util.Locale.ROOT)) {
-                case "sip" -> sip;
-                case "sip-adaptive" -> AdaptiveSipAttack.underDefence(shadow);
-                case "sip-drift" -> AdaptiveSipAttack.followingDrift(shadow);
-                case "namoe" -> new NamoeAttack(new NamoeAttack.Settings(shadow, caps.namoeAlphas()));
-                case "eia" -> new EiaAttack(new EiaAttack.Settings(caps.eiaSteps(), 0.09f, 0.01f, 0.2f));
-                case "bisr-f" -> new BisrForwardAttack(sip, new BisrForwardAttack.Settings(caps.bisrForwardSteps(),
-                        BisrForwardAttack.Settings.defaults().learningRate(), 0f));
-                case "tag" -> new TagAttack(new GradientMatching.Settings(caps.tagSteps(), tag.learningRate(),
-                        tag.beta(), tag.weightDecay(), tag.relativeStep()), 7);
-                case "bisr-b" -> new BisrBackwardAttack(sip, new GradientMatching.Settings(caps.bisrBackwardSteps(),
-                        bisr.learningRate(), bisr.beta(), bisr.weightDecay(), bisr.relativeStep()), 1.2f);
-                default -> throw new IllegalArgumentException("unknown attack '" + name + "'; known: " + KNOWN);
-            };
-            out.put(name.trim().toLowerCase(java.util.Locale.ROOT), a);
-        }
-        if (out.isEmpty()) {
-            throw new IllegalArgumentException("configure at least one attack; known: " + KNOWN);
-        }
-        return out;
     }
 
     public List<String> attackIds() {

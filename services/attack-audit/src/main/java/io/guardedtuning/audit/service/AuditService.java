@@ -1,6 +1,7 @@
 package io.guardedtuning.audit.service;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guardedtuning.attack.AttackCatalog;
 import io.guardedtuning.attack.KnownDefence;
 import io.guardedtuning.attack.Reconstruction;
 import io.guardedtuning.attack.WireDefence;
@@ -179,7 +180,7 @@ public class AuditService {
                     pretrained.config().bosTokenId(), BpeTokenizer.fromDirectory(dir));
             AuditConfig.Caps c = config.caps();
             return new AttackSuite(pretrained, Split.of(config.k(), pretrained.config()), auxiliary, defence(),
-                    config.attacks(), new AttackSuite.Caps(c.sipSteps(), c.sipHidden(), c.eiaSteps(),
+                    config.attacks(), new AttackCatalog.Caps(c.sipSteps(), c.sipHidden(), c.eiaSteps(),
                     c.bisrForwardSteps(), c.tagSteps(), c.bisrBackwardSteps(), c.shadowSteps(),
                     c.shadowLearningRate(), c.namoeAlphas()));
         } catch (IOException e) {
