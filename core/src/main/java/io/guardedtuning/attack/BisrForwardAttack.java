@@ -33,7 +33,7 @@ public final class BisrForwardAttack extends BaseAttack {
          * (AttackTest: 0.37 → 1.0 on clean activations).
          */
         public static Settings defaults() {
-            return new Settings(100, 1e-3f, 0f);
+            return new Settings(DEFAULT_STEPS, 1e-3f, 0f);
         }
 
         /** BiSR(b+f): lr 1e-3, weight decay 0.01, 600 steps. */
@@ -41,6 +41,9 @@ public final class BisrForwardAttack extends BaseAttack {
             return new Settings(600, 1e-3f, 0.01f);
         }
     }
+
+    /** BiSR(f)'s steps by default: the auditor's and the client's own leakage check's. */
+    public static final int DEFAULT_STEPS = 100;
 
     private static final float COSINE_EPS = 1e-8f;
 

@@ -29,6 +29,12 @@ public final class SipAttack extends InverterAttack {
         }
     }
 
+    /**
+     * The auditor's cap on SIP's optimiser steps (1500 steps of 6 × 256-token rows converge on the held-out split),
+     * which the client's own leakage check uses too.
+     */
+    public static final int AUDIT_STEPS = 1500;
+
     private final Settings settings;
 
     public SipAttack(Settings settings) {

@@ -80,16 +80,19 @@ public final class ClientDefence implements AutoCloseable {
 
     /**
      * Calibrates the noise on the pretrained {@code client}, warms it up (in place) when the recipe asks for it and,
-     * with a budget, builds the client's own attacker: the audit's forward attacks over {@code publicText} with the
-     * pretrained client side and with a shadow the provider would warm up from {@link #SHADOW_SEED}.
+     * with a budget, builds the client's own attacker: the audit's forward attacks over {@code attackerText} with
+     * the pretrained client side and with a shadow the provider would warm up from {@link #SHADOW_SEED}.
      *
+     * @param publicText           public rows for the warm-up (one half) and the noise calibration (the other)
+     * @param attackerText         the auditor's public text ({@link PublicText#ATTACKER_ROW_TOKENS}-token rows of the
+     *                             whole held-out split): the budget's attacker must see all the provider could
      * @param pretrainedClientSide the pretrained client-side tensors (what the provider shipped)
      * @param standIn              the middle layers the warm-up's LM loss runs through (null when no warm-up)
      * @param activationBits       bits of h_in on the wire (32 = full precision)
      */
     public static ClientDefence prepare(Settings settings, OptModel client,
                                         Map<String, HostTensor> pretrainedClientSide, OptModel standIn, Split split,
-                                        List<int[]> publicText, int activationBits,
+                                        List<int[]> publicText, List<int[]> attackerText, int activationBits,
                                         ForwardLeakageProbe.Settings probeSettings) {
         List<List<int[]>> halves = PublicText.halves(publicText);
         // Calibrated on the pretrained adapter, before the warm-up: a unit the provider can compute and check.
@@ -106,7 +109,8 @@ public final class ClientDefence implements AutoCloseable {
             attackers.add(shadow(settings.warmup(), client.config(), pretrainedClientSide, standIn, split,
                     halves.get(1)));
         }
-        ForwardLeakageProbe probe = new ForwardLeakageProbe(client.config(), split, attackers, halves.get(1), probeSettings);
+        ForwardLeakageProbe probe = new ForwardLeakageProbe(client.config(), split, attackers, attackerText,
+                probeSettings);
         LeakageGuard guard = new LeakageGuard(new LeakageGuard.Budget(settings.leakageBudget(),
                 (float) (Settings.FIRST_RELATIVE_STEP * rms), (float) (settings.maxRelativeNoise() * rms)),
                 activationBits, std, probe, settings.secret());

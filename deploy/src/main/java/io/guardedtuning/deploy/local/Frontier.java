@@ -217,7 +217,7 @@ public final class Frontier {
              OptModel trunk = OptModel.fromTensors(config, HostTensor.select(pretrained, split.backbone()));
              BackboneServer server = new BackboneServer(trunk, split, 8);
              ClientDefence prepared = ClientDefence.prepare(settings, client, clientSide, trunk, split, publicText,
-                     grid.bits(), null);
+                     List.of(), grid.bits(), null);
              DistanceCorrelationPenalty penalty = defence.alpha() > 0
                      ? new DistanceCorrelationPenalty(defence.alpha(), DistanceCorrelation.perToken()) : null;
              ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, design, AdamW.Settings.defaults(),

@@ -1,5 +1,8 @@
 package io.guardedtuning.audit.config;
 
+import io.guardedtuning.attack.BisrForwardAttack;
+import io.guardedtuning.attack.PublicText;
+import io.guardedtuning.attack.SipAttack;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.smallrye.config.WithName;
@@ -112,12 +115,12 @@ public interface AuditConfig {
 
         /** A memory bound only: the whole held-out split is 938 rows of 256 tokens. */
         @WithName("max-sequences")
-        @WithDefault("4096")
+        @WithDefault("" + PublicText.ATTACKER_MAX_ROWS)
         int maxSequences();
 
         /** Row length with BOS, as the client's encoder caps its rows (its default --max-tokens). */
         @WithName("sequence-tokens")
-        @WithDefault("256")
+        @WithDefault("" + PublicText.ATTACKER_ROW_TOKENS)
         int sequenceTokens();
     }
 
@@ -125,7 +128,7 @@ public interface AuditConfig {
     interface Caps {
         /** 800 steps of 6 × 256-token rows converge on the held-out split (loss 0.003; docs/attacks.md). */
         @WithName("sip-steps")
-        @WithDefault("1500")
+        @WithDefault("" + SipAttack.AUDIT_STEPS)
         int sipSteps();
 
         @WithName("sip-hidden")
@@ -137,7 +140,7 @@ public interface AuditConfig {
         int eiaSteps();
 
         @WithName("bisr-f-steps")
-        @WithDefault("100")
+        @WithDefault("" + BisrForwardAttack.DEFAULT_STEPS)
         int bisrForwardSteps();
 
         @WithName("tag-steps")

@@ -1,5 +1,7 @@
 package io.guardedtuning.client.config;
 
+import io.guardedtuning.attack.BisrForwardAttack;
+import io.guardedtuning.attack.SipAttack;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
@@ -130,16 +132,19 @@ public interface ClientConfig {
         /** The secret seed of the warm-up and the noise (default: drawn at start, never announced). */
         Optional<Long> secretSeed();
 
-        /** Rows of held-out public text (48 tokens) for the warm-up, the calibration and the budget's attacker. */
+        /**
+         * Rows of held-out public text (48 tokens) for the warm-up and the calibration; the budget's attacker has the
+         * auditor's (the whole held-out split in 256-token rows).
+         */
         @WithDefault("1200")
         int publicRows();
 
-        /** SIP training steps of the budget's own attacker (as strong as the auditor's). */
-        @WithDefault("2000")
+        /** SIP training steps of the budget's own attacker (the auditor's caps.sip-steps). */
+        @WithDefault("" + SipAttack.AUDIT_STEPS)
         int probeSipSteps();
 
         /** BiSR(f) steps refining SIP's guess in the budget's check (the auditor's caps.bisr-f-steps). */
-        @WithDefault("100")
+        @WithDefault("" + BisrForwardAttack.DEFAULT_STEPS)
         int probeRefineSteps();
     }
 

@@ -155,15 +155,19 @@ public final class SplitRun {
             return ClientDefence.none(settings.session().bitsUp());
         }
         listener.phase(SessionProgress.Phase.LOADING);
-        List<int[]> publicText = PublicText.heldOut(new PackageCache(), data.tokenizer(), data.config().bosTokenId(),
+        PackageCache cache = new PackageCache();
+        List<int[]> publicText = PublicText.heldOut(cache, data.tokenizer(), data.config().bosTokenId(),
                 p.publicRows(), 48);
+        List<int[]> attackerText = p.defence().leakageBudget() == 0 ? List.of() : PublicText.heldOut(cache,
+                data.tokenizer(), data.config().bosTokenId(), PublicText.ATTACKER_MAX_ROWS,
+                PublicText.ATTACKER_ROW_TOKENS);
         Map<String, HostTensor> pretrained = client.toTensors(split.client());
         if (p.defence().warmup().isNone()) {
-            return ClientDefence.prepare(p.defence(), client, pretrained, null, split, publicText,
+            return ClientDefence.prepare(p.defence(), client, pretrained, null, split, publicText, attackerText,
                     settings.session().bitsUp(), p.probe());
         }
         try (OptModel standIn = ModelFiles.load(data.modelDir(), split.backbone())) {
-            return ClientDefence.prepare(p.defence(), client, pretrained, standIn, split, publicText,
+            return ClientDefence.prepare(p.defence(), client, pretrained, standIn, split, publicText, attackerText,
                     settings.session().bitsUp(), p.probe());
         }
     }
