@@ -76,11 +76,7 @@ public final class EventThroughputBenchmark {
 
     public static void main(String[] args) throws Exception {
         SplitBench.Options o = SplitBench.Options.parse(args);
-        Result r = run(WireLimits.chunkedDefaults(), o.integer("repeats", 7), o.integer("events", 4));
-        System.out.printf(Locale.ROOT, "MiB/s (median): ProducerPerformance %.1f, ConsumerPerformance %.1f, "
-                        + "tools in series %.1f; fp32 event %.1f, int8-per-token event %.1f (fp32 MiB); "
-                        + "fp32 event / tools %.3f%n", r.perfProducer(), r.perfConsumer(), r.perfInSeries(),
-                r.fp32Event(), r.int8Event(), r.eventVsKafkaPerf());
+        run(WireLimits.chunkedDefaults(), o.integer("repeats", 7), o.integer("events", 4));
     }
 
     /** Repetitions of: the tools on {@code events} × 32 MiB of chunks, then {@code events} events of each codec. */
@@ -119,7 +115,12 @@ public final class EventThroughputBenchmark {
                 }
             }
         }
-        return new Result(median(producer), median(consumer), median(fp32), median(int8));
+        Result r = new Result(median(producer), median(consumer), median(fp32), median(int8));
+        System.out.printf(Locale.ROOT, "MiB/s (median): ProducerPerformance %.1f, ConsumerPerformance %.1f, "
+                        + "tools in series %.1f; fp32 event %.1f, int8-per-token event %.1f (fp32 MiB); "
+                        + "fp32 event / tools %.3f%n", r.perfProducer(), r.perfConsumer(), r.perfInSeries(),
+                r.fp32Event(), r.int8Event(), r.eventVsKafkaPerf());
+        return r;
     }
 
     /**
