@@ -2,6 +2,7 @@ package io.guardedtuning.benchmarks;
 
 import io.guardedtuning.kafka.EmbeddedKafkaBroker;
 import io.guardedtuning.session.PlainKafkaTransport;
+import io.guardedtuning.storage.AtomicFiles;
 import io.guardedtuning.tensor.HostTensor;
 import io.guardedtuning.wire.CodecSpec;
 import io.guardedtuning.wire.EventKind;
@@ -88,7 +89,8 @@ public final class EventThroughputBenchmark {
         List<Double> consumer = new ArrayList<>();
         List<Double> fp32 = new ArrayList<>();
         List<Double> int8 = new ArrayList<>();
-        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.inTemporaryDirectory().start();
+        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.inTemporaryDirectory().start();
+        try (broker;
              EventPath fp32Path = new EventPath(broker, limits, "fp32", SyntheticActivations.CODECS.get("fp32"));
              EventPath int8Path = new EventPath(broker, limits, "int8",
                      SyntheticActivations.CODECS.get("int8_token"))) {
@@ -114,6 +116,8 @@ public final class EventThroughputBenchmark {
                     Arrays.stream(int8MiBps).forEach(int8::add);
                 }
             }
+        } finally {
+            AtomicFiles.deleteRecursively(broker.dataDir()); // the topics hold ~1 GB per run
         }
         Result r = new Result(median(producer), median(consumer), median(fp32), median(int8));
         System.out.printf(Locale.ROOT, "MiB/s (median): ProducerPerformance %.1f, ConsumerPerformance %.1f, "

@@ -15,6 +15,7 @@ import io.guardedtuning.session.SessionSettings;
 import io.guardedtuning.session.SplitLanguageModel;
 import io.guardedtuning.split.BackboneLink;
 import io.guardedtuning.split.Design;
+import io.guardedtuning.storage.AtomicFiles;
 import io.guardedtuning.train.TaskBatches;
 import io.guardedtuning.train.TaskFinetuner;
 import io.guardedtuning.wire.WireLimits;
@@ -149,7 +150,8 @@ public final class SplitDesignBenchmark {
      */
     static double kafkaOverInProcess(SplitBench bench, String cell, int batch, float lr, int timed) throws Exception {
         Cell c = Cell.parse(cell);
-        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.inTemporaryDirectory().start()) {
+        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.inTemporaryDirectory().start();
+        try (broker) {
             broker.createTopics(LIMITS.topicConfig(), Topics.shared().toArray(String[]::new));
             broker.createTopics(LIMITS.topicConfig(), Topics.sessionDown("ratio"));
             Result kafka = overKafka(bench, broker, c.settings("ratio", batch, lr, 1, timed), c, timed);
@@ -157,6 +159,8 @@ public final class SplitDesignBenchmark {
             System.out.printf(Locale.ROOT, "%s: %.1f ms/step over Kafka, %.1f in-process (steps 1..%d)%n", cell,
                     kafka.kafkaMillis(), inProcessMillis, timed - 1);
             return kafka.kafkaMillis() / inProcessMillis;
+        } finally {
+            AtomicFiles.deleteRecursively(broker.dataDir());
         }
     }
 
