@@ -89,13 +89,25 @@ final class SplitBench {
         this.test = test;
     }
 
-    /** Options read: model, task, train, test, k, tokens (the encoder's cap on a sequence, default as given). */
+    /**
+     * Options read: model, task, train, test, k, tokens (the encoder's cap on a sequence, default as given), and
+     * shape: random weights of a named OPT shape ({@link OptConfig#named}) instead of the model's, for the cost of a
+     * step at a scale no pretrained checkpoint here has; the model's tokenizer still encodes the task (its ids are
+     * within every OPT vocabulary).
+     */
     static SplitBench load(Options o, int defaultTokens) throws IOException {
         DjlRuntime.configure();
         Path dir = ModelCatalog.resolve(o.text("model", "gt-tiny-opt"));
-        HfCheckpoint.Loaded checkpoint = HfCheckpoint.loadWhole(dir);
-        OptConfig config = checkpoint.config();
-        Map<String, HostTensor> weights = checkpoint.tensors();
+        OptConfig config;
+        Map<String, HostTensor> weights;
+        if (o.values().containsKey("shape")) {
+            config = OptConfig.named(o.text("shape", ""));
+            weights = OptModel.randomTensors(config, 1, name -> true);
+        } else {
+            HfCheckpoint.Loaded checkpoint = HfCheckpoint.loadWhole(dir);
+            config = checkpoint.config();
+            weights = checkpoint.tensors();
+        }
         BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
         var task = new TaskRegistry(new PackageCache(),
                 new SplitSizes(o.integer("train", 800), 100, o.integer("test", 300)), 600)

@@ -15,6 +15,7 @@ import io.guardedtuning.session.SessionSettings;
 import io.guardedtuning.session.SplitLanguageModel;
 import io.guardedtuning.split.BackboneLink;
 import io.guardedtuning.split.Design;
+import io.guardedtuning.storage.AtomicFiles;
 import io.guardedtuning.train.TaskBatches;
 import io.guardedtuning.train.TaskFinetuner;
 import io.guardedtuning.wire.WireLimits;
@@ -141,6 +142,26 @@ public final class SplitDesignBenchmark {
                 + "ms/step in-process | Kafka/in-process |");
         System.out.println("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         rows.forEach(System.out::println);
+    }
+
+    /**
+     * Issue 16's split-step ratio of one cell (design:alpha:activation bits:gradient bits), Kafka ms/step over
+     * in-process ms/step, each run for only {@code timed} steps on a broker of its own.
+     */
+    static double kafkaOverInProcess(SplitBench bench, String cell, int batch, float lr, int timed) throws Exception {
+        Cell c = Cell.parse(cell);
+        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.inTemporaryDirectory().start();
+        try (broker) {
+            broker.createTopics(LIMITS.topicConfig(), Topics.shared().toArray(String[]::new));
+            broker.createTopics(LIMITS.topicConfig(), Topics.sessionDown("ratio"));
+            Result kafka = overKafka(bench, broker, c.settings("ratio", batch, lr, 1, timed), c, timed);
+            double inProcessMillis = inProcess(bench, c.settings("ratio-local", batch, lr, 1, timed), c, timed);
+            System.out.printf(Locale.ROOT, "%s: %.1f ms/step over Kafka, %.1f in-process (steps 1..%d)%n", cell,
+                    kafka.kafkaMillis(), inProcessMillis, timed - 1);
+            return kafka.kafkaMillis() / inProcessMillis;
+        } finally {
+            AtomicFiles.deleteRecursively(broker.dataDir());
+        }
     }
 
     private static Result overKafka(SplitBench bench, EmbeddedKafkaBroker broker, SessionSettings s, Cell c,

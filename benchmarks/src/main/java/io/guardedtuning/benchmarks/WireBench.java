@@ -1,9 +1,11 @@
 package io.guardedtuning.benchmarks;
 
-import java.io.IOException;
+import io.guardedtuning.wire.WireLimits;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Locale;
 import java.util.Map;
@@ -16,20 +18,62 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
- * Runs {@link CodecBenchmark} and {@link TensorCopyBenchmark} in one JMH run and writes the ratios to
- * docs/wire-bench.json (argument: the output path). A ratio is copy time / codec time, i.e. the codec's
- * throughput as a fraction of a plain copy of the same 32 MiB tensor. The Kafka and split-step ratios of issue 16
- * are not measured by this run yet: they are written as null.
+ * Issue 16's figures in docs/wire-bench.json: the codec ratios (JMH, {@link CodecBenchmark} and
+ * {@link TensorCopyBenchmark}: copy time / codec time, i.e. a codec's throughput as a fraction of a plain copy of
+ * the same 32 MiB tensor), the 32 MiB event against Kafka's perf tools ({@link EventThroughputBenchmark}) and the
+ * split step over Kafka against in-process, fp32 Online and Gradfree ({@link SplitDesignBenchmark}), on the bundled
+ * model and on the OPT-125m shape with random weights. A figure this run does not measure is written as null.
+ *
+ * <pre>
+ * java -cp "$CP" io.guardedtuning.benchmarks.WireBench [out=docs/wire-bench.json] [machine]
+ *      [codecs=measure|keep] [repeats=7] [events=4] [timed=20] [opt125m=4]
+ * </pre>
+ * {@code codecs=keep} copies the codec entries of the existing {@code out} instead of re-running JMH (~15 min);
+ * {@code opt125m} is the OPT-125m shape's timed steps per design (0 leaves it out: ~20 s a step on 2 cores).
  */
 public final class WireBench {
+
+    private static final String ONLINE = "online:0:32:32";
+    private static final String GRADFREE = "gradfree:0:32:32";
 
     private WireBench() {
     }
 
-    public static void main(String[] args) throws RunnerException, IOException {
+    public static void main(String[] args) throws Exception {
         Path out = Path.of(args.length > 0 ? args[0] : "docs/wire-bench.json");
         String machine = args.length > 1 ? args[1] : System.getProperty("os.arch") + ", "
                 + Runtime.getRuntime().availableProcessors() + " cores";
+        SplitBench.Options o = SplitBench.Options.parse(Arrays.copyOfRange(args, Math.min(2, args.length),
+                args.length));
+        String codecs = o.text("codecs", "measure").equals("keep") ? keptCodecs(Files.readString(out))
+                : measuredCodecs();
+        EventThroughputBenchmark.Result event = EventThroughputBenchmark.run(WireLimits.chunkedDefaults(),
+                o.integer("repeats", 7), o.integer("events", 4));
+        int timed = o.integer("timed", 20);
+        double[] bundled = splitRatios(SplitBench.load(SplitBench.Options.parse(new String[] {"test=8"}), 192),
+                timed);
+        int opt125mTimed = o.integer("opt125m", 4);
+        double[] opt125m = opt125mTimed == 0 ? new double[] {Double.NaN, Double.NaN}
+                : splitRatios(SplitBench.load(SplitBench.Options.parse(new String[] {"shape=opt-125m", "test=2"}),
+                        128), opt125mTimed);
+        String json = "{\n  \"date\": \"" + Instant.now() + "\",\n  \"machine\": \"" + machine + "\",\n" + codecs
+                + "  \"eventVsKafkaPerf\": " + fmt(event.eventVsKafkaPerf()) + ",\n"
+                + "  \"onlineOverInProcess\": {\"bundled\": " + fmt(bundled[0]) + ", \"opt125m\": " + fmt(opt125m[0])
+                + "},\n"
+                + "  \"gradfreeOverInProcess\": {\"bundled\": " + fmt(bundled[1]) + ", \"opt125m\": "
+                + fmt(opt125m[1]) + "}\n}\n";
+        Files.writeString(out, json);
+        System.out.print(json);
+    }
+
+    /** fp32 Online's and Gradfree's Kafka / in-process step ratios, batch 8, k = 2. */
+    private static double[] splitRatios(SplitBench bench, int timed) throws Exception {
+        return new double[] {SplitDesignBenchmark.kafkaOverInProcess(bench, ONLINE, 8, 3e-3f, timed),
+                SplitDesignBenchmark.kafkaOverInProcess(bench, GRADFREE, 8, 3e-3f, timed)};
+    }
+
+    /** The copyMs and codecs entries, each line ending with a comma. */
+    private static String measuredCodecs() throws RunnerException {
         Options options = new OptionsBuilder()
                 .include(CodecBenchmark.class.getSimpleName())
                 .include(TensorCopyBenchmark.class.getSimpleName())
@@ -50,8 +94,7 @@ public final class WireBench {
                 pair[method.endsWith(".encode") ? 0 : 1] = ms;
             }
         }
-        StringBuilder json = new StringBuilder("{\n  \"date\": \"" + Instant.now() + "\",\n  \"machine\": \""
-                + machine + "\",\n  \"copyMs\": " + fmt(copyMs) + ",\n  \"codecs\": [\n");
+        StringBuilder json = new StringBuilder("  \"copyMs\": " + fmt(copyMs) + ",\n  \"codecs\": [\n");
         int i = 0;
         for (Map.Entry<String, double[]> e : codecMs.entrySet()) {
             json.append("    {\"name\": \"").append(e.getKey()).append("\", \"encodeVsCopy\": ")
@@ -60,14 +103,21 @@ public final class WireBench {
                     .append(", \"decodeMs\": ").append(fmt(e.getValue()[1]))
                     .append(++i < codecMs.size() ? "},\n" : "}\n");
         }
-        json.append("  ],\n  \"eventVsKafkaPerf\": null,\n")
-                .append("  \"onlineOverInProcess\": {\"bundled\": null, \"opt125m\": null},\n")
-                .append("  \"gradfreeOverInProcess\": {\"bundled\": null, \"opt125m\": null}\n}\n");
-        Files.writeString(out, json);
-        System.out.print(json);
+        return json.append("  ],\n").toString();
     }
 
+    /** The same entries as an earlier run of this class wrote them (and its date says when they were measured). */
+    private static String keptCodecs(String previous) {
+        int from = previous.indexOf("  \"copyMs\"");
+        int to = previous.indexOf("  ],\n", from);
+        if (from < 0 || to < 0) {
+            throw new IllegalArgumentException("no codec entries to keep in the existing file");
+        }
+        return previous.substring(from, to) + "  ],\n";
+    }
+
+    /** NaN (not measured) as JSON null. */
     private static String fmt(double v) {
-        return String.format(Locale.ROOT, "%.3f", v);
+        return Double.isNaN(v) ? "null" : String.format(Locale.ROOT, "%.3f", v);
     }
 }
