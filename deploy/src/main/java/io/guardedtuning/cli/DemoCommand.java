@@ -34,8 +34,9 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         System.err.println("GuardedTuning demo: one Online session under a leakage budget with the audit on. On 2 "
-                + "cores this takes about 8-15 minutes (services start ~1 min, the client trains its own attacker "
-                + "for each noise level it tries, 40 training steps, evaluation before and after, audit).");
+                + "cores this takes 20-45 minutes (services start ~1 min; the client trains the auditor's attacker "
+                + "for each noise level it tries and attacks every batch before sending it; 40 training steps, "
+                + "evaluation before and after, audit).");
         String model = TinyOpt.NAME;
         if (!ModelCatalog.hasBundled()) {
             Path dir = io.guardedtuning.data.PackageCache.defaultCacheDir().resolve("models/pretrained-" + TinyOpt.NAME);
