@@ -63,7 +63,10 @@ public record WireLimits(int maxChunkBytes, long maxEventBytes, int maxOpenChunk
     public Map<String, Object> producerProperties() {
         return Map.of(
                 "max.request.size", maxMessageBytes(), // checked before compression
-                "buffer.memory", Math.max(32L << 20, 4L * maxMessageBytes()),
+                // The largest event's chunks (and a record more) must fit, or the last ones wait for space and a
+                // send times out (max.block.ms) whenever the broker is slow; a 32 MiB event is 33 chunks. It is a
+                // cap: the producer takes the memory only while records wait.
+                "buffer.memory", Math.max(32L << 20, (Math.max(3, maxChunksPerEvent()) + 1L) * maxMessageBytes()),
                 "acks", "all",
                 "enable.idempotence", true, // chunks stay in order and are not duplicated by retries
                 "linger.ms", 0,

@@ -146,6 +146,15 @@ class ChunkReassemblerTest {
     }
 
     @Test
+    void aProducerBuffersTheLargestEventWholeWithoutBlocking() {
+        for (WireLimits limits : List.of(WireLimits.chunkedDefaults(), WireLimits.singleRecord(64 << 20))) {
+            long buffer = ((Number) limits.producerProperties().get("buffer.memory")).longValue();
+            long chunked = (long) limits.maxChunksPerEvent() * limits.maxMessageBytes();
+            assertTrue(buffer >= chunked, limits + ": buffer.memory " + buffer + " < one whole event " + chunked);
+        }
+    }
+
+    @Test
     void chunksCannotHoldMoreThanTheirSetDeclaresAndBookkeepingIsCounted() {
         ChunkReassembler reassembler = new ChunkReassembler(SMALL, new ManualClock());
         assertEquals(RejectReason.SIZE_MISMATCH, assertThrows(WireRejectionException.class,
