@@ -58,8 +58,8 @@ public final class AttackCatalog {
                 case "sip-drift" -> AdaptiveSipAttack.followingDrift(shadow);
                 case "namoe" -> new NamoeAttack(new NamoeAttack.Settings(shadow, caps.namoeAlphas()));
                 case "eia" -> new EiaAttack(new EiaAttack.Settings(caps.eiaSteps(), 0.09f, 0.01f, 0.2f));
-                case "bisr-f" -> new BisrForwardAttack(sip, new BisrForwardAttack.Settings(caps.bisrForwardSteps(),
-                        BisrForwardAttack.Settings.defaults().learningRate(), 0f));
+                case "bisr-f" -> new BisrForwardAttack(sip,
+                        BisrForwardAttack.Settings.defaults().withSteps(caps.bisrForwardSteps()));
                 case "tag" -> new TagAttack(new GradientMatching.Settings(caps.tagSteps(), tag.learningRate(),
                         tag.beta(), tag.weightDecay(), tag.relativeStep()), 7);
                 case "bisr-b" -> new BisrBackwardAttack(sip, new GradientMatching.Settings(caps.bisrBackwardSteps(),

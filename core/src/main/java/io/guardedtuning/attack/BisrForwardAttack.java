@@ -36,6 +36,11 @@ public final class BisrForwardAttack extends BaseAttack {
             return new Settings(DEFAULT_STEPS, 1e-3f, 0f);
         }
 
+        /** This recipe for another number of steps. */
+        public Settings withSteps(int steps) {
+            return new Settings(steps, learningRate, weightDecay);
+        }
+
         /** BiSR(b+f): lr 1e-3, weight decay 0.01, 600 steps. */
         public static Settings afterBackward() {
             return new Settings(600, 1e-3f, 0.01f);

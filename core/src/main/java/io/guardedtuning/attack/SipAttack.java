@@ -27,6 +27,11 @@ public final class SipAttack extends InverterAttack {
         public static Settings defaults() {
             return new Settings(256, 20, 6, 1e-3f, 1e-5f, 2000, 17);
         }
+
+        /** This recipe with another cap on its optimiser steps. */
+        public Settings withMaxSteps(int steps) {
+            return new Settings(hiddenUnits, epochs, batchSequences, learningRate, weightDecay, steps, seed);
+        }
     }
 
     /**

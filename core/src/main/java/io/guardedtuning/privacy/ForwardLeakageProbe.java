@@ -35,11 +35,8 @@ public final class ForwardLeakageProbe implements LeakageProbe, AutoCloseable {
 
         /** The auditor's recipes with its step caps ({@code refineSteps} 0: SIP alone). */
         public static Settings auditors(int sipSteps, int refineSteps) {
-            SipAttack.Settings s = SipAttack.Settings.defaults();
-            BisrForwardAttack.Settings r = BisrForwardAttack.Settings.defaults();
-            return new Settings(new SipAttack.Settings(s.hiddenUnits(), s.epochs(), s.batchSequences(),
-                    s.learningRate(), s.weightDecay(), sipSteps, s.seed()), refineSteps == 0 ? null
-                    : new BisrForwardAttack.Settings(refineSteps, r.learningRate(), r.weightDecay()));
+            return new Settings(SipAttack.Settings.defaults().withMaxSteps(sipSteps), refineSteps == 0 ? null
+                    : BisrForwardAttack.Settings.defaults().withSteps(refineSteps));
         }
     }
 

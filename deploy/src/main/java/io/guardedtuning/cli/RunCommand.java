@@ -70,8 +70,8 @@ public final class RunCommand implements Callable<Integer> {
                 r.run().wallSeconds(), LocalRun.summaryPath(runDir), runDir.resolve("report.html"));
         com.fasterxml.jackson.databind.JsonNode budget = r.defence() == null ? null : r.defence().path("leakageBudget");
         if (budget != null && !budget.isMissingNode()) {
-            System.out.printf(Locale.ROOT, "  leakage budget %.3f (client's own SIP + BiSR(f)): %d batches checked, largest "
-                            + "sent %.3f, %d moves, final noise σ %.4g%s%n", budget.path("budget").asDouble(),
+            System.out.printf(Locale.ROOT, "  leakage budget %.3f (client's own SIP + BiSR(f)): %d batches "
+                            + "checked, largest sent %.3f, %d moves, final noise σ %.4g%s%n", budget.path("budget").asDouble(),
                     budget.path("batchesChecked").asInt(), budget.path("maxLeakageSent").asDouble(),
                     budget.path("moves").size(), budget.path("finalNoiseStd").asDouble(),
                     budget.hasNonNull("stopped") ? "; stopped: " + budget.path("stopped").asText() : "");

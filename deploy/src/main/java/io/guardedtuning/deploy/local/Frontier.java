@@ -267,7 +267,7 @@ public final class Frontier {
                 weights.add(ClientDefence.shadow(warmup, config, clientSide, standIn, split, halves.get(1)));
             }
             return new ForwardLeakageProbe(config, split, weights, publicText, ForwardLeakageProbe.Settings.auditors(
-                    grid.sipSteps(), BisrForwardAttack.Settings.defaults().steps()));
+                    grid.sipSteps(), BisrForwardAttack.DEFAULT_STEPS));
         });
     }
 
