@@ -119,7 +119,7 @@ public final class SplitDesignBenchmark {
                 Cell c = cells.get(i);
                 String session = "bench-" + i;
                 broker.createTopics(LIMITS.topicConfig(), Topics.sessionDown(session));
-                Result kafka = overKafka(bench, broker, c.settings(session, batch, lr, epochs, 0), c, timed);
+                Result kafka = overKafka(bench, broker, c.settings(session, batch, lr, epochs, 0), c, timed, 1);
                 double inProcessMillis = inProcess(bench, c.settings(session + "-local", batch, lr, epochs, timed),
                         c, timed);
                 double bytes = kafka.bytesUpPerStep() + kafka.bytesDownPerStep();
@@ -146,18 +146,20 @@ public final class SplitDesignBenchmark {
 
     /**
      * Issue 16's split-step ratio of one cell (design:alpha:activation bits:gradient bits), Kafka ms/step over
-     * in-process ms/step, each run for only {@code timed} steps on a broker of its own.
+     * in-process ms/step, each run for only {@code timed} steps on a broker of its own, with each step over Kafka
+     * cut into {@code microBatches}.
      */
-    static double kafkaOverInProcess(SplitBench bench, String cell, int batch, float lr, int timed) throws Exception {
+    static double kafkaOverInProcess(SplitBench bench, String cell, int batch, float lr, int timed, int microBatches)
+            throws Exception {
         Cell c = Cell.parse(cell);
         EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.inTemporaryDirectory().start();
         try (broker) {
             broker.createTopics(LIMITS.topicConfig(), Topics.shared().toArray(String[]::new));
             broker.createTopics(LIMITS.topicConfig(), Topics.sessionDown("ratio"));
-            Result kafka = overKafka(bench, broker, c.settings("ratio", batch, lr, 1, timed), c, timed);
+            Result kafka = overKafka(bench, broker, c.settings("ratio", batch, lr, 1, timed), c, timed, microBatches);
             double inProcessMillis = inProcess(bench, c.settings("ratio-local", batch, lr, 1, timed), c, timed);
-            System.out.printf(Locale.ROOT, "%s: %.1f ms/step over Kafka, %.1f in-process (steps 1..%d)%n", cell,
-                    kafka.kafkaMillis(), inProcessMillis, timed - 1);
+            System.out.printf(Locale.ROOT, "%s, %d micro-batches: %.1f ms/step over Kafka, %.1f in-process "
+                    + "(steps 1..%d)%n", cell, microBatches, kafka.kafkaMillis(), inProcessMillis, timed - 1);
             return kafka.kafkaMillis() / inProcessMillis;
         } finally {
             AtomicFiles.deleteRecursively(broker.dataDir());
@@ -165,7 +167,7 @@ public final class SplitDesignBenchmark {
     }
 
     private static Result overKafka(SplitBench bench, EmbeddedKafkaBroker broker, SessionSettings s, Cell c,
-                                    int timed) throws Exception {
+                                    int timed, int microBatches) throws Exception {
         String session = s.sessionId();
         try (SplitBench.Parties p = bench.parties(c.design(), c.alpha(), s.learningRate());
              KafkaProducer<String, byte[]> producer = PlainKafkaTransport.producer(broker.bootstrapServers(),
@@ -174,7 +176,8 @@ public final class SplitDesignBenchmark {
                      new BackboneEndpoint(p.server, KEYS, LIMITS, "bench-server", Clock.systemUTC()), producer)) {
             RemoteBackboneLink link = new RemoteBackboneLink(KEYS.forSession(session), "bench-client", LIMITS,
                     new RemoteBackboneLink.Settings(s.bitsUp(), s.bitsDown(), s.gradientBitsUp(),
-                            s.gradientBitsDown(), Duration.ofSeconds(60), 3), records -> records.forEach(producer::send),
+                            s.gradientBitsDown(), Duration.ofSeconds(60), 3, microBatches),
+                    records -> records.forEach(producer::send),
                     Clock.systemUTC());
             StepClock clock = new StepClock();
             ClientSession.Summary sum;

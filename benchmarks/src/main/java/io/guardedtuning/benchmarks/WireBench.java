@@ -22,13 +22,15 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * {@link TensorCopyBenchmark}: copy time / codec time, i.e. a codec's throughput as a fraction of a plain copy of
  * the same 32 MiB tensor), the 32 MiB event against Kafka's perf tools ({@link EventThroughputBenchmark}) and the
  * split step over Kafka against in-process, fp32 Online and Gradfree ({@link SplitDesignBenchmark}), on the bundled
- * model and on the OPT-125m shape with random weights. A figure this run does not measure is written as null.
+ * model and on the OPT-125m shape with random weights, with each step pipelined in {@code micro} micro-batches and,
+ * beside it in the same run, unpipelined. A figure this run does not measure is written as null.
  *
  * <pre>
  * java -cp "$CP" io.guardedtuning.benchmarks.WireBench [out=docs/wire-bench.json] [machine]
- *      [codecs=measure|keep] [repeats=7] [events=4] [timed=20] [opt125m=4]
+ *      [codecs=measure|keep] [event=measure|keep] [repeats=7] [events=4] [timed=20] [opt125m=4] [micro=4]
  * </pre>
  * {@code codecs=keep} copies the codec entries of the existing {@code out} instead of re-running JMH (~15 min);
+ * {@code event=keep} its event-vs-Kafka figure;
  * {@code opt125m} is the OPT-125m shape's timed steps per design (0 leaves it out: ~20 s a step on 2 cores).
  */
 public final class WireBench {
@@ -47,29 +49,50 @@ public final class WireBench {
                 args.length));
         String codecs = o.text("codecs", "measure").equals("keep") ? keptCodecs(Files.readString(out))
                 : measuredCodecs();
-        EventThroughputBenchmark.Result event = EventThroughputBenchmark.run(WireLimits.chunkedDefaults(),
-                o.integer("repeats", 7), o.integer("events", 4));
+        double eventVsKafkaPerf = o.text("event", "measure").equals("keep") ? keptNumber(Files.readString(out),
+                "eventVsKafkaPerf") : EventThroughputBenchmark.run(WireLimits.chunkedDefaults(),
+                o.integer("repeats", 7), o.integer("events", 4)).eventVsKafkaPerf();
         int timed = o.integer("timed", 20);
-        double[] bundled = splitRatios(SplitBench.load(SplitBench.Options.parse(new String[] {"test=8"}), 192),
-                timed);
+        int micro = o.integer("micro", 4);
+        SplitBench bundledBench = SplitBench.load(SplitBench.Options.parse(new String[] {"test=8"}), 192);
+        double[] bundled = splitRatios(bundledBench, timed, micro);
+        double[] bundledWhole = splitRatios(bundledBench, timed, 1);
         int opt125mTimed = o.integer("opt125m", 4);
-        double[] opt125m = opt125mTimed == 0 ? new double[] {Double.NaN, Double.NaN}
-                : splitRatios(SplitBench.load(SplitBench.Options.parse(new String[] {"shape=opt-125m", "test=2"}),
-                        128), opt125mTimed);
+        double[] opt125m = {Double.NaN, Double.NaN};
+        double[] opt125mWhole = {Double.NaN, Double.NaN};
+        if (opt125mTimed > 0) {
+            SplitBench shape = SplitBench.load(SplitBench.Options.parse(new String[] {"shape=opt-125m", "test=2"}),
+                    128);
+            opt125m = splitRatios(shape, opt125mTimed, micro);
+            opt125mWhole = splitRatios(shape, opt125mTimed, 1);
+        }
         String json = "{\n  \"date\": \"" + Instant.now() + "\",\n  \"machine\": \"" + machine + "\",\n" + codecs
-                + "  \"eventVsKafkaPerf\": " + fmt(event.eventVsKafkaPerf()) + ",\n"
+                + "  \"eventVsKafkaPerf\": " + fmt(eventVsKafkaPerf) + ",\n"
+                + "  \"microBatches\": " + micro + ",\n"
                 + "  \"onlineOverInProcess\": {\"bundled\": " + fmt(bundled[0]) + ", \"opt125m\": " + fmt(opt125m[0])
                 + "},\n"
                 + "  \"gradfreeOverInProcess\": {\"bundled\": " + fmt(bundled[1]) + ", \"opt125m\": "
-                + fmt(opt125m[1]) + "}\n}\n";
+                + fmt(opt125m[1]) + "},\n"
+                + "  \"unpipelined\": {\"onlineOverInProcess\": {\"bundled\": " + fmt(bundledWhole[0])
+                + ", \"opt125m\": " + fmt(opt125mWhole[0]) + "}, \"gradfreeOverInProcess\": {\"bundled\": "
+                + fmt(bundledWhole[1]) + ", \"opt125m\": " + fmt(opt125mWhole[1]) + "}}\n}\n";
         Files.writeString(out, json);
         System.out.print(json);
     }
 
-    /** fp32 Online's and Gradfree's Kafka / in-process step ratios, batch 8, k = 2. */
-    private static double[] splitRatios(SplitBench bench, int timed) throws Exception {
-        return new double[] {SplitDesignBenchmark.kafkaOverInProcess(bench, ONLINE, 8, 3e-3f, timed),
-                SplitDesignBenchmark.kafkaOverInProcess(bench, GRADFREE, 8, 3e-3f, timed)};
+    /** fp32 Online's and Gradfree's Kafka / in-process step ratios, batch 8, k = 2, steps in micro-batches. */
+    private static double[] splitRatios(SplitBench bench, int timed, int microBatches) throws Exception {
+        return new double[] {SplitDesignBenchmark.kafkaOverInProcess(bench, ONLINE, 8, 3e-3f, timed, microBatches),
+                SplitDesignBenchmark.kafkaOverInProcess(bench, GRADFREE, 8, 3e-3f, timed, microBatches)};
+    }
+
+    /** A top-level number of the existing file, for the parts a run keeps instead of measuring. */
+    private static double keptNumber(String json, String field) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"" + field + "\":\\s*([0-9.]+)").matcher(json);
+        if (!m.find()) {
+            throw new IllegalArgumentException("no " + field + " in the existing file to keep");
+        }
+        return Double.parseDouble(m.group(1));
     }
 
     /** The copyMs and codecs entries, each line ending with a comma. */

@@ -106,6 +106,14 @@ public final class LeakageGuard {
             public HostTensor backward(long step, HostTensor gradOut) {
                 return inner.backward(step, gradOut);
             }
+
+            /** The whole batch is checked before the inner link cuts it into micro-batches. */
+            @Override
+            public HostTensor exchange(long step, HostTensor hIn, long[] lengths, boolean forBackward, Top top) {
+                HostTensor sent = guard(pass, step, hIn, lengths);
+                inner.noiseApplied(noiseStd());
+                return inner.exchange(step, sent, lengths, forBackward, top);
+            }
         };
     }
 

@@ -40,10 +40,15 @@ public final class AuditProtocol {
     /**
      * Every attack's reconstruction of one sampled step; {@code auxiliaryVocabulary} (null when unknown) marks the
      * token ids in the attacker's public text, so the client can report which share of its ids the attacker could
-     * have learnt at all.
+     * have learnt at all. A step sent in micro-batches is reconstructed per part: {@code firstRow} is the batch row
+     * the part's first row is (0 for a whole batch).
      */
-    public record Reconstructions(String pass, long step, List<AttackReconstruction> attacks,
+    public record Reconstructions(String pass, long step, int firstRow, List<AttackReconstruction> attacks,
                                   BitSet auxiliaryVocabulary) {
+        public Reconstructions(String pass, long step, List<AttackReconstruction> attacks,
+                               BitSet auxiliaryVocabulary) {
+            this(pass, step, 0, attacks, auxiliaryVocabulary);
+        }
     }
 
     /** One attack's scores against the step's rows, and the chance floor: the same metrics against unrelated rows. */
@@ -90,7 +95,8 @@ public final class AuditProtocol {
     }
 
     static byte[] encode(Reconstructions r) {
-        ObjectNode n = JSON.createObjectNode().put("pass", r.pass()).put("step", r.step());
+        ObjectNode n = JSON.createObjectNode().put("pass", r.pass()).put("step", r.step())
+                .put("firstRow", r.firstRow());
         if (r.auxiliaryVocabulary() != null) {
             n.put("auxiliaryVocabulary", Base64.getEncoder().encodeToString(r.auxiliaryVocabulary().toByteArray()));
         }
@@ -114,6 +120,10 @@ public final class AuditProtocol {
         JsonNode n = tree(payload, "reconstructions");
         String pass = pass(n);
         long step = step(n);
+        int firstRow = n.path("firstRow").asInt(0);
+        if (n.has("firstRow") && (!n.get("firstRow").canConvertToInt() || firstRow < 0 || firstRow >= MAX_SEQUENCES)) {
+            throw new IllegalArgumentException("'firstRow' is not a row in 0.." + (MAX_SEQUENCES - 1));
+        }
         BitSet vocabulary = null;
         if (n.hasNonNull("auxiliaryVocabulary")) {
             try {
@@ -151,7 +161,7 @@ public final class AuditProtocol {
             attacks.add(new AttackReconstruction(attack(a), sequences, finite(a, "confidence"),
                     a.path("costMillis").asLong(), truncate(a.path("detail").asText(""))));
         }
-        return new Reconstructions(pass, step, attacks, vocabulary);
+        return new Reconstructions(pass, step, firstRow, attacks, vocabulary);
     }
 
     static byte[] encode(StepScores s) {

@@ -31,20 +31,29 @@ public final class AuditedSteps implements AuditSink {
     private record Key(String pass, long step) {
     }
 
+    /** A scored part of a step: the whole batch, or one micro-batch starting at {@code firstRow}. */
+    private record PartKey(String pass, long step, int firstRow) {
+    }
+
     private static final class Held {
         final List<int[]> truth;
         List<int[]> unrelated;
-        boolean scored;
+        /** Rows some reconstruction was scored against; the step is scored when all are. */
+        final BitSet scoredRows = new BitSet();
 
         Held(List<int[]> truth) {
             this.truth = truth;
+        }
+
+        boolean scored() {
+            return scoredRows.cardinality() >= truth.size();
         }
     }
 
     private final int every;
     private final int capacity;
     private final Map<Key, Held> held = new LinkedHashMap<>();
-    private final Map<Key, AuditProtocol.StepScores> scores = new LinkedHashMap<>();
+    private final Map<PartKey, AuditProtocol.StepScores> scores = new LinkedHashMap<>();
 
     /**
      * @param every    keep the rows of every Nth step of each pass (the auditor's sampling; 0 keeps none)
@@ -75,10 +84,11 @@ public final class AuditedSteps implements AuditSink {
     }
 
     /**
-     * Scores a reconstruction event against the rows of its own (pass, step).
+     * Scores a reconstruction event against the rows of its own (pass, step): all of them, or for a micro-batch the
+     * rows from its first row on.
      *
-     * @throws IllegalArgumentException when no rows of that pass and step are held: rows of another pass or step are
-     *                                  never used instead
+     * @throws IllegalArgumentException when no rows of that pass and step are held, or the reconstruction's rows fall
+     *                                  outside them: rows of another pass or step are never used instead
      */
     public synchronized AuditProtocol.StepScores score(String reconstructionId, AuditProtocol.Reconstructions r) {
         Key key = new Key(r.pass(), r.step());
@@ -88,18 +98,30 @@ public final class AuditedSteps implements AuditSink {
                     + " are held by this client (sampled steps of that pass: every " + every
                     + "); a reconstruction is scored only against its own pass and step");
         }
+        int from = r.firstRow();
+        int rows = r.attacks().stream().mapToInt(a -> a.sequences().size()).max().orElse(0);
+        if (from + rows > h.truth.size() || (from > 0 && rows == 0)) {
+            throw new IllegalArgumentException("a reconstruction of rows " + from + ".." + (from + rows - 1)
+                    + " of pass '" + r.pass() + "' step " + r.step() + " does not fit its " + h.truth.size()
+                    + " rows");
+        }
+        int to = rows == 0 ? h.truth.size() : from + rows;
+        List<int[]> truth = h.truth.subList(from, to);
         List<int[]> floorRows = h.unrelated != null ? h.unrelated : anyOther(key);
+        if (to <= floorRows.size()) {
+            floorRows = floorRows.subList(from, to);
+        }
         List<AuditProtocol.AttackScores> attacks = new ArrayList<>();
         for (AuditProtocol.AttackReconstruction a : r.attacks()) {
             if (a.succeeded()) {
-                attacks.add(new AuditProtocol.AttackScores(a.attack(), TextLeakage.score(a.sequences(), h.truth),
+                attacks.add(new AuditProtocol.AttackScores(a.attack(), TextLeakage.score(a.sequences(), truth),
                         TextLeakage.score(a.sequences(), floorRows)));
             }
         }
         AuditProtocol.StepScores s = new AuditProtocol.StepScores(r.pass(), r.step(), reconstructionId,
-                coverage(h.truth, r.auxiliaryVocabulary()), attacks);
-        h.scored = true;
-        scores.put(key, s);
+                coverage(truth, r.auxiliaryVocabulary()), attacks);
+        h.scoredRows.set(from, to);
+        scores.put(new PartKey(r.pass(), r.step(), from), s);
         trim(scores);
         notifyAll();
         return s;
@@ -109,7 +131,7 @@ public final class AuditedSteps implements AuditSink {
     public synchronized boolean awaitTrainingScored(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (held.entrySet().stream().anyMatch(e -> SplitProtocol.isTraining(e.getKey().pass())
-                && !e.getValue().scored)) {
+                && !e.getValue().scored())) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
                 return false;
@@ -124,15 +146,18 @@ public final class AuditedSteps implements AuditSink {
         return List.copyOf(scores.values());
     }
 
-    /** Max over scored training steps (step 0 included) of the strongest attack; null when none is scored. */
+    /**
+     * Max over scored training steps (step 0 included; each micro-batch of a step on its own) of the strongest
+     * attack; null when none is scored.
+     */
     public synchronized Headline headline() {
         Headline best = null;
-        int steps = 0;
+        Set<Key> steps = new HashSet<>();
         for (AuditProtocol.StepScores s : scores.values()) {
             if (!SplitProtocol.isTraining(s.pass()) || s.attacks().isEmpty()) {
                 continue;
             }
-            steps++;
+            steps.add(new Key(s.pass(), s.step()));
             for (AuditProtocol.AttackScores a : s.attacks()) {
                 if (best == null || a.scores().rougeL() > best.rougeL()) {
                     best = new Headline(a.attack(), s.pass(), s.step(), a.scores().rougeL(),
@@ -141,7 +166,7 @@ public final class AuditedSteps implements AuditSink {
             }
         }
         return best == null ? null : new Headline(best.attack(), best.pass(), best.step(), best.rougeL(),
-                best.floorRougeL(), best.coverage(), steps);
+                best.floorRougeL(), best.coverage(), steps.size());
     }
 
     /** Rows of another held step, for a floor when the step after was never seen (the pass's last step). */
@@ -173,8 +198,8 @@ public final class AuditedSteps implements AuditSink {
         return sequences.stream().map(int[]::clone).toList();
     }
 
-    private void trim(Map<Key, ?> map) {
-        Iterator<Key> it = map.keySet().iterator();
+    private void trim(Map<?, ?> map) {
+        Iterator<?> it = map.keySet().iterator();
         while (map.size() > capacity && it.hasNext()) {
             it.next();
             it.remove();

@@ -2,6 +2,7 @@ package io.guardedtuning.session;
 
 import io.guardedtuning.messaging.Topics;
 import io.guardedtuning.split.BackboneServer;
+import io.guardedtuning.split.MicroBatches;
 import io.guardedtuning.split.MissingActivationException;
 import io.guardedtuning.tensor.HostTensor;
 import io.guardedtuning.wire.DeadLetters;
@@ -33,7 +34,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class BackboneEndpoint {
 
-    private static final int ANSWERS_KEPT_PER_SESSION = 4;
+    private static final int ANSWERS_KEPT_PER_SESSION = 4 * MicroBatches.MAX_PARTS;
 
     private final BackboneServer server;
     /** Per-session state, created only once a record of the session authenticated (see SessionVerifiers). */
@@ -104,7 +105,11 @@ public final class BackboneEndpoint {
         EventMetadata m = event.metadata();
         // Checked before anything is computed or held: a malformed request must cost nothing and leave no state.
         int bitsDown = SplitProtocol.bitsDown(m);
-        String answerKey = m.kind() + "#" + m.step();
+        if (m.microBatch() < 0 || m.microBatch() >= MicroBatches.MAX_PARTS) {
+            throw new IllegalArgumentException("micro-batch " + m.microBatch() + " outside 0.."
+                    + (MicroBatches.MAX_PARTS - 1));
+        }
+        String answerKey = m.kind() + "#" + m.step() + "#" + m.microBatch();
         // A forward for backward must run again even when answered before: the retry exists because the server
         // no longer holds what backward needs.
         boolean replayable = m.kind() == EventKind.GRADIENT_UP || !SplitProtocol.backward(m);
@@ -117,12 +122,13 @@ public final class BackboneEndpoint {
         TensorEvent reply;
         if (m.kind() == EventKind.ACTIVATION_UP) {
             long[] lengths = SplitProtocol.lengths(m);
-            HostTensor out = server.forward(session, m.step(), tensor, lengths, SplitProtocol.backward(m));
+            HostTensor out = server.forward(session, m.step(), m.microBatch(), tensor, lengths,
+                    SplitProtocol.backward(m));
             reply = state.writer.tensorEvent(EventKind.ACTIVATION_DOWN, m.step(), m.microBatch(), m.attempt(),
                     Map.of(), out, Precision.activations(bitsDown));
         } else {
             try {
-                HostTensor gradIn = server.backward(session, m.step(), tensor);
+                HostTensor gradIn = server.backward(session, m.step(), m.microBatch(), tensor);
                 reply = state.writer.tensorEvent(EventKind.GRADIENT_DOWN, m.step(), m.microBatch(), m.attempt(),
                         Map.of(), gradIn, Precision.gradients(bitsDown));
             } catch (MissingActivationException e) {

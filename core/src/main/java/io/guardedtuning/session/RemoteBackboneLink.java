@@ -3,6 +3,7 @@ package io.guardedtuning.session;
 import io.guardedtuning.attack.KnownDefence;
 import io.guardedtuning.messaging.Topics;
 import io.guardedtuning.split.BackboneLink;
+import io.guardedtuning.split.MicroBatches;
 import io.guardedtuning.tensor.HostTensor;
 import io.guardedtuning.wire.CodecSpec;
 import io.guardedtuning.wire.DeadLetters;
@@ -20,7 +21,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -29,7 +32,8 @@ import java.util.function.Consumer;
 
 /**
  * The client's link to a backbone on the other side of Kafka. Each call sends a signed event, then waits for the
- * matching answer (same kind pair and step); answers for other steps (late, duplicated) are dropped. When no answer
+ * matching answer (same kind pair, step and micro-batch); answers for other steps (late, duplicated) are dropped.
+ * A step may go in micro-batches ({@link Settings#microBatches}), pipelined with the client's top half. When no answer
  * comes in time the request is sent again with the next attempt number; when the server says it no longer holds a
  * step's activation, the activation is sent again first. After {@code maxAttempts} the call fails.
  *
@@ -44,9 +48,18 @@ public final class RemoteBackboneLink implements BackboneLink {
         void send(List<ProducerRecord<String, byte[]>> records);
     }
 
+    /**
+     * @param microBatches parts each step is cut into on the wire (1 = unpipelined); the step's result is the same
+     */
     public record Settings(int bitsUp, int bitsDown, int gradientBitsUp, int gradientBitsDown, Duration timeout,
-                           int maxAttempts) {
+                           int maxAttempts, int microBatches) {
+        public Settings(int bitsUp, int bitsDown, int gradientBitsUp, int gradientBitsDown, Duration timeout,
+                        int maxAttempts) {
+            this(bitsUp, bitsDown, gradientBitsUp, gradientBitsDown, timeout, maxAttempts, 1);
+        }
+
         public Settings {
+            MicroBatches.requireValid(microBatches);
             Precision.requireSupported("activation up", bitsUp);
             Precision.requireSupported("activation down", bitsDown);
             Precision.requireSupported("gradient up", gradientBitsUp);
@@ -82,13 +95,27 @@ public final class RemoteBackboneLink implements BackboneLink {
 
     /** The pass the latest start announced; every activation and gradient names it. */
     private volatile String pass = SplitProtocol.TRAIN;
-    private long lastForwardStep = -1;
-    private HostTensor lastActivation;
-    private long[] lastLengths;
-    private boolean lastForBackward;
+    /** A part of the current step as sent, kept for resends. */
+    private static final class Sent {
+        final MicroBatches.Part part;
+        final HostTensor hIn;
+        final long[] lengths;
+        int attempt;
+
+        Sent(MicroBatches.Part part, HostTensor hIn, long[] lengths) {
+            this.part = part;
+            this.hIn = hIn;
+            this.lengths = lengths.clone();
+        }
+    }
+
+    private long currentStep = -1;
+    private boolean currentForBackward;
+    private Sent[] parts = new Sent[0];
+    /** Answers for parts of the current step that came before their turn (one per kind and part). */
+    private final Map<String, Verdict.Accepted> early = new HashMap<>();
     /** σ of the noise on the h_in being sent: the start's, or what the leakage budget raised it to since. */
     private volatile float noiseStd;
-    private int attempt;
     /** Why the latest send failed (broker unreachable, buffer full), reported if the call finally fails. */
     private RuntimeException lastSendFailure;
 
@@ -149,68 +176,133 @@ public final class RemoteBackboneLink implements BackboneLink {
 
     @Override
     public HostTensor forward(long step, HostTensor hIn, long[] lengths, boolean forBackward) {
-        lastForwardStep = step;
-        lastActivation = hIn;
-        lastLengths = lengths.clone();
-        lastForBackward = forBackward;
-        attempt = 0;
-        lastSendFailure = null;
-        for (int tries = 0; tries < settings.maxAttempts(); tries++) {
-            Verdict.Accepted answer = sendActivation(step) ? await(EventKind.ACTIVATION_DOWN, step) : null;
-            if (answer != null) {
-                return answer.tensor().orElseThrow();
-            }
-            retries.incrementAndGet();
-            attempt++;
-        }
-        throw failure("no backbone answer", step);
+        MicroBatches.Part whole = MicroBatches.whole(hIn);
+        begin(step, forBackward, List.of(whole));
+        parts[0] = new Sent(whole, hIn, lengths);
+        return awaitForward(0, sendActivation(0));
     }
 
     @Override
     public HostTensor backward(long step, HostTensor gradOut) {
-        if (step != lastForwardStep || !lastForBackward) {
+        if (step != currentStep || !currentForBackward || parts.length != 1) {
             throw new IllegalStateException("backward for step " + step + " without its forward");
         }
-        attempt++;
+        return awaitGradient(0, gradOut, sendFirstGradient(0, gradOut));
+    }
+
+    /**
+     * The step cut into the configured number of micro-batches: every part's h_in goes out at once, the top half
+     * runs on each h_out as it arrives (the backbone meanwhile computes the next part) and its gradient goes back at
+     * once; dL/dh_in comes back in parts and is put together.
+     */
+    @Override
+    public HostTensor exchange(long step, HostTensor hIn, long[] lengths, boolean forBackward, Top top) {
+        List<MicroBatches.Part> plan = MicroBatches.plan(lengths, settings.microBatches());
+        begin(step, forBackward, plan);
+        boolean[] sent = new boolean[plan.size()];
+        for (MicroBatches.Part p : plan) {
+            parts[p.index()] = plan.size() == 1 ? new Sent(p, hIn, lengths)
+                    : new Sent(p, MicroBatches.rows(hIn, p), MicroBatches.lengths(lengths, p));
+            sent[p.index()] = sendActivation(p.index());
+        }
+        HostTensor[] gradOut = new HostTensor[plan.size()];
+        boolean[] gradientSent = new boolean[plan.size()];
+        for (MicroBatches.Part p : plan) {
+            HostTensor gOut = top.apply(p, awaitForward(p.index(), sent[p.index()]));
+            if (forBackward) {
+                gradOut[p.index()] = gOut;
+                gradientSent[p.index()] = sendFirstGradient(p.index(), gOut);
+            }
+        }
+        if (!forBackward) {
+            return null;
+        }
+        if (plan.size() == 1) {
+            return awaitGradient(0, gradOut[0], gradientSent[0]);
+        }
+        HostTensor gradIn = new HostTensor(hIn.shape(), new float[hIn.data().length]);
+        for (MicroBatches.Part p : plan) {
+            MicroBatches.place(awaitGradient(p.index(), gradOut[p.index()], gradientSent[p.index()]), p, gradIn);
+        }
+        return gradIn;
+    }
+
+    /** A new step: what the previous one kept for resends and answers that came early is dropped. */
+    private void begin(long step, boolean forBackward, List<MicroBatches.Part> plan) {
+        currentStep = step;
+        currentForBackward = forBackward;
+        parts = new Sent[plan.size()];
+        early.clear();
         lastSendFailure = null;
+    }
+
+    /** Waits for a part's h_out, sending its activation again (next attempt) when none comes in time. */
+    private HostTensor awaitForward(int micro, boolean sent) {
         for (int tries = 0; tries < settings.maxAttempts(); tries++) {
-            Verdict.Accepted answer = sendGradient(step, gradOut) ? await(EventKind.GRADIENT_DOWN, step) : null;
+            Verdict.Accepted answer = sent ? await(EventKind.ACTIVATION_DOWN, micro) : null;
+            if (answer != null) {
+                return answer.tensor().orElseThrow();
+            }
+            retries.incrementAndGet();
+            parts[micro].attempt++;
+            sent = sendActivation(micro);
+        }
+        throw failure("no backbone answer", micro);
+    }
+
+    /** A gradient goes out under the attempt after its activation's, as a retry of the part would. */
+    private boolean sendFirstGradient(int micro, HostTensor gradOut) {
+        parts[micro].attempt++;
+        return sendGradient(micro, gradOut);
+    }
+
+    /**
+     * Waits for a part's dL/dh_in. No answer in time: the gradient goes again. The server says it lost the part's
+     * activation (eviction, restart, rebalance): the activation goes again first, then the gradient.
+     */
+    private HostTensor awaitGradient(int micro, HostTensor gradOut, boolean sent) {
+        Sent part = parts[micro];
+        for (int tries = 0; tries < settings.maxAttempts(); tries++) {
+            Verdict.Accepted answer = sent ? await(EventKind.GRADIENT_DOWN, micro) : null;
             if (answer != null && answer.event().metadata().kind() == EventKind.GRADIENT_DOWN) {
                 return answer.tensor().orElseThrow();
             }
             if (answer == null) {
                 retries.incrementAndGet();
             } else {
-                // The server lost the step (eviction, restart, rebalance): give it the activation again, then retry.
                 resendsServed.incrementAndGet();
-                attempt++;
-                Verdict.Accepted reforward = sendActivation(step) ? await(EventKind.ACTIVATION_DOWN, step) : null;
+                part.attempt++;
+                Verdict.Accepted reforward = sendActivation(micro) ? await(EventKind.ACTIVATION_DOWN, micro) : null;
                 if (reforward == null) {
                     retries.incrementAndGet();
                 }
             }
-            attempt++;
+            part.attempt++;
+            sent = sendGradient(micro, gradOut);
         }
-        throw failure("no gradient answer", step);
+        throw failure("no gradient answer", micro);
     }
 
-    private IllegalStateException failure(String what, long step) {
-        String message = what + " for session " + session + " step " + step + " after " + settings.maxAttempts()
+    private IllegalStateException failure(String what, int micro) {
+        String message = what + " for session " + session + " step " + currentStep
+                + (parts.length > 1 ? " micro-batch " + micro : "") + " after " + settings.maxAttempts()
                 + " attempts of " + settings.timeout().toMillis() + " ms";
         return lastSendFailure == null ? new IllegalStateException(message)
                 : new IllegalStateException(message + "; the last send failed: " + lastSendFailure.getMessage(),
                         lastSendFailure);
     }
 
-    private boolean sendActivation(long step) {
-        TensorEvent e = writer.tensorEvent(EventKind.ACTIVATION_UP, step, 0, attempt,
-                SplitProtocol.activationAttributes(lastLengths, lastForBackward, settings.bitsDown(), pass, noiseStd),
-                lastActivation, activationCodec);
+    private boolean sendActivation(int micro) {
+        Sent p = parts[micro];
+        TensorEvent e = writer.tensorEvent(EventKind.ACTIVATION_UP, currentStep, micro, p.attempt,
+                SplitProtocol.activationAttributes(p.lengths, currentForBackward, settings.bitsDown(), pass, noiseStd,
+                        p.part.firstRow()),
+                p.hIn, activationCodec);
         return trySend(writer.records(Topics.ACTIVATIONS_UP, e));
     }
 
-    private boolean sendGradient(long step, HostTensor gradOut) {
-        TensorEvent e = writer.tensorEvent(EventKind.GRADIENT_UP, step, 0, attempt,
+    private boolean sendGradient(int micro, HostTensor gradOut) {
+        TensorEvent e = writer.tensorEvent(EventKind.GRADIENT_UP, currentStep, micro, parts[micro].attempt,
                 SplitProtocol.gradientAttributes(settings.gradientBitsDown(), pass), gradOut, gradientCodec);
         return trySend(writer.records(Topics.GRADIENTS_UP, e));
     }
@@ -235,10 +327,18 @@ public final class RemoteBackboneLink implements BackboneLink {
     }
 
     /**
-     * Waits for the answer to {@code kind}'s request at {@code step}; a CONTROL resend for the step also ends the
-     * wait (returned as is). Anything else is stale and dropped. Returns null on timeout.
+     * Waits for the answer to {@code kind}'s request for a micro-batch of the current step; a CONTROL resend for it
+     * also ends the wait (returned as is). Answers for the step's other parts are kept until their turn; anything
+     * else is stale and dropped. Returns null on timeout.
      */
-    private Verdict.Accepted await(EventKind kind, long step) {
+    private Verdict.Accepted await(EventKind kind, int micro) {
+        Verdict.Accepted kept = early.remove(answerKey(kind, micro));
+        if (kept == null && kind == EventKind.GRADIENT_DOWN) {
+            kept = early.remove(answerKey(EventKind.CONTROL, micro));
+        }
+        if (kept != null) {
+            return kept;
+        }
         long deadline = System.nanoTime() + settings.timeout().toNanos();
         try {
             while (true) {
@@ -250,15 +350,24 @@ public final class RemoteBackboneLink implements BackboneLink {
                 EventMetadata m = a.event().metadata();
                 boolean resend = m.kind() == EventKind.CONTROL
                         && SplitProtocol.RESEND.equals(m.attribute(SplitProtocol.ACTION));
-                if (m.step() == step && (m.kind() == kind || (resend && kind == EventKind.GRADIENT_DOWN))) {
+                if (m.step() != currentStep || m.microBatch() < 0 || m.microBatch() >= parts.length
+                        || (m.kind() == EventKind.CONTROL && !resend)) {
+                    answersDropped.incrementAndGet();
+                } else if (m.microBatch() == micro
+                        && (m.kind() == kind || (resend && kind == EventKind.GRADIENT_DOWN))) {
                     return a;
+                } else if (early.putIfAbsent(answerKey(m.kind(), m.microBatch()), a) != null) {
+                    answersDropped.incrementAndGet();
                 }
-                answersDropped.incrementAndGet();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for the backbone", e);
         }
+    }
+
+    private static String answerKey(EventKind kind, int micro) {
+        return kind + "#" + micro;
     }
 
     public Stats stats() {

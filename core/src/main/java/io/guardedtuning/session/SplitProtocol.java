@@ -39,6 +39,8 @@ public final class SplitProtocol {
     public static final String START = "start";
     public static final String PASS = "pass";
     public static final String NOISE = "noise";
+    /** On an activation of a micro-batch: the row of the step's batch its first row is. */
+    public static final String FIRST_ROW = "firstrow";
     /** The evaluation pass before training (test examples, forward only). */
     public static final String EVAL_BEFORE = "eval-before";
     /** The training pass: its steps count on across epochs (and across a resumed run). */
@@ -53,12 +55,38 @@ public final class SplitProtocol {
 
     public static Map<String, String> activationAttributes(long[] lengths, boolean backward, int bitsDown,
                                                            String pass, float noiseStd) {
+        return activationAttributes(lengths, backward, bitsDown, pass, noiseStd, 0);
+    }
+
+    /** @param firstRow the batch row a micro-batch's first row is (0 for a whole batch) */
+    public static Map<String, String> activationAttributes(long[] lengths, boolean backward, int bitsDown,
+                                                           String pass, float noiseStd, int firstRow) {
         if (!KnownDefence.isFiniteNonNegative(noiseStd)) {
             throw new IllegalArgumentException("noise σ must be finite and >= 0, got " + noiseStd);
         }
+        if (firstRow < 0) {
+            throw new IllegalArgumentException("first row must be >= 0, got " + firstRow);
+        }
         return Map.of(LENGTHS, Arrays.stream(lengths).mapToObj(Long::toString).collect(Collectors.joining(",")),
                 BACKWARD, backward ? "1" : "0", BITS_DOWN, Integer.toString(bitsDown), PASS, requirePass(pass),
-                NOISE, Float.toString(noiseStd));
+                NOISE, Float.toString(noiseStd), FIRST_ROW, Integer.toString(firstRow));
+    }
+
+    /** The batch row a micro-batch's activation starts at; 0 when the sender does not name it (a whole batch). */
+    public static int firstRow(EventMetadata m) {
+        String value = m.attribute(FIRST_ROW);
+        if (value == null) {
+            return 0;
+        }
+        try {
+            int row = Integer.parseInt(value);
+            if (row < 0) {
+                throw protocol("first row " + row + " is negative");
+            }
+            return row;
+        } catch (NumberFormatException e) {
+            throw protocol("first row '" + value + "' is not an integer");
+        }
     }
 
     /** The σ of the noise on an activation's h_in; empty when the sender does not name it (the start's holds). */

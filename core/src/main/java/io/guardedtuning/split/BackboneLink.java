@@ -32,4 +32,25 @@ public interface BackboneLink {
 
     /** Sends dL/dh_out for a step whose forward was sent with {@code forBackward}, returns dL/dh_in. */
     HostTensor backward(long step, HostTensor gradOut);
+
+    /** The client's top half, run on one micro-batch's h_out as soon as it arrives. */
+    @FunctionalInterface
+    interface Top {
+        /**
+         * @return dL/dh_out of the part's rows, or null when no gradient goes back (a forward not for backward)
+         */
+        HostTensor apply(MicroBatches.Part part, HostTensor hOut);
+    }
+
+    /**
+     * A whole split step: h_in up, each h_out handed to {@code top} as it arrives, and (when {@code forBackward})
+     * each of top's gradients sent back at once. Returns dL/dh_in of the whole batch, or null without backward.
+     * Links that pipeline cut the batch into micro-batches so that top runs on one part while the next is on the
+     * wire or in the backbone; the result is the same as this unpipelined default.
+     */
+    default HostTensor exchange(long step, HostTensor hIn, long[] lengths, boolean forBackward, Top top) {
+        HostTensor hOut = forward(step, hIn, lengths, forBackward);
+        HostTensor gradOut = top.apply(MicroBatches.whole(hIn), hOut);
+        return forBackward ? backward(step, gradOut) : null;
+    }
 }

@@ -18,7 +18,7 @@ import java.util.Map;
 
 /**
  * The provider's side of a split step: the frozen backbone run forward on a received h_in, and backward from a
- * received dL/dh_out to dL/dh_in. Serves many sessions; what backward needs is kept per (session, step) in a
+ * received dL/dh_out to dL/dh_in. Serves many sessions; what backward needs is kept per (session, step, micro-batch) in a
  * bounded store, oldest evicted first. An evicted or unknown step raises {@link MissingActivationException} so
  * the client resends: nothing here is needed for correctness, which lets the service scale out and restart.
  *
@@ -52,13 +52,19 @@ public final class BackboneServer implements AutoCloseable {
         backbone.setTrainable(java.util.List.of());
     }
 
-    private static String key(String session, long step) {
-        return session + "#" + step;
+    private static String key(String session, long step, int microBatch) {
+        return session + "#" + step + "#" + microBatch;
     }
 
     public HostTensor forward(String session, long step, HostTensor hIn, long[] lengths, boolean forBackward) {
+        return forward(session, step, 0, hIn, lengths, forBackward);
+    }
+
+    /** The backbone on one micro-batch of a step; each part is held for its own backward. */
+    public HostTensor forward(String session, long step, int microBatch, HostTensor hIn, long[] lengths,
+                              boolean forBackward) {
         int t = checkActivation(hIn, lengths);
-        drop(key(session, step));
+        drop(key(session, step, microBatch));
         NDManager scope = DjlRuntime.newManager();
         try {
             TokenBatch batch = TokenBatch.ofLengths(scope, lengths, t, backbone.config().padTokenId());
@@ -75,7 +81,7 @@ public final class BackboneServer implements AutoCloseable {
                 output = backbone.blocks(input, batch, split.trunkFrom(), split.trunkTo());
             }
             HostTensor out = OptModel.hostCopy(output);
-            held.put(key(session, step), new Held(scope, input, output, batch));
+            held.put(key(session, step, microBatch), new Held(scope, input, output, batch));
             evictOverflow();
             return out;
         } catch (RuntimeException e) {
@@ -85,7 +91,11 @@ public final class BackboneServer implements AutoCloseable {
     }
 
     public HostTensor backward(String session, long step, HostTensor gradOut) {
-        Held h = held.remove(key(session, step));
+        return backward(session, step, 0, gradOut);
+    }
+
+    public HostTensor backward(String session, long step, int microBatch, HostTensor gradOut) {
+        Held h = held.remove(key(session, step, microBatch));
         if (h == null) {
             throw new MissingActivationException(session, step);
         }
@@ -93,7 +103,7 @@ public final class BackboneServer implements AutoCloseable {
             if (!java.util.Arrays.equals(h.hOut().getShape().getShape(), gradOut.shape())) {
                 throw new IllegalArgumentException("gradient shape " + java.util.Arrays.toString(gradOut.shape())
                         + " does not match h_out " + h.hOut().getShape() + " for session " + session + " step "
-                        + step);
+                        + step + " micro-batch " + microBatch);
             }
             NDArray g = h.scope().create(gradOut.data(), h.hOut().getShape());
             JniUtils.backward((PtNDArray) h.hOut(), (PtNDArray) g, false, false);

@@ -66,74 +66,44 @@ public final class ClientSplitTrainer implements AutoCloseable {
 
     /**
      * One training step on sequences whose targets start at {@code lossFrom}. {@code exampleIds} name the
-     * sequences for the Gradfree cache (may be null when caching is off).
+     * sequences for the Gradfree cache (may be null when caching is off). The top half runs once per micro-batch the
+     * link cuts the step into, each part's loss its share of the whole batch's mean, so the update is the same
+     * however the link pipelines.
      */
     public ClientStep step(BackboneLink link, List<int[]> sequences, int[] lossFrom, List<String> exampleIds) {
         long step = optimizer.step();
         float lr = schedule.at(step);
-        long computeNanos = 0;
         long t0 = System.nanoTime();
         try (NDManager scope = DjlRuntime.newManager();
              TokenBatch batch = TokenBatch.of(scope, sequences, lossFrom, client.config().padTokenId())) {
             long[] lengths = batch.lengths();
             int t = batch.sequenceLength();
             int h = client.config().hiddenSize();
+            float targets = batch.lossWeights().sum().getFloat();
+            Top top = new Top(scope, batch, sequences, lossFrom, exampleIds, targets);
 
-            // 1. Bottom: embeddings and input adapter. Recorded only when the input adapter trains.
-            NDArray hIn = null;
-            NDArray penalty = null;
-            HostTensor hOutHost = cacheBackbone ? cachedBackbone(exampleIds, lengths, t, h) : null;
-            boolean cached = hOutHost != null;
-            HostTensor hInHost = null;
-            if (!cached) {
-                if (design == Design.ONLINE) {
-                    try (GradientCollector gc = DjlRuntime.gradientCollector()) {
-                        NDArray embeddings = client.tokenEmbeddings(batch);
-                        hIn = client.blocks(client.embed(batch), batch, 0, split.k());
-                        penalty = regularizer.penalty(embeddings, hIn, batch);
-                    }
-                    hInHost = OptModel.hostCopy(hIn);
-                } else {
-                    hInHost = DjlRuntime.withoutGradients(() ->
-                            OptModel.hostCopy(client.blocks(client.embed(batch), batch, 0, split.k())));
+            HostTensor cachedOut = cacheBackbone ? cachedBackbone(exampleIds, lengths, t, h) : null;
+            boolean cached = cachedOut != null;
+            if (cached) {
+                top.apply(MicroBatches.whole(cachedOut), cachedOut);
+            } else if (design == Design.ONLINE) {
+                // 1. Bottom: embeddings and input adapter, recorded; the dCor penalty is over the whole batch.
+                NDArray hIn;
+                NDArray penalty;
+                try (GradientCollector gc = DjlRuntime.gradientCollector()) {
+                    NDArray embeddings = client.tokenEmbeddings(batch);
+                    hIn = client.blocks(client.embed(batch), batch, 0, split.k());
+                    penalty = regularizer.penalty(embeddings, hIn, batch);
                 }
-            }
-            computeNanos += System.nanoTime() - t0;
-
-            // 2. Backbone, remote.
-            if (!cached) {
-                hOutHost = link.forward(step, hInHost, lengths, design == Design.ONLINE);
-                if (cacheBackbone && exampleIds != null) {
-                    remember(exampleIds, lengths, hOutHost);
+                if (penalty != null) {
+                    top.penalty = penalty.getFloat();
+                    // Keep h_in's graph: the backbone's gradient still has to flow through it.
+                    JniUtils.backward((PtNDArray) penalty, (PtNDArray) scope.ones(new Shape()), true, false);
                 }
-            }
-
-            // 3. Top: output adapter, head, loss; dL/dh_out from a leaf standing in for the received h_out.
-            long t1 = System.nanoTime();
-            NDArray hOut = scope.create(hOutHost.data(), new Shape(hOutHost.shape()));
-            hOut.setRequiresGradient(design == Design.ONLINE);
-            double taskLoss;
-            double penaltyValue = 0;
-            try (GradientCollector gc = DjlRuntime.gradientCollector()) {
-                NDArray logits = client.head(client.blocks(hOut, batch, split.trunkTo(), split.layers()));
-                NDArray loss = LmLoss.mean(logits, batch);
-                taskLoss = loss.getFloat();
-                gc.backward(loss);
-            }
-            if (penalty != null) {
-                penaltyValue = penalty.getFloat();
-                // Keep h_in's graph: the backbone's gradient still has to flow through it.
-                JniUtils.backward((PtNDArray) penalty, (PtNDArray) scope.ones(new Shape()), true, false);
-            }
-            computeNanos += System.nanoTime() - t1;
-
-            // 4. Online: send dL/dh_out, receive dL/dh_in, finish backward through the input adapter.
-            if (design == Design.ONLINE) {
-                HostTensor gradOut;
-                try (NDArray g = hOut.getGradient()) {
-                    gradOut = OptModel.hostCopy(g);
-                }
-                HostTensor gradIn = link.backward(step, gradOut);
+                HostTensor hInHost = OptModel.hostCopy(hIn);
+                top.computeNanos += System.nanoTime() - t0;
+                // 2-4. Backbone (remote), top half per micro-batch, dL/dh_in back through the input adapter.
+                HostTensor gradIn = link.exchange(step, hInHost, lengths, true, top);
                 long t2 = System.nanoTime();
                 if (!java.util.Arrays.equals(gradIn.shape(), hInHost.shape())) {
                     throw new IllegalStateException("dL/dh_in has shape " + java.util.Arrays.toString(gradIn.shape())
@@ -141,13 +111,77 @@ public final class ClientSplitTrainer implements AutoCloseable {
                 }
                 JniUtils.backward((PtNDArray) hIn, (PtNDArray) scope.create(gradIn.data(), hIn.getShape()), false,
                         false);
-                computeNanos += System.nanoTime() - t2;
+                top.computeNanos += System.nanoTime() - t2;
+            } else {
+                HostTensor hInHost = DjlRuntime.withoutGradients(() ->
+                        OptModel.hostCopy(client.blocks(client.embed(batch), batch, 0, split.k())));
+                top.computeNanos += System.nanoTime() - t0;
+                link.exchange(step, hInHost, lengths, false, top);
             }
             long t3 = System.nanoTime();
             double norm = optimizer.update(trainable, lr);
-            computeNanos += System.nanoTime() - t3;
-            long targets = (long) batch.lossWeights().sum().getFloat();
-            return new ClientStep(step, taskLoss, penaltyValue, norm, targets, computeNanos / 1_000_000, cached);
+            top.computeNanos += System.nanoTime() - t3;
+            return new ClientStep(step, top.taskLoss, top.penalty, norm, (long) targets,
+                    top.computeNanos / 1_000_000, cached);
+        }
+    }
+
+    /**
+     * The top half of one step, run per micro-batch: output adapter, head and this part's share of the loss, with
+     * dL/dh_out taken from a leaf standing in for the received h_out.
+     */
+    private final class Top implements BackboneLink.Top {
+        private final NDManager scope;
+        private final TokenBatch batch;
+        private final List<int[]> sequences;
+        private final int[] lossFrom;
+        private final List<String> exampleIds;
+        private final float targets;
+        double taskLoss;
+        double penalty;
+        long computeNanos;
+
+        Top(NDManager scope, TokenBatch batch, List<int[]> sequences, int[] lossFrom, List<String> exampleIds,
+            float targets) {
+            this.scope = scope;
+            this.batch = batch;
+            this.sequences = sequences;
+            this.lossFrom = lossFrom;
+            this.exampleIds = exampleIds;
+            this.targets = targets;
+        }
+
+        @Override
+        public HostTensor apply(MicroBatches.Part part, HostTensor hOutHost) {
+            long t1 = System.nanoTime();
+            boolean whole = part.rows() == batch.batchSize();
+            int to = part.firstRow() + part.rows();
+            if (cacheBackbone && exampleIds != null) {
+                remember(exampleIds.subList(part.firstRow(), to), MicroBatches.lengths(batch.lengths(), part),
+                        hOutHost);
+            }
+            try (NDManager partScope = scope.newSubManager();
+                 TokenBatch rows = whole ? null : TokenBatch.of(partScope, sequences.subList(part.firstRow(), to),
+                         java.util.Arrays.copyOfRange(lossFrom, part.firstRow(), to),
+                         client.config().padTokenId())) {
+                TokenBatch b = whole ? batch : rows;
+                NDArray hOut = partScope.create(hOutHost.data(), new Shape(hOutHost.shape()));
+                hOut.setRequiresGradient(design == Design.ONLINE);
+                try (GradientCollector gc = DjlRuntime.gradientCollector()) {
+                    NDArray logits = client.head(client.blocks(hOut, b, split.trunkTo(), split.layers()));
+                    NDArray loss = LmLoss.share(logits, b, targets);
+                    taskLoss += loss.getFloat();
+                    gc.backward(loss);
+                }
+                if (design != Design.ONLINE) {
+                    return null;
+                }
+                try (NDArray g = hOut.getGradient()) {
+                    return OptModel.hostCopy(g);
+                }
+            } finally {
+                computeNanos += System.nanoTime() - t1;
+            }
         }
     }
 

@@ -18,6 +18,14 @@ public final class LmLoss {
         return summed(logits, batch).neg().div(count);
     }
 
+    /**
+     * This part's share of a whole batch's mean: its counted targets' negative log-likelihood over the whole batch's
+     * count. The shares of a batch's parts sum to {@link #mean} of the batch.
+     */
+    public static NDArray share(NDArray logits, TokenBatch part, float wholeBatchTargets) {
+        return summed(logits, part).neg().div(Math.max(wholeBatchTargets, 1f));
+    }
+
     /** Sum of the counted targets' log-probabilities per sequence, [B]. */
     public static NDArray sequenceLogLikelihood(NDArray logits, TokenBatch batch) {
         NDArray picked = targetLogProbs(logits, batch);

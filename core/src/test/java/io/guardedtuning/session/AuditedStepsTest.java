@@ -48,6 +48,33 @@ class AuditedStepsTest {
                 "evaluation step 0 is scored against its own rows, not training step 0's");
     }
 
+    /** A step sent in micro-batches is reconstructed per part: each is scored against its own rows only. */
+    @Test
+    void eachMicroBatchIsScoredAgainstItsOwnRowsAndTheStepCountsAsScoredOnceAllAre() throws Exception {
+        AuditedSteps steps = new AuditedSteps(1, 16);
+        steps.step("train", 0, TRAIN_0, true);
+        steps.step("train", 1, TRAIN_1, true);
+        AuditProtocol.StepScores second = steps.score("r1", new AuditProtocol.Reconstructions("train", 0, 1,
+                List.of(new AuditProtocol.AttackReconstruction("sip", List.of(TRAIN_0.get(1)), 0.9, 1, "")), null));
+        assertEquals(1.0, second.attacks().get(0).scores().rougeL(), 1e-12, "row 1 against row 1");
+        assertEquals(1, second.attacks().get(0).scores().samples());
+        assertFalse(steps.awaitTrainingScored(Duration.ofMillis(20)), "row 0 of step 0 is not scored yet");
+        AuditProtocol.StepScores first = steps.score("r0", new AuditProtocol.Reconstructions("train", 0, 0,
+                List.of(new AuditProtocol.AttackReconstruction("sip", List.of(TRAIN_0.get(1)), 0.9, 1, "")), null));
+        assertTrue(first.attacks().get(0).scores().rougeL() < 0.3, "row 1's text is not row 0's");
+        steps.score("r2", rebuilt("train", 1, TRAIN_1));
+        assertTrue(steps.awaitTrainingScored(Duration.ofMillis(20)));
+        assertEquals(1.0, steps.headline().rougeL(), 1e-12, "the max over parts");
+        assertEquals(2, steps.headline().scoredSteps(), "two steps, three parts");
+        IllegalArgumentException outside = assertThrows(IllegalArgumentException.class, () -> steps.score("r3",
+                new AuditProtocol.Reconstructions("train", 0, 1, List.of(new AuditProtocol.AttackReconstruction(
+                        "sip", TRAIN_0, 0.9, 1, "")), null)));
+        assertTrue(outside.getMessage().contains("does not fit its 2 rows"), outside.getMessage());
+        AuditProtocol.Reconstructions back = AuditProtocol.decodeReconstructions(AuditProtocol.encode(
+                new AuditProtocol.Reconstructions("train", 0, 1, List.of(), null)));
+        assertEquals(1, back.firstRow());
+    }
+
     @Test
     void aReconstructionOfAPassOrStepNotHeldIsRefusedNeverMatchedElsewhere() {
         AuditedSteps steps = new AuditedSteps(5, 16);

@@ -9,12 +9,15 @@ import io.guardedtuning.messaging.Topics;
 import io.guardedtuning.model.OptConfig;
 import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.Split;
+import io.guardedtuning.privacy.DistanceCorrelation;
+import io.guardedtuning.privacy.DistanceCorrelationPenalty;
 import io.guardedtuning.split.ActivationRegularizer;
 import io.guardedtuning.split.BackboneServer;
 import io.guardedtuning.split.ClientSplitTrainer;
 import io.guardedtuning.split.Design;
 import io.guardedtuning.tensor.HostTensor;
 import io.guardedtuning.tokenizer.Gpt2Vocabulary;
+import io.guardedtuning.train.AdamW;
 import io.guardedtuning.train.LearningRateSchedule;
 import io.guardedtuning.train.LocalTrainer;
 import io.guardedtuning.train.TaskBatches;
@@ -89,18 +92,33 @@ class KafkaSplitSessionTest {
     static Map<String, HostTensor> runClient(EmbeddedKafkaBroker broker, SessionSettings s,
                                              Map<String, HostTensor> weights, Path checkpoints,
                                              List<ClientSession.Summary> summaries) throws Exception {
+        return runClient(broker, s, weights, checkpoints, summaries, ADAM, 1, 0f, new ArrayList<>());
+    }
+
+    static final AdamW.Settings ADAM = new AdamW.Settings(0.9f, 0.999f, 1e-8f, 0f, 1f);
+
+    /**
+     * Runs a client session over Kafka with its steps cut into {@code microBatches} and a dCor penalty of
+     * {@code alpha}; adds the link's stats to {@code stats}.
+     */
+    static Map<String, HostTensor> runClient(EmbeddedKafkaBroker broker, SessionSettings s,
+                                             Map<String, HostTensor> weights, Path checkpoints,
+                                             List<ClientSession.Summary> summaries, AdamW.Settings optimiser,
+                                             int microBatches, float alpha, List<RemoteBackboneLink.Stats> stats)
+            throws Exception {
         Split split = s.split(CONFIG);
         String session = s.sessionId();
         broker.createTopics(LIMITS.topicConfig(), Topics.sessionDown(session));
         McEncoder encoder = new McEncoder(VOCAB.tokenizer(), VOCAB.bosTokenId(), 32);
         try (KafkaProducer<String, byte[]> p = PlainKafkaTransport.producer(broker.bootstrapServers(), LIMITS);
              OptModel client = OptModel.fromTensors(CONFIG, HostTensor.select(weights, split.client()));
-             ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, s.design(),
-                     new io.guardedtuning.train.AdamW.Settings(0.9f, 0.999f, 1e-8f, 0f, 1f),
-                     LearningRateSchedule.constant(s.learningRate()), ActivationRegularizer.NONE, true)) {
+             DistanceCorrelationPenalty dcor = new DistanceCorrelationPenalty(alpha, DistanceCorrelation.perToken());
+             ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, s.design(), optimiser,
+                     LearningRateSchedule.constant(s.learningRate()), alpha > 0 ? dcor : ActivationRegularizer.NONE,
+                     true)) {
             RemoteBackboneLink link = new RemoteBackboneLink(KEYS.forSession(session), "client-test", LIMITS,
                     new RemoteBackboneLink.Settings(s.bitsUp(), s.bitsDown(), s.gradientBitsUp(),
-                            s.gradientBitsDown(), Duration.ofSeconds(20), 3),
+                            s.gradientBitsDown(), Duration.ofSeconds(20), 3, microBatches),
                     records -> records.forEach(p::send), Clock.systemUTC());
             try (PlainKafkaTransport.PollLoop down = PlainKafkaTransport.listen(broker.bootstrapServers(), LIMITS,
                     link)) {
@@ -110,6 +128,7 @@ class KafkaSplitSessionTest {
                 summaries.add(ClientSession.train(s, trainer, batches, link, checkpoints,
                         new AuditedSteps(s.auditEvery(), 64), r -> { }));
             }
+            stats.add(link.stats());
             return client.toTensors(trainer.trainable().keySet()::contains);
         }
     }
@@ -147,6 +166,45 @@ class KafkaSplitSessionTest {
                 assertEquals(want.data()[i], online.get(n).data()[i], 1e-5f, n + "[" + i + "]");
             }
         });
+    }
+
+    /**
+     * Pipelining changes when the parts of a step travel, not what the step computes: Online with a dCor penalty
+     * (over the whole batch) and Gradfree, each step cut into micro-batches of unequal size and padding, end with the
+     * same weights as the same sessions sent whole, to 1e-5. Adam's ε is 1 here so that an update is proportional
+     * to its gradient: with a tiny ε, Adam turns float rounding in gradients that are zero in exact arithmetic (the
+     * key bias's) into steps of the full learning rate, whichever way the step is computed.
+     */
+    @Test
+    void stepsInPipelinedMicroBatchesEndWithTheWeightsOfWholeSteps(EmbeddedKafkaBroker broker) throws Exception {
+        for (Design design : List.of(Design.ONLINE, Design.GRADFREE)) {
+            Map<String, HostTensor> weights = OptModel.randomTensors(CONFIG, 23, n -> true);
+            Map<Integer, Map<String, HostTensor>> byParts = new LinkedHashMap<>();
+            for (int parts : new int[] {1, 3}) {
+                SessionSettings s = SessionSettings.defaults("mb" + parts + "-"
+                        + UUID.randomUUID().toString().substring(0, 8), design).withTraining(5, 0.05f, 1, 4);
+                Split split = s.split(CONFIG);
+                List<RemoteBackboneLink.Stats> stats = new ArrayList<>();
+                try (ServerLoop server = new ServerLoop(broker, HostTensor.select(weights, split.backbone()),
+                        split)) {
+                    byParts.put(parts, runClient(broker, s, weights, null, new ArrayList<>(),
+                            new AdamW.Settings(0.9f, 0.999f, 1f, 0f, 1f), parts, design == Design.ONLINE ? 2f : 0f,
+                            stats));
+                }
+                long perStep = (design == Design.ONLINE ? 2 : 1) * parts;
+                assertTrue(stats.get(0).messagesUp() >= 1 + 4 * perStep, design + " with " + parts
+                        + " parts sent " + stats.get(0).messagesUp() + " records for 4 steps");
+                assertEquals(0, stats.get(0).retries(), design + ": nothing timed out");
+            }
+            Map<String, HostTensor> whole = byParts.get(1);
+            Map<String, HostTensor> pipelined = byParts.get(3);
+            assertEquals(whole.keySet(), pipelined.keySet());
+            whole.forEach((n, want) -> {
+                for (int i = 0; i < want.data().length; i++) {
+                    assertEquals(want.data()[i], pipelined.get(n).data()[i], 1e-5f, design + " " + n + "[" + i + "]");
+                }
+            });
+        }
     }
 
     @Test

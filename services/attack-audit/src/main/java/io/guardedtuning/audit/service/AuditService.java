@@ -242,8 +242,9 @@ public class AuditService {
                 String pass = SplitProtocol.pass(m);
                 StepMatcher.Activation a = new StepMatcher.Activation(accepted.tensor().orElseThrow(),
                         SplitProtocol.lengths(m), SplitProtocol.backward(m), pass,
-                        SplitProtocol.noise(m).map(tapped.announced::withNoise).orElse(tapped.announced));
-                if (!matcher.firstSighting(session, pass, m.step())) {
+                        SplitProtocol.noise(m).map(tapped.announced::withNoise).orElse(tapped.announced),
+                        m.microBatch(), SplitProtocol.firstRow(m));
+                if (!matcher.firstSighting(session, pass, m.step(), m.microBatch())) {
                     matcher.onResentActivation(session, m.step(), a, now);
                     return;
                 }
@@ -257,7 +258,7 @@ public class AuditService {
             case GRADIENT_UP -> {
                 String pass = SplitProtocol.pass(m);
                 if (policy.wants(session, pass, m.step())) {
-                    matcher.onGradient(session, pass, m.step(), accepted.tensor().orElseThrow(), now)
+                    matcher.onGradient(session, pass, m.step(), m.microBatch(), accepted.tensor().orElseThrow(), now)
                             .ifPresent(this::enqueue);
                 }
             }
@@ -295,7 +296,8 @@ public class AuditService {
                         e.getValue().confidence(), e.getValue().costMillis(), e.getValue().detail())).toList();
         TensorEventWriter writer = new TensorEventWriter(PRODUCER_ID, keys.apply(step.session()), limits);
         TensorEvent event = AuditProtocol.reconstructionEvent(writer, AuditProtocol.nextEventStep(lastEventStep),
-                new AuditProtocol.Reconstructions(step.pass(), step.step(), sent, suite.auxiliaryVocabulary()));
+                new AuditProtocol.Reconstructions(step.pass(), step.step(), step.firstRow(), sent,
+                        suite.auxiliaryVocabulary()));
         String reconstruction = event.metadata().id();
         long now = clock.millis();
         synchronized (this) {

@@ -14,19 +14,26 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Brings together what belongs to one (session, pass, step) although it arrives on two topics in no fixed order:
- * the activation and the gradient (Online only). Every pass numbers its steps from 0, so the pass is part of the
+ * Brings together what belongs to one (session, pass, step, micro-batch) although it arrives on two topics in no
+ * fixed order: the activation and the gradient (Online only). A step sent in micro-batches is audited part by part. Every pass numbers its steps from 0, so the pass is part of the
  * key: an evaluation step is never matched with the training step of the same number. An Online activation waits
  * for its gradient up to {@code gradientWait}, then goes forward-only. Everything held is bounded in count and
  * time. Not thread-safe.
  */
 public final class StepMatcher {
 
-    /** An accepted activation event: h_in, the lengths, and whether a gradient will follow. */
-    public record Activation(HostTensor hIn, long[] lengths, boolean backward, String pass, KnownDefence defence) {
+    /**
+     * An accepted activation event: h_in, the lengths, whether a gradient will follow, and which micro-batch of the
+     * step it is (with the batch row it starts at).
+     */
+    public record Activation(HostTensor hIn, long[] lengths, boolean backward, String pass, KnownDefence defence,
+                             int microBatch, int firstRow) {
+        public Activation(HostTensor hIn, long[] lengths, boolean backward, String pass, KnownDefence defence) {
+            this(hIn, lengths, backward, pass, defence, 0, 0);
+        }
     }
 
-    private record Key(String session, String pass, long step) {
+    private record Key(String session, String pass, long step, int microBatch) {
     }
 
     private record Timed<T>(T value, long atMillis) {
@@ -46,20 +53,24 @@ public final class StepMatcher {
 
     /** True the first time a step of a pass is seen, so a resent activation is not sampled twice. */
     public boolean firstSighting(String session, String pass, long step) {
-        boolean added = decided.add(new Key(session, pass, step));
+        return firstSighting(session, pass, step, 0);
+    }
+
+    public boolean firstSighting(String session, String pass, long step, int microBatch) {
+        boolean added = decided.add(new Key(session, pass, step, microBatch));
         trim(decided, MAX_REMEMBERED);
         return added;
     }
 
     /** A sampled activation; returns the step if it is complete (forward-only, or its gradient came first). */
     public Optional<SampledStep> onSampledActivation(String session, long step, Activation a, long nowMillis) {
-        Key key = new Key(session, a.pass(), step);
+        Key key = new Key(session, a.pass(), step, a.microBatch());
         if (!a.backward()) {
-            return Optional.of(new SampledStep(session, a.pass(), step, a.hIn(), a.lengths(), null, a.defence()));
+            return Optional.of(sampled(session, step, a, null));
         }
         Timed<HostTensor> gradient = earlyGradients.remove(key);
         if (gradient != null) {
-            return Optional.of(new SampledStep(session, a.pass(), step, a.hIn(), a.lengths(), gradient.value(), a.defence()));
+            return Optional.of(sampled(session, step, a, gradient.value()));
         }
         put(awaitingGradient, key, new Timed<>(a, nowMillis));
         return Optional.empty();
@@ -67,7 +78,8 @@ public final class StepMatcher {
 
     /** A resent activation replaces the held one (the client sends it again when the server lost the step). */
     public void onResentActivation(String session, long step, Activation a, long nowMillis) {
-        awaitingGradient.computeIfPresent(new Key(session, a.pass(), step), (k, old) -> new Timed<>(a, old.atMillis()));
+        awaitingGradient.computeIfPresent(new Key(session, a.pass(), step, a.microBatch()),
+                (k, old) -> new Timed<>(a, old.atMillis()));
     }
 
     /**
@@ -76,11 +88,15 @@ public final class StepMatcher {
      */
     public Optional<SampledStep> onGradient(String session, String pass, long step, HostTensor gOut,
                                             long nowMillis) {
-        Key key = new Key(session, pass, step);
+        return onGradient(session, pass, step, 0, gOut, nowMillis);
+    }
+
+    public Optional<SampledStep> onGradient(String session, String pass, long step, int microBatch, HostTensor gOut,
+                                            long nowMillis) {
+        Key key = new Key(session, pass, step, microBatch);
         Timed<Activation> activation = awaitingGradient.remove(key);
         if (activation != null) {
-            Activation a = activation.value();
-            return Optional.of(new SampledStep(session, a.pass(), step, a.hIn(), a.lengths(), gOut, a.defence()));
+            return Optional.of(sampled(session, step, activation.value(), gOut));
         }
         if (!decided.contains(key)) {
             put(earlyGradients, key, new Timed<>(gOut, nowMillis));
@@ -94,9 +110,7 @@ public final class StepMatcher {
         for (Iterator<Map.Entry<Key, Timed<Activation>>> it = awaitingGradient.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<Key, Timed<Activation>> e = it.next();
             if (nowMillis - e.getValue().atMillis() >= gradientWaitMillis) {
-                Activation a = e.getValue().value();
-                forwardOnly.add(new SampledStep(e.getKey().session(), a.pass(), e.getKey().step(), a.hIn(),
-                        a.lengths(), null, a.defence()));
+                forwardOnly.add(sampled(e.getKey().session(), e.getKey().step(), e.getValue().value(), null));
                 it.remove();
             }
         }
@@ -118,6 +132,11 @@ public final class StepMatcher {
             m.keySet().removeIf(k -> k.session().equals(session));
         }
         decided.removeIf(k -> k.session().equals(session));
+    }
+
+    private static SampledStep sampled(String session, long step, Activation a, HostTensor gOut) {
+        return new SampledStep(session, a.pass(), step, a.hIn(), a.lengths(), gOut, a.defence(), a.microBatch(),
+                a.firstRow());
     }
 
     /** Items held, for tests and metrics. */

@@ -27,6 +27,22 @@ class StepMatcherTest {
     }
 
     @Test
+    void microBatchesOfOneStepAreSampledAndMatchedWithTheirOwnGradients() {
+        assertTrue(m.firstSighting("s", "train", 2, 0));
+        assertTrue(m.firstSighting("s", "train", 2, 1), "another part of the same step is new");
+        assertFalse(m.firstSighting("s", "train", 2, 1));
+        StepMatcher.Activation part0 = new StepMatcher.Activation(H, LENGTHS, true, "train", KnownDefence.NONE, 0, 0);
+        StepMatcher.Activation part1 = new StepMatcher.Activation(G, LENGTHS, true, "train", KnownDefence.NONE, 1, 1);
+        assertTrue(m.onSampledActivation("s", 2, part0, 0).isEmpty());
+        assertTrue(m.onSampledActivation("s", 2, part1, 0).isEmpty());
+        SampledStep second = m.onGradient("s", "train", 2, 1, H, 1).orElseThrow();
+        assertSame(G, second.hIn(), "part 1's gradient meets part 1's activation");
+        assertEquals(1, second.microBatch());
+        assertEquals(1, second.firstRow());
+        assertSame(H, m.onGradient("s", "train", 2, 0, G, 2).orElseThrow().hIn());
+    }
+
+    @Test
     void forwardOnlyActivationIsReadyAtOnceWithItsPass() {
         SampledStep s = m.onSampledActivation("s", 3, activation(H, false, "eval-before"), 0).orElseThrow();
         assertEquals(3, s.step());

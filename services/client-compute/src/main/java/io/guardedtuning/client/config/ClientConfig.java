@@ -82,6 +82,13 @@ public interface ClientConfig {
     @WithDefault("3")
     int maxAttempts();
 
+    /**
+     * Micro-batches each step is cut into on the wire (1..8): the top half of one runs while the next is on the wire
+     * or in the backbone. The update is the same for any value.
+     */
+    @WithDefault("1")
+    int microBatches();
+
     /** Longest scored sequence; longer contexts lose their start. */
     @WithDefault("256")
     int maxTokens();

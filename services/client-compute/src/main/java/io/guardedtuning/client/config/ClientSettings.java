@@ -10,6 +10,7 @@ import io.guardedtuning.session.RemoteBackboneLink;
 import io.guardedtuning.session.SessionKeys;
 import io.guardedtuning.session.SessionSettings;
 import io.guardedtuning.split.Design;
+import io.guardedtuning.split.MicroBatches;
 import io.guardedtuning.wire.SessionKey;
 
 import java.nio.file.Path;
@@ -64,12 +65,16 @@ public record ClientSettings(SessionSettings session, SessionKey key, String pro
         if (c.maxAttempts() < 1) {
             problems.add("gt.client.max-attempts", "must be >= 1, got " + c.maxAttempts());
         }
+        if (c.microBatches() < 1 || c.microBatches() > MicroBatches.MAX_PARTS) {
+            problems.add("gt.client.micro-batches", "must be in 1.." + MicroBatches.MAX_PARTS + ", got "
+                    + c.microBatches());
+        }
         Offline offline = offline(c.offline(), design, problems);
         Privacy privacy = privacy(c.privacy(), design, problems);
         problems.throwIfAny();
         // The precisions were checked with the session settings.
         RemoteBackboneLink.Settings link = new RemoteBackboneLink.Settings(c.bitsUp(), c.bitsDown(),
-                c.gradientBitsUp(), c.gradientBitsDown(), c.answerTimeout(), c.maxAttempts());
+                c.gradientBitsUp(), c.gradientBitsDown(), c.answerTimeout(), c.maxAttempts(), c.microBatches());
         return new ClientSettings(session, key, c.producerId().orElse("client-" + session.sessionId()), c.model(),
                 c.task().name(), c.task().trainSize(), c.task().evalSize(), c.maxTokens(), c.evalBatchSize(),
                 c.checkpointDir(), c.summaryPath(), link, offline, c.autostart(), c.exitOnFinish(),
