@@ -1,5 +1,6 @@
 package io.guardedtuning.benchmarks;
 
+import io.guardedtuning.split.MicroBatches;
 import io.guardedtuning.wire.WireLimits;
 
 import java.nio.file.Files;
@@ -22,12 +23,12 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * {@link TensorCopyBenchmark}: copy time / codec time, i.e. a codec's throughput as a fraction of a plain copy of
  * the same 32 MiB tensor), the 32 MiB event against Kafka's perf tools ({@link EventThroughputBenchmark}) and the
  * split step over Kafka against in-process, fp32 Online and Gradfree ({@link SplitDesignBenchmark}), on the bundled
- * model and on the OPT-125m shape with random weights, with each step pipelined in {@code micro} micro-batches and,
- * beside it in the same run, unpipelined. A figure this run does not measure is written as null.
+ * model and on the OPT-125m shape with random weights, with each step cut into {@code micro} micro-batches (0, the
+ * default, is the clients' default: auto by the size of h_in) and, beside it in the same run, unpipelined. A figure this run does not measure is written as null.
  *
  * <pre>
  * java -cp "$CP" io.guardedtuning.benchmarks.WireBench [out=docs/wire-bench.json] [machine]
- *      [codecs=measure|keep] [event=measure|keep] [repeats=7] [events=4] [timed=20] [opt125m=4] [micro=4]
+ *      [codecs=measure|keep] [event=measure|keep] [repeats=7] [events=4] [timed=20] [opt125m=4] [micro=0]
  * </pre>
  * {@code codecs=keep} copies the codec entries of the existing {@code out} instead of re-running JMH (~15 min);
  * {@code event=keep} its event-vs-Kafka figure;
@@ -53,8 +54,10 @@ public final class WireBench {
                 "eventVsKafkaPerf") : EventThroughputBenchmark.run(WireLimits.chunkedDefaults(),
                 o.integer("repeats", 7), o.integer("events", 4)).eventVsKafkaPerf();
         int timed = o.integer("timed", 20);
-        int micro = o.integer("micro", 4);
+        int micro = o.integer("micro", MicroBatches.AUTO);
         SplitBench bundledBench = SplitBench.load(SplitBench.Options.parse(new String[] {"test=8"}), 192);
+        // Unmeasured: the first split run in a JVM pays for JIT and Kafka warm-up (2x on the bundled model).
+        splitRatios(bundledBench, 5, 1);
         double[] bundled = splitRatios(bundledBench, timed, micro);
         double[] bundledWhole = splitRatios(bundledBench, timed, 1);
         int opt125mTimed = o.integer("opt125m", 4);
@@ -68,7 +71,7 @@ public final class WireBench {
         }
         String json = "{\n  \"date\": \"" + Instant.now() + "\",\n  \"machine\": \"" + machine + "\",\n" + codecs
                 + "  \"eventVsKafkaPerf\": " + fmt(eventVsKafkaPerf) + ",\n"
-                + "  \"microBatches\": " + micro + ",\n"
+                + "  \"microBatches\": \"" + (micro == MicroBatches.AUTO ? "auto" : micro) + "\",\n"
                 + "  \"onlineOverInProcess\": {\"bundled\": " + fmt(bundled[0]) + ", \"opt125m\": " + fmt(opt125m[0])
                 + "},\n"
                 + "  \"gradfreeOverInProcess\": {\"bundled\": " + fmt(bundled[1]) + ", \"opt125m\": "

@@ -6,6 +6,8 @@ import io.guardedtuning.attack.WireDefence;
 import io.guardedtuning.model.OptConfig;
 import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.Split;
+import io.guardedtuning.session.AuditProtocol;
+import io.guardedtuning.session.SplitProtocol;
 import io.guardedtuning.split.BackboneLink;
 import io.guardedtuning.split.Design;
 import io.guardedtuning.tensor.HostTensor;
@@ -151,7 +153,25 @@ public final class ClientDefence implements AutoCloseable {
             public HostTensor backward(long step, HostTensor gradOut) {
                 return inner.backward(step, gradOut);
             }
+
+            /** The whole batch is noised before the inner link cuts it into micro-batches. */
+            @Override
+            public HostTensor exchange(long step, HostTensor hIn, long[] lengths, boolean forBackward, Top top) {
+                return inner.exchange(step, noise.apply(hIn, ActivationNoise.seedFor(settings.secret(), pass, step)),
+                        lengths, forBackward, top);
+            }
         };
+    }
+
+    /**
+     * The auditor's scores of one of this session's steps, as the client scored its reconstructions: a training
+     * step over the leakage budget tightens the defence like the client's own check does (no-op without a budget).
+     */
+    public void auditScored(AuditProtocol.StepScores scores) {
+        if (guard != null && SplitProtocol.isTraining(scores.pass())) {
+            scores.attacks().stream().max(java.util.Comparator.comparingDouble(a -> a.scores().rougeL()))
+                    .ifPresent(a -> guard.auditScored(scores.step(), a.attack(), a.scores().rougeL()));
+        }
     }
 
     /** The noise as it stands (the budget may have raised it). */

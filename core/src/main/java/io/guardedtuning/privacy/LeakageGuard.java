@@ -35,8 +35,14 @@ public final class LeakageGuard {
         }
     }
 
-    /** One tightening: at (pass, step), the leakage at the old σ, the new σ and the leakage it gives. */
-    public record Move(long pass, long step, float fromStd, float toStd, double leakageBefore, double leakageAfter) {
+    /**
+     * One tightening: at (pass, step), the leakage at the old σ, the new σ and the leakage it gives (NaN when the
+     * move was not re-measured), and what caused it: {@code check} (the client's own attack before sending) or
+     * {@code audit:<attack>} (the auditor's reconstruction of a step already sent, as the client scored it).
+     */
+    public record Move(long pass, long step, float fromStd, float toStd, double leakageBefore, double leakageAfter,
+                       String cause) {
+        public static final String CHECK = "check";
     }
 
     /** What the guard did over a session. */
@@ -67,6 +73,27 @@ public final class LeakageGuard {
         this.std = initialStd;
         this.probe = probe;
         this.secret = secret;
+    }
+
+    /**
+     * The auditor's score of a training step already sent: over budget, σ moves one rung up for the batches still
+     * to come (the client's own check then measures at the new σ); past the largest σ allowed, the session stops
+     * before its next batch. The auditor may know more than the client's check (more text, more steps, attacks the
+     * check does not run), so its findings raise the floor the check starts from.
+     */
+    public synchronized void auditScored(long step, String attack, double rougeL) {
+        if (stopped != null || !(rougeL > budget.budget())) {
+            return;
+        }
+        float next = std == 0 ? budget.firstStd() : std * 2;
+        if (next > budget.maxStd()) {
+            stopped = String.format(Locale.ROOT, "leakage budget %.3f was exceeded: the auditor's %s rebuilt "
+                    + "training step %d at ROUGE-L %.3f and the noise is already at the strongest allowed (σ = %s)",
+                    budget.budget(), attack, step, rougeL, std);
+            return;
+        }
+        moves.add(new Move(Math.max(0, passes - 1), step, std, next, rougeL, Double.NaN, "audit:" + attack));
+        std = next;
     }
 
     /** The defence as it stands: what the attacker is told and trains through. */
@@ -148,7 +175,7 @@ public final class LeakageGuard {
             float from = std;
             std = next;
             double after = measure(tighter, lengths, tokens);
-            moves.add(new Move(pass, step, from, next, leakage, after));
+            moves.add(new Move(pass, step, from, next, leakage, after, Move.CHECK));
             noised = tighter;
             leakage = after;
         }

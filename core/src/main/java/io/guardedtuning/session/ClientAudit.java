@@ -37,6 +37,7 @@ public final class ClientAudit {
     private final RemoteBackboneLink.RecordSink sink;
     private final AtomicLong lastEventStep = new AtomicLong();
     private final AtomicReference<String> lastRefusal = new AtomicReference<>();
+    private volatile Consumer<AuditProtocol.StepScores> onScored = s -> { };
 
     public ClientAudit(SessionKey key, String producerId, WireLimits limits, AuditedSteps steps,
                        RemoteBackboneLink.RecordSink sink, Clock clock) {
@@ -77,10 +78,16 @@ public final class ClientAudit {
                 AuditProtocol.StepScores s = steps.score(a.event().metadata().id(),
                         AuditProtocol.decodeReconstructions(a.event().payload()));
                 sink.send(AuditProtocol.scoreRecords(writer, AuditProtocol.nextEventStep(lastEventStep), s));
+                onScored.accept(s);
             } catch (IllegalArgumentException e) {
                 refuse(record, new Verdict.Rejected(RejectReason.PROTOCOL, e.getMessage()));
             }
         }
+    }
+
+    /** Who hears of every scored reconstruction (the client's leakage budget); called on the consumer thread. */
+    public void onScored(Consumer<AuditProtocol.StepScores> listener) {
+        this.onScored = listener;
     }
 
     /** Why the latest reconstruction was refused, or null. */

@@ -49,7 +49,8 @@ public final class RemoteBackboneLink implements BackboneLink {
     }
 
     /**
-     * @param microBatches parts each step is cut into on the wire (1 = unpipelined); the step's result is the same
+     * @param microBatches parts each step is cut into on the wire (1 = unpipelined, {@link MicroBatches#AUTO} = by
+     *                     the size of h_in); the step's result is the same
      */
     public record Settings(int bitsUp, int bitsDown, int gradientBitsUp, int gradientBitsDown, Duration timeout,
                            int maxAttempts, int microBatches) {
@@ -197,7 +198,7 @@ public final class RemoteBackboneLink implements BackboneLink {
      */
     @Override
     public HostTensor exchange(long step, HostTensor hIn, long[] lengths, boolean forBackward, Top top) {
-        List<MicroBatches.Part> plan = MicroBatches.plan(lengths, settings.microBatches());
+        List<MicroBatches.Part> plan = MicroBatches.plan(lengths, MicroBatches.parts(settings.microBatches(), hIn));
         begin(step, forBackward, plan);
         boolean[] sent = new boolean[plan.size()];
         for (MicroBatches.Part p : plan) {
@@ -318,12 +319,13 @@ public final class RemoteBackboneLink implements BackboneLink {
         }
     }
 
+    /** Counted after the sink has them: reading a record first would sign every chunk before the first goes out. */
     private void send(List<ProducerRecord<String, byte[]>> records) {
+        sink.send(records);
         for (ProducerRecord<String, byte[]> r : records) {
             bytesUp.addAndGet(r.value().length);
             messagesUp.incrementAndGet();
         }
-        sink.send(records);
     }
 
     /**

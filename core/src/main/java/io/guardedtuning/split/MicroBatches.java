@@ -15,6 +15,11 @@ public final class MicroBatches {
 
     /** Most parts a step may be cut into: bounds what a server holds and caches per step. */
     public static final int MAX_PARTS = 8;
+    /** The setting that lets the size of h_in choose ({@link #auto}). */
+    public static final int AUTO = 0;
+    /** Below this much h_in a step goes whole: each extra part costs a round trip that small parts cannot hide. */
+    static final long AUTO_MIN_BYTES = 2L << 20;
+    static final int AUTO_PARTS = 4;
 
     /** One part: rows {@code [firstRow, firstRow + rows)} of the batch, padded to {@code tokens}. */
     public record Part(int index, int firstRow, int rows, int tokens) {
@@ -25,7 +30,9 @@ public final class MicroBatches {
 
     /** The parts of a batch with these row lengths, at most {@code parts} of them (never more than rows). */
     public static List<Part> plan(long[] lengths, int parts) {
-        requireValid(parts);
+        if (parts < 1 || parts > MAX_PARTS) {
+            throw new IllegalArgumentException("a step is cut into 1.." + MAX_PARTS + " parts, got " + parts);
+        }
         int n = Math.min(parts, lengths.length);
         List<Part> out = new ArrayList<>(n);
         int first = 0;
@@ -38,10 +45,25 @@ public final class MicroBatches {
         return out;
     }
 
-    public static void requireValid(int parts) {
-        if (parts < 1 || parts > MAX_PARTS) {
-            throw new IllegalArgumentException("micro-batches per step must be in 1.." + MAX_PARTS + ", got " + parts);
+    /** A setting: {@link #AUTO} or a number of parts in 1..{@link #MAX_PARTS}. */
+    public static void requireValid(int setting) {
+        if (setting < AUTO || setting > MAX_PARTS) {
+            throw new IllegalArgumentException("micro-batches per step must be 0 (auto) or in 1.." + MAX_PARTS
+                    + ", got " + setting);
         }
+    }
+
+    /**
+     * The parts a setting gives for this h_in: itself, or for {@link #AUTO} one part below 2 MiB of fp32 h_in and
+     * four from there (measured in docs/benchmarks.md: four parts slow the bundled model's steps down and speed
+     * the OPT-125m shape's up).
+     */
+    public static int parts(int setting, HostTensor hIn) {
+        requireValid(setting);
+        if (setting != AUTO) {
+            return setting;
+        }
+        return 4L * hIn.data().length >= AUTO_MIN_BYTES ? AUTO_PARTS : 1;
     }
 
     /** The single part a whole batch is when it is not cut. */

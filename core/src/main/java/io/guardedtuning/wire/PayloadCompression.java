@@ -6,15 +6,19 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
+import com.github.luben.zstd.Zstd;
 import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.utils.BufferSupplier;
 import org.apache.kafka.common.utils.ByteBufferOutputStream;
 
 /**
- * Lossless compression of a codec payload, through kafka-clients' own zstd / lz4 streams (zstd-jni and lz4-java
- * are its runtime dependencies, so nothing is added). Compressed layout: u32 little-endian uncompressed length,
- * then the stream. The length comes first so a receiver can refuse a decompression bomb before inflating it.
+ * Lossless compression of a codec payload with kafka-clients' own zstd / lz4 bindings (zstd-jni and lz4-java are
+ * its runtime dependencies, so nothing is added). Compressed layout: u32 little-endian uncompressed length, then
+ * the stream (zstd: one standard frame at level 3; lz4: Kafka's lz4 frame). The length comes first so a receiver
+ * can refuse a decompression bomb before inflating it. zstd is written by one call into libzstd on the whole
+ * payload (2-3x faster than feeding Kafka's stream, same frame), and read with Kafka's stream either way.
  */
 public enum PayloadCompression {
     NONE,
@@ -29,9 +33,21 @@ public enum PayloadCompression {
         };
     }
 
+    /** The zstd level Kafka's producer uses by default. */
+    static final int ZSTD_LEVEL = 3;
+
     public byte[] compress(byte[] raw) {
         if (this == NONE) {
             return raw;
+        }
+        if (this == ZSTD) {
+            byte[] out = new byte[Math.toIntExact(4 + Zstd.compressBound(raw.length))];
+            ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN).putInt(0, raw.length);
+            long written = Zstd.compressByteArray(out, 4, out.length - 4, raw, 0, raw.length, ZSTD_LEVEL);
+            if (Zstd.isError(written)) {
+                throw new IllegalStateException("zstd failed: " + Zstd.getErrorName(written));
+            }
+            return Arrays.copyOf(out, 4 + (int) written);
         }
         ByteBufferOutputStream buffer = new ByteBufferOutputStream(raw.length / 2 + 64);
         buffer.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, raw.length).array(), 0, 4);

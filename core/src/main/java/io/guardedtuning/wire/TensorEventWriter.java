@@ -2,7 +2,7 @@ package io.guardedtuning.wire;
 
 import io.guardedtuning.tensor.HostTensor;
 import java.time.Clock;
-import java.util.ArrayList;
+import java.util.AbstractList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -60,19 +60,50 @@ public final class TensorEventWriter {
         return new TensorEvent(metadata, ChunkPosition.whole(payload, checksum), payload);
     }
 
-    /** The event as records keyed by session id, split into chunks of at most {@link WireLimits#maxChunkBytes()}. */
+    /**
+     * The event as records keyed by session id, split into chunks of at most {@link WireLimits#maxChunkBytes()}.
+     * Each chunk is cut and signed when first read, so a sender that produces them in order has the first on the
+     * wire while the rest are still being signed; a chunk read again is the same record.
+     */
     public List<ProducerRecord<String, byte[]>> records(String topic, TensorEvent event) {
         byte[] payload = event.payload();
         int chunkBytes = limits.maxChunkBytes();
         int count = Math.max(1, (int) ((payload.length + (long) chunkBytes - 1) / chunkBytes));
-        List<ProducerRecord<String, byte[]>> records = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) {
-            byte[] part = count == 1 ? payload
-                    : Arrays.copyOfRange(payload, i * chunkBytes, (int) Math.min(payload.length, (long) (i + 1) * chunkBytes));
-            ChunkPosition position = new ChunkPosition(i, count, payload.length, event.chunk().totalChecksum());
-            TensorEvent chunk = new TensorEvent(event.metadata(), position, part);
-            records.add(new ProducerRecord<>(topic, null, key.sessionId(), part, WireHeaders.write(chunk, checksum, key)));
+        return new SignedChunks(topic, event, chunkBytes, count);
+    }
+
+    private final class SignedChunks extends AbstractList<ProducerRecord<String, byte[]>> {
+        private final String topic;
+        private final TensorEvent event;
+        private final int chunkBytes;
+        private final ProducerRecord<String, byte[]>[] signed;
+
+        @SuppressWarnings("unchecked")
+        SignedChunks(String topic, TensorEvent event, int chunkBytes, int count) {
+            this.topic = topic;
+            this.event = event;
+            this.chunkBytes = chunkBytes;
+            this.signed = new ProducerRecord[count];
         }
-        return records;
+
+        @Override
+        public synchronized ProducerRecord<String, byte[]> get(int i) {
+            if (signed[i] == null) {
+                byte[] payload = event.payload();
+                byte[] part = signed.length == 1 ? payload : Arrays.copyOfRange(payload, i * chunkBytes,
+                        (int) Math.min(payload.length, (long) (i + 1) * chunkBytes));
+                ChunkPosition position = new ChunkPosition(i, signed.length, payload.length,
+                        event.chunk().totalChecksum());
+                TensorEvent chunk = new TensorEvent(event.metadata(), position, part);
+                signed[i] = new ProducerRecord<>(topic, null, key.sessionId(), part,
+                        WireHeaders.write(chunk, checksum, key));
+            }
+            return signed[i];
+        }
+
+        @Override
+        public int size() {
+            return signed.length;
+        }
     }
 }

@@ -76,6 +76,35 @@ class LeakageGuardTest {
         return new HostTensor(new long[] {2, 4, 256}, new float[2 * 4 * 256]);
     }
 
+    /**
+     * The auditor sees more than the client's check (more text, more steps): its scores of steps already sent raise
+     * σ for the batches to come, and past the largest σ the session stops before sending again.
+     */
+    @Test
+    void theAuditorsScoresOverBudgetTightenTheNoiseForLaterBatchesAndCanStopTheSession() {
+        NoiseReadingProbe probe = new NoiseReadingProbe(0.2);
+        LeakageGuard guard = new LeakageGuard(new LeakageGuard.Budget(0.3, 0.25f, 0.5f), 0, 0f, probe, 11);
+        BackboneLink link = guard.around(new RecordingLink());
+        link.beforeBatch(TOKENS);
+        link.forward(0, zeros(), LENGTHS, false);
+        assertEquals(0f, guard.noiseStd(), "the client's own check passed the batch unnoised");
+        guard.auditScored(0, "sip", 0.25);
+        assertEquals(0f, guard.noiseStd(), "within budget: nothing moves");
+        guard.auditScored(0, "bisr-f", 0.8);
+        assertEquals(0.25f, guard.noiseStd());
+        LeakageGuard.Move move = guard.report().moves().get(0);
+        assertEquals("audit:bisr-f", move.cause());
+        assertEquals(0.8, move.leakageBefore());
+        guard.auditScored(3, "sip", 0.7);
+        assertEquals(0.5f, guard.noiseStd());
+        guard.auditScored(5, "sip", 0.6);
+        link.beforeBatch(TOKENS);
+        LeakageBudgetExceededException stop = assertThrows(LeakageBudgetExceededException.class,
+                () -> link.forward(6, zeros(), LENGTHS, false));
+        assertTrue(stop.getMessage().contains("the auditor's sip rebuilt training step 5 at ROUGE-L 0.600"),
+                stop.getMessage());
+    }
+
     @Test
     void overBudgetTheGuardRaisesTheNoiseAndSendsOnlyWhatItScoredInBudget() {
         NoiseReadingProbe probe = new NoiseReadingProbe(0.9);

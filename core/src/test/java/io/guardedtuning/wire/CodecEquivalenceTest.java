@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
  * The fast codecs against the first, scalar implementation kept in {@link ReferenceCodecs}: same payload bytes
  * for the same tensor (also with seeded stochastic rounding), and each decodes the other's payload to the same
  * floats, bit for bit. Shapes include empty, scalar, odd last dimensions (int4 nibbles crossing rows) and extreme
- * ranges.
+ * ranges. Compressed payloads may differ in bytes (one zstd call writes the frame's content size, Kafka's stream
+ * does not) but each path reads the other's.
  */
 class CodecEquivalenceTest {
 

@@ -10,8 +10,8 @@ import java.util.SplittableRandom;
 
 /**
  * The first, scalar implementation of the codecs (a heap ByteBuffer view per element, a division per element, a
- * full sort for top-k), kept verbatim as the reference the fast codecs are checked against: both must write the
- * same bytes and decode each other's payloads bit for bit.
+ * full sort for top-k, compression through Kafka's streams), kept verbatim as the reference the fast codecs are
+ * checked against: both must write the same bytes and decode each other's payloads bit for bit.
  */
 final class ReferenceCodecs {
 
@@ -29,7 +29,55 @@ final class ReferenceCodecs {
         if (spec.topK() > 0) {
             codec = new TopKCodec(spec.topK(), codec);
         }
-        return spec.compression() == PayloadCompression.NONE ? codec : new CompressedCodec(codec, spec.compression());
+        return spec.compression() == PayloadCompression.NONE ? codec : new StreamCompressed(codec, spec.compression());
+    }
+
+    /** The first compression: every payload fed through kafka-clients' compression stream, as its producer does. */
+    static final class StreamCompressed implements TensorCodec {
+
+        private final TensorCodec inner;
+        private final PayloadCompression compression;
+
+        StreamCompressed(TensorCodec inner, PayloadCompression compression) {
+            this.inner = inner;
+            this.compression = compression;
+        }
+
+        @Override
+        public byte[] encode(HostTensor tensor) {
+            byte[] raw = inner.encode(tensor);
+            org.apache.kafka.common.utils.ByteBufferOutputStream buffer =
+                    new org.apache.kafka.common.utils.ByteBufferOutputStream(raw.length / 2 + 64);
+            buffer.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, raw.length).array(), 0, 4);
+            org.apache.kafka.common.compress.Compression kafka = compression == PayloadCompression.ZSTD
+                    ? org.apache.kafka.common.compress.Compression.zstd().build()
+                    : org.apache.kafka.common.compress.Compression.lz4().build();
+            try (java.io.OutputStream out = kafka.wrapForOutput(buffer,
+                    org.apache.kafka.common.record.RecordBatch.CURRENT_MAGIC_VALUE)) {
+                out.write(raw);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            ByteBuffer written = buffer.buffer();
+            byte[] result = new byte[written.position()];
+            written.flip().get(result);
+            return result;
+        }
+
+        @Override
+        public HostTensor decode(long[] shape, byte[] payload) {
+            return inner.decode(shape, compression.decompress(payload, inner.encodedSize(shape)));
+        }
+
+        @Override
+        public long encodedSize(long[] shape) {
+            return inner.encodedSize(shape);
+        }
+
+        @Override
+        public double bytesPerElement() {
+            return inner.bytesPerElement();
+        }
     }
 
     /** fp32, fp16 or bf16 elements, little-endian, C order. fp32 is bit-exact; the 16-bit forms round to nearest even. */

@@ -75,10 +75,12 @@ public final class RunCommand implements Callable<Integer> {
                     budget.path("batchesChecked").asInt(), budget.path("maxLeakageSent").asDouble(),
                     budget.path("moves").size(), budget.path("finalNoiseStd").asDouble(),
                     budget.hasNonNull("stopped") ? "; stopped: " + budget.path("stopped").asText() : "");
-            budget.path("moves").forEach(m -> System.out.printf(Locale.ROOT, "    move at pass %d step %d: σ %.4g -> "
-                            + "%.4g, leakage %.3f -> %.3f%n", m.path("pass").asLong(), m.path("step").asLong(),
-                    m.path("fromNoiseStd").asDouble(), m.path("toNoiseStd").asDouble(),
-                    m.path("leakageBefore").asDouble(), m.path("leakageAfter").asDouble()));
+            budget.path("moves").forEach(m -> System.out.printf(Locale.ROOT, "    move at pass %d step %d (%s): σ %.4g "
+                            + "-> %.4g, leakage %.3f -> %s%n", m.path("pass").asLong(), m.path("step").asLong(),
+                    m.path("cause").asText("check"), m.path("fromNoiseStd").asDouble(),
+                    m.path("toNoiseStd").asDouble(), m.path("leakageBefore").asDouble(),
+                    m.hasNonNull("leakageAfter") ? String.format(Locale.ROOT, "%.3f", m.path("leakageAfter")
+                            .asDouble()) : "not re-measured"));
         }
     }
 

@@ -204,14 +204,16 @@ public final class HtmlReport {
             if (b.hasNonNull("stopped")) {
                 d.append("; <b>stopped:</b> ").append(SvgCharts.esc(b.path("stopped").asText()));
             }
-            d.append("</p><table><tr><th>pass</th><th>step</th><th>σ from</th><th>σ to</th><th>leakage before</th>"
-                    + "<th>leakage after</th></tr>");
+            d.append("</p><table><tr><th>pass</th><th>step</th><th>cause</th><th>σ from</th><th>σ to</th>"
+                    + "<th>leakage before</th><th>leakage after</th></tr>");
             for (com.fasterxml.jackson.databind.JsonNode m : b.path("moves")) {
                 d.append("<tr><td>").append(m.path("pass").asLong()).append("</td><td>").append(m.path("step").asLong())
+                        .append("</td><td>").append(SvgCharts.esc(m.path("cause").asText("check")))
                         .append("</td><td>").append(num(m.path("fromNoiseStd").asDouble())).append("</td><td>")
                         .append(num(m.path("toNoiseStd").asDouble())).append("</td><td>")
                         .append(num(m.path("leakageBefore").asDouble())).append("</td><td>")
-                        .append(num(m.path("leakageAfter").asDouble())).append("</td></tr>");
+                        .append(num(m.hasNonNull("leakageAfter") ? m.path("leakageAfter").asDouble() : null))
+                        .append("</td></tr>");
             }
             d.append("</table>");
         }

@@ -303,8 +303,8 @@ public class AuditService {
         synchronized (this) {
             // Points first, so a score that comes back at once finds the reconstruction it names.
             results.forEach((attack, r) -> publish(reports.add(step.session(), step.pass(), attack,
-                    LeakagePoint.unscored(step.step(), r.confidence(), r.costMillis(), r.detail(), reconstruction,
-                            now))));
+                    LeakagePoint.unscored(step.step(), step.firstRow(), r.confidence(), r.costMillis(), r.detail(),
+                            reconstruction, now))));
         }
         events.reconstructions(writer.records(Topics.sessionDown(step.session()), event));
     }

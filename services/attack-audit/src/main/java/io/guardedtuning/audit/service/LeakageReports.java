@@ -38,12 +38,15 @@ public final class LeakageReports {
         return alertThreshold;
     }
 
-    /** Adds a point; a step of the pass attacked again (a restarted run) replaces its earlier point. */
+    /**
+     * Adds a point; a step (or micro-batch of a step) of the pass attacked again (a restarted run) replaces its
+     * earlier point.
+     */
     public synchronized Update add(String session, String pass, String attack, LeakagePoint point) {
         return change(session, pass, attack, points -> {
-            points.removeIf(p -> p.step() == point.step());
+            points.removeIf(point::samePart);
             points.add(point);
-            points.sort(Comparator.comparingLong(LeakagePoint::step));
+            points.sort(Comparator.comparingLong(LeakagePoint::step).thenComparingInt(LeakagePoint::firstRow));
             while (points.size() > maxPoints) {
                 points.remove(0);
             }
@@ -62,16 +65,16 @@ public final class LeakageReports {
         List<LeakagePoint> targets = new ArrayList<>();
         for (AuditProtocol.AttackScores a : s.attacks()) {
             LeakageSeries series = series(session, s.pass(), a.attack());
-            LeakagePoint p = series == null ? null : series.points().stream().filter(x -> x.step() == s.step())
-                    .findFirst().orElse(null);
-            if (p == null) {
+            List<LeakagePoint> ofStep = series == null ? List.of() : series.points().stream()
+                    .filter(x -> x.step() == s.step()).toList();
+            if (ofStep.isEmpty()) {
                 throw new IllegalArgumentException("scores for " + a.attack() + " on pass '" + s.pass() + "' step "
                         + s.step() + ", but no reconstruction of that pass and step was published");
             }
-            if (!s.reconstruction().equals(p.reconstruction())) {
-                throw new IllegalArgumentException("scores name reconstruction " + s.reconstruction() + " but pass '"
-                        + s.pass() + "' step " + s.step() + " holds " + p.reconstruction());
-            }
+            LeakagePoint p = ofStep.stream().filter(x -> s.reconstruction().equals(x.reconstruction())).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("scores name reconstruction "
+                            + s.reconstruction() + " but pass '" + s.pass() + "' step " + s.step() + " holds "
+                            + ofStep.stream().map(LeakagePoint::reconstruction).toList()));
             targets.add(p.scored(a, s.coverage()));
         }
         List<Update> updates = new ArrayList<>();

@@ -45,6 +45,20 @@ class LeakageReportsTest {
     }
 
     @Test
+    void eachMicroBatchOfAStepKeepsItsOwnPointAndTakesOnlyItsOwnScores() {
+        LeakageReports r = new LeakageReports(0.5, 100);
+        r.add("s", "train", "sip", LeakagePoint.unscored(4, 0, 0.5, 1, "", "part-0", 0));
+        r.add("s", "train", "sip", LeakagePoint.unscored(4, 2, 0.5, 1, "", "part-1", 0));
+        r.score("s", new AuditProtocol.StepScores("train", 4, "part-1", null, List.of(scores("sip", 0.7, 0.1))));
+        List<LeakagePoint> points = r.series("s", "train", "sip").points();
+        assertEquals(List.of(0, 2), points.stream().map(LeakagePoint::firstRow).toList());
+        assertFalse(points.get(0).isScored(), "part 1's scores are not part 0's");
+        assertEquals(0.7, points.get(1).rougeL());
+        r.add("s", "train", "sip", LeakagePoint.unscored(4, 2, 0.5, 1, "", "part-1-again", 0));
+        assertEquals(2, r.series("s", "train", "sip").points().size(), "a part attacked again replaces itself only");
+    }
+
+    @Test
     void evaluationAndTrainingStepsOfTheSameNumberAreSeparateSeries() {
         LeakageReports r = new LeakageReports(0.5, 100);
         r.add("s", "train", "sip", scored(0, 0.9));
@@ -64,7 +78,7 @@ class LeakageReportsTest {
         assertTrue(otherPass.getMessage().contains("no reconstruction of that pass"), otherPass.getMessage());
         IllegalArgumentException crossed = assertThrows(IllegalArgumentException.class, () -> r.score("s",
                 new AuditProtocol.StepScores("train", 5, "eval-rec", null, List.of(scores("sip", 0.9, 0.1)))));
-        assertTrue(crossed.getMessage().contains("holds train-rec"), crossed.getMessage());
+        assertTrue(crossed.getMessage().contains("holds [train-rec]"), crossed.getMessage());
         assertFalse(r.series("s", "train", "sip").points().get(0).isScored(), "a refused score changes nothing");
 
         List<LeakageReports.Update> u = r.score("s", new AuditProtocol.StepScores("train", 5, "train-rec", 0.95,

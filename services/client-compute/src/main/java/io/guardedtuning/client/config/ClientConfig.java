@@ -83,10 +83,10 @@ public interface ClientConfig {
     int maxAttempts();
 
     /**
-     * Micro-batches each step is cut into on the wire (1..8): the top half of one runs while the next is on the wire
-     * or in the backbone. The update is the same for any value.
+     * Micro-batches each step is cut into on the wire (1..8; 0 = auto, by the size of h_in): the top half of one
+     * runs while the next is on the wire or in the backbone. The update is the same for any value.
      */
-    @WithDefault("1")
+    @WithDefault("0")
     int microBatches();
 
     /** Longest scored sequence; longer contexts lose their start. */

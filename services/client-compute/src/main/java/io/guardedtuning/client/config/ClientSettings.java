@@ -65,8 +65,8 @@ public record ClientSettings(SessionSettings session, SessionKey key, String pro
         if (c.maxAttempts() < 1) {
             problems.add("gt.client.max-attempts", "must be >= 1, got " + c.maxAttempts());
         }
-        if (c.microBatches() < 1 || c.microBatches() > MicroBatches.MAX_PARTS) {
-            problems.add("gt.client.micro-batches", "must be in 1.." + MicroBatches.MAX_PARTS + ", got "
+        if (c.microBatches() < MicroBatches.AUTO || c.microBatches() > MicroBatches.MAX_PARTS) {
+            problems.add("gt.client.micro-batches", "must be 0 (auto) or in 1.." + MicroBatches.MAX_PARTS + ", got "
                     + c.microBatches());
         }
         Offline offline = offline(c.offline(), design, problems);

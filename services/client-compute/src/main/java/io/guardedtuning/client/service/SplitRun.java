@@ -86,6 +86,8 @@ public final class SplitRun {
                      LearningRateSchedule.constant(s.learningRate()),
                      penalty != null ? penalty : ActivationRegularizer.NONE, true)) {
             AuditedSteps audited = links.audit().steps();
+            // The auditor's findings, as this client scores them, feed the same budget as its own check.
+            links.audit().onScored(defence::auditScored);
             listener.phase(SessionProgress.Phase.EVALUATING_BEFORE);
             KnownDefence known = defence.known(s.design(), s.alpha(), s.learningRate());
             putAccuracy(summary.putObject("accuracyBefore"), evaluator.evaluate(new SplitLanguageModel(client, split,
@@ -189,9 +191,16 @@ public final class SplitRun {
             ObjectNode budget = n.putObject("leakageBudget").put("budget", b.budget())
                     .put("batchesChecked", b.batchesChecked()).put("maxLeakageSent", b.maxLeakageSent())
                     .put("finalNoiseStd", b.finalStd()).put("stopped", b.stopped());
-            b.moves().forEach(m -> budget.withArray("moves").addObject().put("pass", m.pass()).put("step", m.step())
-                    .put("fromNoiseStd", m.fromStd()).put("toNoiseStd", m.toStd())
-                    .put("leakageBefore", m.leakageBefore()).put("leakageAfter", m.leakageAfter()));
+            b.moves().forEach(m -> {
+                ObjectNode move = budget.withArray("moves").addObject().put("pass", m.pass()).put("step", m.step())
+                        .put("cause", m.cause()).put("fromNoiseStd", m.fromStd()).put("toNoiseStd", m.toStd())
+                        .put("leakageBefore", m.leakageBefore());
+                if (Double.isNaN(m.leakageAfter())) {
+                    move.putNull("leakageAfter");
+                } else {
+                    move.put("leakageAfter", m.leakageAfter());
+                }
+            });
         }
     }
 
