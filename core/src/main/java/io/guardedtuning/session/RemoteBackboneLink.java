@@ -240,13 +240,15 @@ public final class RemoteBackboneLink implements BackboneLink {
     /** Waits for a part's h_out, sending its activation again (next attempt) when none comes in time. */
     private HostTensor awaitForward(int micro, boolean sent) {
         for (int tries = 0; tries < settings.maxAttempts(); tries++) {
+            if (tries > 0) {
+                parts[micro].attempt++;
+                sent = sendActivation(micro);
+            }
             Verdict.Accepted answer = sent ? await(EventKind.ACTIVATION_DOWN, micro) : null;
             if (answer != null) {
                 return answer.tensor().orElseThrow();
             }
             retries.incrementAndGet();
-            parts[micro].attempt++;
-            sent = sendActivation(micro);
         }
         throw failure("no backbone answer", micro);
     }
@@ -264,6 +266,10 @@ public final class RemoteBackboneLink implements BackboneLink {
     private HostTensor awaitGradient(int micro, HostTensor gradOut, boolean sent) {
         Sent part = parts[micro];
         for (int tries = 0; tries < settings.maxAttempts(); tries++) {
+            if (tries > 0) {
+                part.attempt++;
+                sent = sendGradient(micro, gradOut);
+            }
             Verdict.Accepted answer = sent ? await(EventKind.GRADIENT_DOWN, micro) : null;
             if (answer != null && answer.event().metadata().kind() == EventKind.GRADIENT_DOWN) {
                 return answer.tensor().orElseThrow();
@@ -278,8 +284,6 @@ public final class RemoteBackboneLink implements BackboneLink {
                     retries.incrementAndGet();
                 }
             }
-            part.attempt++;
-            sent = sendGradient(micro, gradOut);
         }
         throw failure("no gradient answer", micro);
     }

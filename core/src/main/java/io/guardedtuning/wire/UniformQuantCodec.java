@@ -5,6 +5,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.concurrent.ForkJoinPool;
+import java.util.stream.IntStream;
 
 /**
  * Uniform 8- or 4-bit quantisation with one scale per group (per token = row of the last dimension, or per channel
@@ -55,6 +57,37 @@ final class UniformQuantCodec implements TensorCodec {
         return Math.toIntExact(granularity == ScaleGranularity.PER_TOKEN ? numel / lastDim(shape) : lastDim(shape));
     }
 
+    /** Below this many elements a tensor is coded on the calling thread alone: handing off would cost more. */
+    private static final long PARALLEL_MIN_ELEMENTS = 1 << 20;
+    /** The common pool's workers and the calling thread, which takes part in the parallel stream. */
+    private static final int PARALLELISM = ForkJoinPool.getCommonPoolParallelism() + 1;
+
+    /** Work on rows [fromRow, toRow) of one block. */
+    @FunctionalInterface
+    private interface RowBlock {
+        void run(int block, int fromRow, int toRow);
+    }
+
+    /**
+     * How many contiguous row blocks to code in parallel: one for small tensors, for encoding with stochastic
+     * rounding (its one random stream is consumed in row order, so the codes stay those of the seed) and for int4
+     * rows of odd length (two blocks would share a byte).
+     */
+    private int blocks(int rows, int lastDim, boolean encoding) {
+        boolean splittable = !(encoding && random != null) && (bits == 8 || lastDim % 2 == 0)
+                && (long) rows * lastDim >= PARALLEL_MIN_ELEMENTS;
+        return splittable ? Math.min(rows, PARALLELISM) : 1;
+    }
+
+    private static void forBlocks(int rows, int blocks, RowBlock task) {
+        if (blocks == 1) {
+            task.run(0, 0, rows);
+            return;
+        }
+        IntStream.range(0, blocks).parallel().forEach(b -> task.run(b, (int) ((long) rows * b / blocks),
+                (int) ((long) rows * (b + 1) / blocks)));
+    }
+
     private int group(int element, int lastDim) {
         return granularity == ScaleGranularity.PER_TOKEN ? element / lastDim : element % lastDim;
     }
@@ -78,9 +111,10 @@ final class UniformQuantCodec implements TensorCodec {
         int lastDim = lastDim(shape);
         int groups = groupCount(shape);
         int rows = x.length == 0 ? 0 : x.length / lastDim;
+        int blocks = blocks(rows, lastDim, true);
         float[] low = new float[groups];
         float[] high = new float[groups];
-        rangePerGroup(x, rows, lastDim, low, high);
+        rangePerGroup(x, rows, lastDim, blocks, low, high);
         double[] zero = new double[groups];
         double[] inverse = new double[groups];
         ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(encodedSize(shape))).order(ByteOrder.LITTLE_ENDIAN);
@@ -101,39 +135,60 @@ final class UniformQuantCodec implements TensorCodec {
         int codeStart = 4 * groups * (symmetric ? 1 : 2);
         byte[] bytes = out.array();
         SplittableRandom rng = random == null ? null : nextStream();
-        byte[] rowCodes = bits == 8 ? bytes : new byte[lastDim];
-        for (int r = 0; r < rows; r++) {
-            int from = r * lastDim;
-            quantiseRow(x, from, lastDim, granularity == ScaleGranularity.PER_TOKEN ? r : -1, zero, inverse, rng,
-                    rowCodes, bits == 8 ? codeStart + from : 0);
-            if (bits == 4) {
-                packNibbles(rowCodes, lastDim, bytes, codeStart, from);
+        forBlocks(rows, blocks, (b, fromRow, toRow) -> {
+            byte[] rowCodes = bits == 8 ? bytes : new byte[lastDim];
+            for (int r = fromRow; r < toRow; r++) {
+                int from = r * lastDim;
+                quantiseRow(x, from, lastDim, granularity == ScaleGranularity.PER_TOKEN ? r : -1, zero, inverse, rng,
+                        rowCodes, bits == 8 ? codeStart + from : 0);
+                if (bits == 4) {
+                    packNibbles(rowCodes, lastDim, bytes, codeStart, from);
+                }
             }
-        }
+        });
         return bytes;
     }
 
-    /** Minimum and maximum of each group; NaN or an infinity shows up in them (Math.min/max propagate NaN). */
-    private void rangePerGroup(float[] x, int rows, int lastDim, float[] low, float[] high) {
+    /**
+     * Minimum and maximum of each group; NaN or an infinity shows up in them (Math.min/max propagate NaN). Per
+     * channel, each row block keeps its own extremes, merged at the end.
+     */
+    private void rangePerGroup(float[] x, int rows, int lastDim, int blocks, float[] low, float[] high) {
         if (granularity == ScaleGranularity.PER_TOKEN) {
-            for (int r = 0; r < rows; r++) {
-                float lo = Float.POSITIVE_INFINITY;
-                float hi = Float.NEGATIVE_INFINITY;
-                for (int i = r * lastDim, end = i + lastDim; i < end; i++) {
-                    lo = Math.min(lo, x[i]);
-                    hi = Math.max(hi, x[i]);
+            forBlocks(rows, blocks, (b, fromRow, toRow) -> {
+                for (int r = fromRow; r < toRow; r++) {
+                    float lo = Float.POSITIVE_INFINITY;
+                    float hi = Float.NEGATIVE_INFINITY;
+                    for (int i = r * lastDim, end = i + lastDim; i < end; i++) {
+                        lo = Math.min(lo, x[i]);
+                        hi = Math.max(hi, x[i]);
+                    }
+                    low[r] = lo;
+                    high[r] = hi;
                 }
-                low[r] = lo;
-                high[r] = hi;
-            }
-        } else {
-            Arrays.fill(low, Float.POSITIVE_INFINITY);
-            Arrays.fill(high, Float.NEGATIVE_INFINITY);
-            for (int r = 0; r < rows; r++) {
+            });
+            return;
+        }
+        float[][] lows = new float[blocks][];
+        float[][] highs = new float[blocks][];
+        forBlocks(rows, blocks, (b, fromRow, toRow) -> {
+            float[] lo = b == 0 ? low : new float[lastDim];
+            float[] hi = b == 0 ? high : new float[lastDim];
+            Arrays.fill(lo, Float.POSITIVE_INFINITY);
+            Arrays.fill(hi, Float.NEGATIVE_INFINITY);
+            for (int r = fromRow; r < toRow; r++) {
                 for (int j = 0, i = r * lastDim; j < lastDim; j++, i++) {
-                    low[j] = Math.min(low[j], x[i]);
-                    high[j] = Math.max(high[j], x[i]);
+                    lo[j] = Math.min(lo[j], x[i]);
+                    hi[j] = Math.max(hi[j], x[i]);
                 }
+            }
+            lows[b] = lo;
+            highs[b] = hi;
+        });
+        for (int b = 1; b < blocks; b++) {
+            for (int j = 0; j < lastDim; j++) {
+                low[j] = Math.min(low[j], lows[b][j]);
+                high[j] = Math.max(high[j], highs[b][j]);
             }
         }
     }
@@ -215,11 +270,15 @@ final class UniformQuantCodec implements TensorCodec {
         int codeStart = in.position();
         float[] x = new float[Math.toIntExact(HostTensor.numel(shape))];
         int rows = x.length == 0 ? 0 : x.length / lastDim;
-        int lowestCode = 0;
-        for (int r = 0; r < rows; r++) {
-            lowestCode = Math.min(lowestCode, dequantiseRow(payload, codeStart, r * lastDim, lastDim,
-                    granularity == ScaleGranularity.PER_TOKEN ? r : -1, scale, zero, x));
-        }
+        int blocks = blocks(rows, lastDim, false);
+        int[] lowest = new int[blocks];
+        forBlocks(rows, blocks, (b, fromRow, toRow) -> {
+            for (int r = fromRow; r < toRow; r++) {
+                lowest[b] = Math.min(lowest[b], dequantiseRow(payload, codeStart, r * lastDim, lastDim,
+                        granularity == ScaleGranularity.PER_TOKEN ? r : -1, scale, zero, x));
+            }
+        });
+        int lowestCode = Arrays.stream(lowest).min().orElse(0);
         if (lowestCode < qMin) {
             throw new WireRejectionException(RejectReason.SIZE_MISMATCH, "code " + lowestCode + " below " + qMin);
         }

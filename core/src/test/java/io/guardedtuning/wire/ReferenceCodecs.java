@@ -32,6 +32,41 @@ final class ReferenceCodecs {
         return spec.compression() == PayloadCompression.NONE ? codec : new StreamCompressed(codec, spec.compression());
     }
 
+    /** The first fp32 to binary16 conversion: round to nearest even by comparing the discarded bits with half. */
+    static short toFloat16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        int sign = (bits >>> 16) & 0x8000;
+        int exp = (bits >>> 23) & 0xFF;
+        int mant = bits & 0x007FFFFF;
+        if (exp == 0xFF) {
+            return (short) (sign | 0x7C00 | (mant != 0 ? 0x0200 | (mant >>> 13) : 0));
+        }
+        int e = exp - 127 + 15;
+        if (e >= 0x1F) {
+            return (short) (sign | 0x7C00);
+        }
+        if (e <= 0) {
+            if (e < -10) {
+                return (short) sign;
+            }
+            int m = mant | 0x00800000;
+            int shift = 14 - e;
+            int half = m >>> shift;
+            int rest = m & ((1 << shift) - 1);
+            int mid = 1 << (shift - 1);
+            if (rest > mid || (rest == mid && (half & 1) != 0)) {
+                half++;
+            }
+            return (short) (sign | half);
+        }
+        int half = (e << 10) | (mant >>> 13);
+        int rest = mant & 0x1FFF;
+        if (rest > 0x1000 || (rest == 0x1000 && (half & 1) != 0)) {
+            half++;
+        }
+        return (short) (sign | half);
+    }
+
     /** The first compression: every payload fed through kafka-clients' compression stream, as its producer does. */
     static final class StreamCompressed implements TensorCodec {
 
@@ -101,7 +136,7 @@ final class ReferenceCodecs {
             } else {
                 ShortBuffer halves = out.asShortBuffer();
                 for (float v : data) {
-                    halves.put(format == CodecFormat.FP16 ? FloatFormats.toFloat16(v) : FloatFormats.toBfloat16(v));
+                    halves.put(format == CodecFormat.FP16 ? toFloat16(v) : FloatFormats.toBfloat16(v));
                 }
             }
             return out.array();
