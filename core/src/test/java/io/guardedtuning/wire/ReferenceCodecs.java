@@ -67,15 +67,20 @@ final class ReferenceCodecs {
         return (short) (sign | half);
     }
 
-    /** The first compression: every payload fed through kafka-clients' compression stream, as its producer does. */
+    /**
+     * The first compression: every payload fed through kafka-clients' compression stream, as its producer does.
+     * Only writing differs; reading is the current codec's.
+     */
     static final class StreamCompressed implements TensorCodec {
 
         private final TensorCodec inner;
         private final PayloadCompression compression;
+        private final CompressedCodec current;
 
         StreamCompressed(TensorCodec inner, PayloadCompression compression) {
             this.inner = inner;
             this.compression = compression;
+            this.current = new CompressedCodec(inner, compression);
         }
 
         @Override
@@ -94,24 +99,22 @@ final class ReferenceCodecs {
                 throw new java.io.UncheckedIOException(e);
             }
             ByteBuffer written = buffer.buffer();
-            byte[] result = new byte[written.position()];
-            written.flip().get(result);
-            return result;
+            return Arrays.copyOf(written.array(), written.position());
         }
 
         @Override
         public HostTensor decode(long[] shape, byte[] payload) {
-            return inner.decode(shape, compression.decompress(payload, inner.encodedSize(shape)));
+            return current.decode(shape, payload);
         }
 
         @Override
         public long encodedSize(long[] shape) {
-            return inner.encodedSize(shape);
+            return current.encodedSize(shape);
         }
 
         @Override
         public double bytesPerElement() {
-            return inner.bytesPerElement();
+            return current.bytesPerElement();
         }
     }
 
