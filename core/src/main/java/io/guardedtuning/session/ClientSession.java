@@ -52,11 +52,16 @@ public final class ClientSession {
         List<Double> losses = new ArrayList<>();
         long compute = 0;
         int cached = 0;
+        if (resumedFrom < total) {
+            prepare(trainer, link, audit, resumedFrom, batches.peek());
+        }
         for (long step = resumedFrom; step < total; step++) {
             TaskBatches.Batch b = batches.next();
+            if (step + 1 < total) {
+                prepare(trainer, link, audit, step + 1, batches.peek());
+            }
             link.beforeBatch(b.sequences());
             ClientStep r = trainer.step(link, b.sequences(), b.lossFrom(), b.exampleIds());
-            audit.step(SplitProtocol.TRAIN, step, b.sequences(), !r.backboneCached());
             losses.add(r.taskLoss());
             compute += r.clientMillis();
             cached += r.backboneCached() ? 1 : 0;
@@ -69,6 +74,16 @@ public final class ClientSession {
         double last = losses.isEmpty() ? Double.NaN : losses.get(losses.size() - 1);
         return new Summary(s.sessionId(), total - resumedFrom, resumedFrom, losses, first, last, compute,
                 (System.nanoTime() - started) / 1_000_000, cached);
+    }
+
+    /**
+     * Before a step's first byte can leave: its rows are held for the audit (an answer can come back within the
+     * step), and Gradfree sends its h_in ahead, while the step before it still runs.
+     */
+    private static void prepare(ClientSplitTrainer trainer, BackboneLink link, AuditSink audit, long step,
+                                TaskBatches.Batch b) {
+        audit.step(SplitProtocol.TRAIN, step, b.sequences(), trainer.crossesWire(b.exampleIds()));
+        trainer.sendAhead(link, step, b.sequences(), b.lossFrom(), b.exampleIds());
     }
 
     private static ClientCheckpoint checkpoint(ClientSplitTrainer trainer, TaskBatches batches, long step) {

@@ -24,6 +24,7 @@ import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -33,7 +34,8 @@ import java.util.function.Consumer;
 /**
  * The client's link to a backbone on the other side of Kafka. Each call sends a signed event, then waits for the
  * matching answer (same kind pair, step and micro-batch); answers for other steps (late, duplicated) are dropped.
- * A step may go in micro-batches ({@link Settings#microBatches}), pipelined with the client's top half. When no answer
+ * A step may go in micro-batches ({@link Settings#microBatches}), pipelined with the client's top half, and a
+ * Gradfree step's h_in may go ahead ({@link #sendAhead}) while the step before it runs. When no answer
  * comes in time the request is sent again with the next attempt number; when the server says it no longer holds a
  * step's activation, the activation is sent again first. After {@code maxAttempts} the call fails.
  *
@@ -110,11 +112,23 @@ public final class RemoteBackboneLink implements BackboneLink {
         }
     }
 
+    /** The parts of a later forward-only step whose h_in went ahead, and whether each one's send got out. */
+    private record Ahead(HostTensor hIn, List<MicroBatches.Part> plan, Sent[] parts, boolean[] sent) {
+    }
+
+    /** Steps whose h_in may be out ahead of the current one at once. */
+    static final int MAX_AHEAD = 2;
+
+    private record AnswerKey(EventKind kind, long step, int micro) {
+    }
+
     private long currentStep = -1;
     private boolean currentForBackward;
     private Sent[] parts = new Sent[0];
-    /** Answers for parts of the current step that came before their turn (one per kind and part). */
-    private final Map<String, Verdict.Accepted> early = new HashMap<>();
+    /** Later steps sent ahead ({@link #sendAhead}), by step. */
+    private final TreeMap<Long, Ahead> ahead = new TreeMap<>();
+    /** Answers that came before their turn: parts of the current step, or of a step sent ahead (one per kind and part). */
+    private final Map<AnswerKey, Verdict.Accepted> early = new HashMap<>();
     /** σ of the noise on the h_in being sent: the start's, or what the leakage budget raised it to since. */
     private volatile float noiseStd;
     /** Why the latest send failed (broker unreachable, buffer full), reported if the call finally fails. */
@@ -148,6 +162,7 @@ public final class RemoteBackboneLink implements BackboneLink {
             verifier.forgetSteps(EnumSet.of(EventKind.ACTIVATION_DOWN, EventKind.GRADIENT_DOWN, EventKind.CONTROL));
             answers.clear();
         }
+        ahead.clear();
         send(writer.records(Topics.ACTIVATIONS_UP, writer.opaqueEvent(EventKind.CONTROL, runStartMillis, 0, 0,
                 SplitProtocol.startAttributes(pass, defence), new byte[0])));
     }
@@ -178,7 +193,7 @@ public final class RemoteBackboneLink implements BackboneLink {
     @Override
     public HostTensor forward(long step, HostTensor hIn, long[] lengths, boolean forBackward) {
         MicroBatches.Part whole = MicroBatches.whole(hIn);
-        begin(step, forBackward, List.of(whole));
+        begin(step, forBackward, List.of(whole), false);
         parts[0] = new Sent(whole, hIn, lengths);
         return awaitForward(0, sendActivation(0));
     }
@@ -198,13 +213,20 @@ public final class RemoteBackboneLink implements BackboneLink {
      */
     @Override
     public HostTensor exchange(long step, HostTensor hIn, long[] lengths, boolean forBackward, Top top) {
-        List<MicroBatches.Part> plan = MicroBatches.plan(lengths, MicroBatches.parts(settings.microBatches(), hIn));
-        begin(step, forBackward, plan);
-        boolean[] sent = new boolean[plan.size()];
-        for (MicroBatches.Part p : plan) {
-            parts[p.index()] = plan.size() == 1 ? new Sent(p, hIn, lengths)
-                    : new Sent(p, MicroBatches.rows(hIn, p), MicroBatches.lengths(lengths, p));
-            sent[p.index()] = sendActivation(p.index());
+        Ahead went = forBackward ? null : ahead.get(step);
+        boolean wentAhead = went != null && went.hIn() == hIn;
+        List<MicroBatches.Part> plan = wentAhead ? went.plan() : plan(hIn, lengths);
+        begin(step, forBackward, plan, wentAhead);
+        boolean[] sent;
+        if (wentAhead) {
+            parts = went.parts();
+            sent = went.sent();
+        } else {
+            parts = sentParts(plan, hIn, lengths);
+            sent = new boolean[plan.size()];
+            for (MicroBatches.Part p : plan) {
+                sent[p.index()] = sendActivation(p.index());
+            }
         }
         HostTensor[] gradOut = new HostTensor[plan.size()];
         boolean[] gradientSent = new boolean[plan.size()];
@@ -228,12 +250,47 @@ public final class RemoteBackboneLink implements BackboneLink {
         return gradIn;
     }
 
-    /** A new step: what the previous one kept for resends and answers that came early is dropped. */
-    private void begin(long step, boolean forBackward, List<MicroBatches.Part> plan) {
+    /**
+     * A later forward-only step's h_in goes out now, in the parts its exchange would cut it into; at most
+     * {@link #MAX_AHEAD} steps are out ahead. A part whose send fails is sent again by the exchange.
+     */
+    @Override
+    public void sendAhead(long step, HostTensor hIn, long[] lengths) {
+        if (step <= currentStep || ahead.containsKey(step) || ahead.size() >= MAX_AHEAD) {
+            return;
+        }
+        List<MicroBatches.Part> plan = plan(hIn, lengths);
+        Sent[] aheadParts = sentParts(plan, hIn, lengths);
+        boolean[] sent = new boolean[plan.size()];
+        for (MicroBatches.Part p : plan) {
+            sent[p.index()] = sendActivation(step, false, aheadParts[p.index()]);
+        }
+        ahead.put(step, new Ahead(hIn, plan, aheadParts, sent));
+    }
+
+    private List<MicroBatches.Part> plan(HostTensor hIn, long[] lengths) {
+        return MicroBatches.plan(lengths, MicroBatches.parts(settings.microBatches(), hIn));
+    }
+
+    private static Sent[] sentParts(List<MicroBatches.Part> plan, HostTensor hIn, long[] lengths) {
+        Sent[] out = new Sent[plan.size()];
+        for (MicroBatches.Part p : plan) {
+            out[p.index()] = plan.size() == 1 ? new Sent(p, hIn, lengths)
+                    : new Sent(p, MicroBatches.rows(hIn, p), MicroBatches.lengths(lengths, p));
+        }
+        return out;
+    }
+
+    /**
+     * A new step: what the previous one kept for resends is dropped, and so are the answers that came early unless
+     * they belong to this step's parts sent ahead or to a later step sent ahead.
+     */
+    private void begin(long step, boolean forBackward, List<MicroBatches.Part> plan, boolean wentAhead) {
         currentStep = step;
         currentForBackward = forBackward;
         parts = new Sent[plan.size()];
-        early.clear();
+        ahead.headMap(step, true).clear();
+        early.keySet().removeIf(k -> k.step() < step || (k.step() == step && !wentAhead));
         lastSendFailure = null;
     }
 
@@ -298,9 +355,12 @@ public final class RemoteBackboneLink implements BackboneLink {
     }
 
     private boolean sendActivation(int micro) {
-        Sent p = parts[micro];
-        TensorEvent e = writer.tensorEvent(EventKind.ACTIVATION_UP, currentStep, micro, p.attempt,
-                SplitProtocol.activationAttributes(p.lengths, currentForBackward, settings.bitsDown(), pass, noiseStd,
+        return sendActivation(currentStep, currentForBackward, parts[micro]);
+    }
+
+    private boolean sendActivation(long step, boolean forBackward, Sent p) {
+        TensorEvent e = writer.tensorEvent(EventKind.ACTIVATION_UP, step, p.part.index(), p.attempt,
+                SplitProtocol.activationAttributes(p.lengths, forBackward, settings.bitsDown(), pass, noiseStd,
                         p.part.firstRow()),
                 p.hIn, activationCodec);
         return trySend(writer.records(Topics.ACTIVATIONS_UP, e));
@@ -338,9 +398,9 @@ public final class RemoteBackboneLink implements BackboneLink {
      * else is stale and dropped. Returns null on timeout.
      */
     private Verdict.Accepted await(EventKind kind, int micro) {
-        Verdict.Accepted kept = early.remove(answerKey(kind, micro));
+        Verdict.Accepted kept = early.remove(new AnswerKey(kind, currentStep, micro));
         if (kept == null && kind == EventKind.GRADIENT_DOWN) {
-            kept = early.remove(answerKey(EventKind.CONTROL, micro));
+            kept = early.remove(new AnswerKey(EventKind.CONTROL, currentStep, micro));
         }
         if (kept != null) {
             return kept;
@@ -356,13 +416,16 @@ public final class RemoteBackboneLink implements BackboneLink {
                 EventMetadata m = a.event().metadata();
                 boolean resend = m.kind() == EventKind.CONTROL
                         && SplitProtocol.RESEND.equals(m.attribute(SplitProtocol.ACTION));
-                if (m.step() != currentStep || m.microBatch() < 0 || m.microBatch() >= parts.length
+                boolean current = m.step() == currentStep;
+                Ahead later = current || m.kind() != EventKind.ACTIVATION_DOWN ? null : ahead.get(m.step());
+                int partsOfStep = current ? parts.length : later != null ? later.parts().length : 0;
+                if (m.microBatch() < 0 || m.microBatch() >= partsOfStep
                         || (m.kind() == EventKind.CONTROL && !resend)) {
                     answersDropped.incrementAndGet();
-                } else if (m.microBatch() == micro
+                } else if (current && m.microBatch() == micro
                         && (m.kind() == kind || (resend && kind == EventKind.GRADIENT_DOWN))) {
                     return a;
-                } else if (early.putIfAbsent(answerKey(m.kind(), m.microBatch()), a) != null) {
+                } else if (early.putIfAbsent(new AnswerKey(m.kind(), m.step(), m.microBatch()), a) != null) {
                     answersDropped.incrementAndGet();
                 }
             }
@@ -370,10 +433,6 @@ public final class RemoteBackboneLink implements BackboneLink {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for the backbone", e);
         }
-    }
-
-    private static String answerKey(EventKind kind, int micro) {
-        return kind + "#" + micro;
     }
 
     public Stats stats() {

@@ -30,6 +30,15 @@ public interface BackboneLink {
      */
     HostTensor forward(long step, HostTensor hIn, long[] lengths, boolean forBackward);
 
+    /**
+     * Offers the h_in of a later forward-only step (Gradfree, whose bottom does not train) before that step runs, so
+     * that a link on a wire can send it now and the backbone computes it while the client finishes the current step.
+     * That step's {@link #exchange} then passes this same tensor and waits for the answer instead of sending again.
+     * The default sends nothing, as do the defences that check or noise h_in before it leaves: their step sends it.
+     */
+    default void sendAhead(long step, HostTensor hIn, long[] lengths) {
+    }
+
     /** Sends dL/dh_out for a step whose forward was sent with {@code forBackward}, returns dL/dh_in. */
     HostTensor backward(long step, HostTensor gradOut);
 

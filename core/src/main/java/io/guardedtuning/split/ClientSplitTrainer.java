@@ -41,6 +41,11 @@ public final class ClientSplitTrainer implements AutoCloseable {
     private final LearningRateSchedule schedule;
     private final Map<String, HostTensor> backboneCache = new java.util.HashMap<>();
     private final boolean cacheBackbone;
+    /** Gradfree h_in of later steps computed ahead ({@link #sendAhead}), by step; at most two are pending. */
+    private final java.util.TreeMap<Long, Ahead> hInAhead = new java.util.TreeMap<>();
+
+    private record Ahead(List<int[]> sequences, HostTensor hIn) {
+    }
 
     public ClientSplitTrainer(OptModel client, Split split, Design design, AdamW.Settings settings,
                               LearningRateSchedule schedule, ActivationRegularizer regularizer,
@@ -62,6 +67,38 @@ public final class ClientSplitTrainer implements AutoCloseable {
         });
         client.setTrainable(trainable.keySet());
         this.optimizer = new AdamW(settings);
+    }
+
+    /** Whether a step on these examples sends anything: not when Gradfree has every backbone output cached. */
+    public boolean crossesWire(List<String> exampleIds) {
+        return !cacheBackbone || exampleIds == null || !exampleIds.stream().allMatch(backboneCache::containsKey);
+    }
+
+    /**
+     * Gradfree only (a no-op otherwise): computes the h_in of a later step's sequences now and hands it to the link,
+     * which may send it at once, so that the backbone computes that step while this client is still busy with the
+     * current one. Nothing before h_in trains in Gradfree, so this h_in is exactly what the step would compute; the
+     * step uses it instead of computing it again.
+     */
+    public void sendAhead(BackboneLink link, long step, List<int[]> sequences, int[] lossFrom,
+                          List<String> exampleIds) {
+        if (design != Design.GRADFREE || step < optimizer.step() || !crossesWire(exampleIds)) {
+            return;
+        }
+        try (NDManager scope = DjlRuntime.newManager();
+             TokenBatch batch = TokenBatch.of(scope, sequences, lossFrom, client.config().padTokenId())) {
+            HostTensor hIn = bottomWithoutGradients(batch);
+            hInAhead.headMap(optimizer.step()).clear();
+            if (hInAhead.size() < 2) {
+                hInAhead.put(step, new Ahead(sequences, hIn));
+                link.sendAhead(step, hIn, batch.lengths());
+            }
+        }
+    }
+
+    private HostTensor bottomWithoutGradients(TokenBatch batch) {
+        return DjlRuntime.withoutGradients(() ->
+                OptModel.hostCopy(client.blocks(client.embed(batch), batch, 0, split.k())));
     }
 
     /**
@@ -113,8 +150,9 @@ public final class ClientSplitTrainer implements AutoCloseable {
                         false);
                 top.computeNanos += System.nanoTime() - t2;
             } else {
-                HostTensor hInHost = DjlRuntime.withoutGradients(() ->
-                        OptModel.hostCopy(client.blocks(client.embed(batch), batch, 0, split.k())));
+                Ahead ahead = hInAhead.remove(step);
+                HostTensor hInHost = ahead != null && ahead.sequences() == sequences ? ahead.hIn()
+                        : bottomWithoutGradients(batch);
                 top.computeNanos += System.nanoTime() - t0;
                 link.exchange(step, hInHost, lengths, false, top);
             }

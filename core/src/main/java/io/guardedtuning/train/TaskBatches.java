@@ -25,6 +25,11 @@ public final class TaskBatches {
     private int epoch;
     private int position;
     private int[] order;
+    /** The next batch, read ahead by {@link #peek} with the cursor after it; null when none was. */
+    private Batch peeked;
+    private int epochAfterPeeked;
+    private int positionAfterPeeked;
+    private int[] orderAfterPeeked;
 
     public TaskBatches(List<McExample> examples, McEncoder encoder, int batchSize, long seed) {
         if (examples.isEmpty()) {
@@ -60,9 +65,39 @@ public final class TaskBatches {
         this.epoch = epoch;
         this.position = position;
         this.order = shuffle(epoch);
+        this.peeked = null;
+    }
+
+    /** The batch {@link #next} returns next, without moving the cursor (epoch and position stay where they are). */
+    public Batch peek() {
+        if (peeked == null) {
+            int e = epoch;
+            int p = position;
+            int[] o = order;
+            peeked = read();
+            epochAfterPeeked = epoch;
+            positionAfterPeeked = position;
+            orderAfterPeeked = order;
+            epoch = e;
+            position = p;
+            order = o;
+        }
+        return peeked;
     }
 
     public Batch next() {
+        if (peeked != null) {
+            Batch b = peeked;
+            peeked = null;
+            epoch = epochAfterPeeked;
+            position = positionAfterPeeked;
+            order = orderAfterPeeked;
+            return b;
+        }
+        return read();
+    }
+
+    private Batch read() {
         if (position >= examples.size()) {
             epoch++;
             position = 0;

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.Headers;
@@ -24,9 +25,12 @@ public final class TensorEventVerifier {
     private final Set<EventKind> acceptedKinds;
     private final WireLimits limits;
     private final ChunkReassembler reassembler;
-    private final Map<EventKind, Long> highWaterStep = new EnumMap<>(EventKind.class);
-    /** (micro-batch, chunk) positions seen at each kind's high-water step; older steps are refused as stale. */
-    private final Map<EventKind, Set<String>> seenAtHighWater = new EnumMap<>(EventKind.class);
+    /**
+     * Per kind, the (micro-batch, attempt, chunk) positions seen at each step still fresh: the newest step accepted
+     * and, for activations, the one before it (a Gradfree client sends the next step's h_in ahead, so a retry of the
+     * current step may follow it). Older steps are refused as stale, seen positions as replays.
+     */
+    private final Map<EventKind, TreeMap<Long, Set<String>>> seenSteps = new EnumMap<>(EventKind.class);
     private final Map<RejectReason, AtomicLong> rejections = new EnumMap<>(RejectReason.class);
     private boolean authenticated;
 
@@ -95,28 +99,31 @@ public final class TensorEventVerifier {
         return verdict;
     }
 
+    /** How many steps behind the newest accepted one an event of this kind may still be. */
+    public static int stepWindow(EventKind kind) {
+        return kind == EventKind.ACTIVATION_UP || kind == EventKind.ACTIVATION_DOWN ? 1 : 0;
+    }
+
     private void checkFresh(EventMetadata m, String position) {
-        Long highWater = highWaterStep.get(m.kind());
-        if (highWater == null || m.step() > highWater) {
+        TreeMap<Long, Set<String>> seen = seenSteps.get(m.kind());
+        if (seen == null || m.step() > seen.lastKey()) {
             return;
         }
-        if (m.step() < highWater) {
+        long newest = seen.lastKey();
+        if (m.step() < newest - stepWindow(m.kind())) {
             throw new WireRejectionException(RejectReason.STALE_STEP,
-                    m.kind() + " step " + m.step() + " after step " + highWater + " was accepted");
+                    m.kind() + " step " + m.step() + " after step " + newest + " was accepted");
         }
-        if (seenAtHighWater.get(m.kind()).contains(position)) {
+        if (seen.getOrDefault(m.step(), Set.of()).contains(position)) {
             throw new WireRejectionException(RejectReason.REPLAYED,
-                    m.kind() + " step " + m.step() + " micro-batch/chunk " + position + " already accepted");
+                    m.kind() + " step " + m.step() + " micro-batch/attempt/chunk " + position + " already accepted");
         }
     }
 
     private void remember(EventMetadata m, String position) {
-        Long highWater = highWaterStep.get(m.kind());
-        if (highWater == null || m.step() > highWater) {
-            highWaterStep.put(m.kind(), m.step());
-            seenAtHighWater.put(m.kind(), new HashSet<>());
-        }
-        seenAtHighWater.get(m.kind()).add(position);
+        TreeMap<Long, Set<String>> seen = seenSteps.computeIfAbsent(m.kind(), k -> new TreeMap<>());
+        seen.computeIfAbsent(m.step(), s -> new HashSet<>()).add(position);
+        seen.headMap(seen.lastKey() - stepWindow(m.kind())).clear();
     }
 
     private static Optional<HostTensor> decode(TensorEvent event) {
@@ -157,8 +164,7 @@ public final class TensorEventVerifier {
      */
     public void forgetSteps(Set<EventKind> kinds) {
         for (EventKind k : kinds) {
-            highWaterStep.remove(k);
-            seenAtHighWater.remove(k);
+            seenSteps.remove(k);
         }
     }
 

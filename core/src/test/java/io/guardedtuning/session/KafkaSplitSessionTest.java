@@ -15,6 +15,7 @@ import io.guardedtuning.split.ActivationRegularizer;
 import io.guardedtuning.split.BackboneServer;
 import io.guardedtuning.split.ClientSplitTrainer;
 import io.guardedtuning.split.Design;
+import io.guardedtuning.split.InProcessLink;
 import io.guardedtuning.tensor.HostTensor;
 import io.guardedtuning.tokenizer.Gpt2Vocabulary;
 import io.guardedtuning.train.AdamW;
@@ -88,6 +89,31 @@ class KafkaSplitSessionTest {
         }
     }
 
+    private static ClientSplitTrainer trainer(OptModel client, Split split, SessionSettings s,
+                                              AdamW.Settings optimiser, DistanceCorrelationPenalty dcor) {
+        return new ClientSplitTrainer(client, split, s.design(), optimiser, LearningRateSchedule.constant(
+                s.learningRate()), dcor.alpha() > 0 ? dcor : ActivationRegularizer.NONE, true);
+    }
+
+    /**
+     * The same client session in one process, each step whole and nothing sent ahead (an {@link InProcessLink} on
+     * the backbone), for reference; returns its adapters.
+     */
+    static Map<String, HostTensor> runInProcess(SessionSettings s, Map<String, HostTensor> weights,
+                                                AdamW.Settings optimiser, float alpha) throws Exception {
+        Split split = s.split(CONFIG);
+        McEncoder encoder = new McEncoder(VOCAB.tokenizer(), VOCAB.bosTokenId(), 32);
+        try (OptModel trunk = OptModel.fromTensors(CONFIG, HostTensor.select(weights, split.backbone()));
+             BackboneServer server = new BackboneServer(trunk, split, 8);
+             OptModel client = OptModel.fromTensors(CONFIG, HostTensor.select(weights, split.client()));
+             DistanceCorrelationPenalty dcor = new DistanceCorrelationPenalty(alpha, DistanceCorrelation.perToken());
+             ClientSplitTrainer trainer = trainer(client, split, s, optimiser, dcor)) {
+            ClientSession.train(s, trainer, new TaskBatches(task(), encoder, s.batchSize(), s.seed()),
+                    new InProcessLink(server, s.sessionId()), null, AuditSink.NONE, r -> { });
+            return client.toTensors(trainer.trainable().keySet()::contains);
+        }
+    }
+
     /** Runs a client session over Kafka; returns its adapters. */
     static Map<String, HostTensor> runClient(EmbeddedKafkaBroker broker, SessionSettings s,
                                              Map<String, HostTensor> weights, Path checkpoints,
@@ -113,9 +139,7 @@ class KafkaSplitSessionTest {
         try (KafkaProducer<String, byte[]> p = PlainKafkaTransport.producer(broker.bootstrapServers(), LIMITS);
              OptModel client = OptModel.fromTensors(CONFIG, HostTensor.select(weights, split.client()));
              DistanceCorrelationPenalty dcor = new DistanceCorrelationPenalty(alpha, DistanceCorrelation.perToken());
-             ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, s.design(), optimiser,
-                     LearningRateSchedule.constant(s.learningRate()), alpha > 0 ? dcor : ActivationRegularizer.NONE,
-                     true)) {
+             ClientSplitTrainer trainer = trainer(client, split, s, optimiser, dcor)) {
             RemoteBackboneLink link = new RemoteBackboneLink(KEYS.forSession(session), "client-test", LIMITS,
                     new RemoteBackboneLink.Settings(s.bitsUp(), s.bitsDown(), s.gradientBitsUp(),
                             s.gradientBitsDown(), Duration.ofSeconds(20), 3, microBatches),
@@ -170,15 +194,19 @@ class KafkaSplitSessionTest {
 
     /**
      * Pipelining changes when the parts of a step travel, not what the step computes: Online with a dCor penalty
-     * (over the whole batch) and Gradfree, each step cut into micro-batches of unequal size and padding, end with the
-     * same weights as the same sessions sent whole, to 1e-5. Adam's ε is 1 here so that an update is proportional
+     * (over the whole batch) and Gradfree (whose next step's h_in goes ahead), sent whole and cut into micro-batches
+     * of unequal size and padding, end with the weights of the same sessions run in one process, to 1e-5. Adam's ε is 1 here so that an update is proportional
      * to its gradient: with a tiny ε, Adam turns float rounding in gradients that are zero in exact arithmetic (the
      * key bias's) into steps of the full learning rate, whichever way the step is computed.
      */
     @Test
-    void stepsInPipelinedMicroBatchesEndWithTheWeightsOfWholeSteps(EmbeddedKafkaBroker broker) throws Exception {
+    void pipelinedStepsEndWithTheWeightsOfWholeStepsInOneProcess(EmbeddedKafkaBroker broker) throws Exception {
+        AdamW.Settings proportional = new AdamW.Settings(0.9f, 0.999f, 1f, 0f, 1f);
         for (Design design : List.of(Design.ONLINE, Design.GRADFREE)) {
             Map<String, HostTensor> weights = OptModel.randomTensors(CONFIG, 23, n -> true);
+            float alpha = design == Design.ONLINE ? 2f : 0f;
+            Map<String, HostTensor> whole = runInProcess(SessionSettings.defaults("mb-local", design)
+                    .withTraining(5, 0.05f, 1, 4), weights, proportional, alpha);
             Map<Integer, Map<String, HostTensor>> byParts = new LinkedHashMap<>();
             for (int parts : new int[] {1, 3}) {
                 SessionSettings s = SessionSettings.defaults("mb" + parts + "-"
@@ -187,22 +215,22 @@ class KafkaSplitSessionTest {
                 List<RemoteBackboneLink.Stats> stats = new ArrayList<>();
                 try (ServerLoop server = new ServerLoop(broker, HostTensor.select(weights, split.backbone()),
                         split)) {
-                    byParts.put(parts, runClient(broker, s, weights, null, new ArrayList<>(),
-                            new AdamW.Settings(0.9f, 0.999f, 1f, 0f, 1f), parts, design == Design.ONLINE ? 2f : 0f,
-                            stats));
+                    byParts.put(parts, runClient(broker, s, weights, null, new ArrayList<>(), proportional, parts,
+                            alpha, stats));
                 }
                 long perStep = (design == Design.ONLINE ? 2 : 1) * parts;
                 assertTrue(stats.get(0).messagesUp() >= 1 + 4 * perStep, design + " with " + parts
                         + " parts sent " + stats.get(0).messagesUp() + " records for 4 steps");
                 assertEquals(0, stats.get(0).retries(), design + ": nothing timed out");
             }
-            Map<String, HostTensor> whole = byParts.get(1);
-            Map<String, HostTensor> pipelined = byParts.get(3);
-            assertEquals(whole.keySet(), pipelined.keySet());
-            whole.forEach((n, want) -> {
-                for (int i = 0; i < want.data().length; i++) {
-                    assertEquals(want.data()[i], pipelined.get(n).data()[i], 1e-5f, design + " " + n + "[" + i + "]");
-                }
+            byParts.forEach((parts, overKafka) -> {
+                assertEquals(whole.keySet(), overKafka.keySet());
+                whole.forEach((n, want) -> {
+                    for (int i = 0; i < want.data().length; i++) {
+                        assertEquals(want.data()[i], overKafka.get(n).data()[i], 1e-5f,
+                                design + " in " + parts + " parts: " + n + "[" + i + "]");
+                    }
+                });
             });
         }
     }

@@ -119,12 +119,22 @@ class TensorEventVerifierTest {
         assertInstanceOf(Verdict.Accepted.class, offer(good));
         assertRejected(RejectReason.REPLAYED, offer(good));
         assertInstanceOf(Verdict.Accepted.class, offerAll(send(6, activation(4, 8, 5), CodecSpec.of(CodecFormat.FP32))));
-        assertRejected(RejectReason.STALE_STEP, offerAll(send(5, activation(4, 8, 6), CodecSpec.of(CodecFormat.FP32))));
+        // One step behind is still fresh for activations (a retry after the next step's h_in went ahead), once.
+        List<ProducerRecord<String, byte[]>> behind = client.records("up", client.tensorEvent(EventKind.ACTIVATION_UP,
+                5, 0, 1, java.util.Map.of(), activation(4, 8, 6), CodecSpec.of(CodecFormat.FP32)));
+        assertInstanceOf(Verdict.Accepted.class, offerAll(behind));
+        assertRejected(RejectReason.REPLAYED, offerAll(behind));
+        assertRejected(RejectReason.STALE_STEP, offerAll(send(4, activation(4, 8, 7), CodecSpec.of(CodecFormat.FP32))));
+        // Other kinds have no window: a start older than the newest is stale.
+        assertInstanceOf(Verdict.Accepted.class, offer(client.records("up",
+                client.opaqueEvent(EventKind.CONTROL, 100, 0, 0, java.util.Map.of(), new byte[0])).get(0)));
+        assertRejected(RejectReason.STALE_STEP, offer(client.records("up",
+                client.opaqueEvent(EventKind.CONTROL, 99, 0, 0, java.util.Map.of(), new byte[0])).get(0)));
 
         assertEquals(2L, server.rejectionCounts().get(RejectReason.BAD_MAC));
         assertEquals(1L, server.rejectionCounts().get(RejectReason.WRONG_SESSION));
-        assertEquals(1L, server.rejectionCounts().get(RejectReason.REPLAYED));
-        assertEquals(1L, server.rejectionCounts().get(RejectReason.STALE_STEP));
+        assertEquals(2L, server.rejectionCounts().get(RejectReason.REPLAYED));
+        assertEquals(2L, server.rejectionCounts().get(RejectReason.STALE_STEP));
     }
 
     @Test
