@@ -86,42 +86,46 @@ class RemoteBackboneLinkAheadTest {
         return new HostTensor(t.shape(), data);
     }
 
-    private static RemoteBackboneLink link(Backbone backbone, Duration timeout) {
+    private static final HostTensor H0 = activation(0);
+    private static final HostTensor H1 = activation(1);
+
+    /** A started link whose steps 0 and 1 went ahead (both before either ran). */
+    private static RemoteBackboneLink twoStepsAhead(Backbone backbone, Duration timeout) {
         RemoteBackboneLink link = new RemoteBackboneLink(KEY, "client", LIMITS,
                 new RemoteBackboneLink.Settings(32, 32, 32, 32, timeout, 3, 1), backbone::receive,
                 Clock.systemUTC());
         backbone.link = link;
         link.start(1000, SplitProtocol.TRAIN, KnownDefence.NONE);
+        link.sendAhead(0, H0, LENGTHS);
+        link.sendAhead(1, H1, LENGTHS);
         return link;
     }
 
-    private static List<HostTensor> exchange(RemoteBackboneLink link, long step, HostTensor hIn,
-                                             List<HostTensor> seen) {
-        link.exchange(step, hIn, LENGTHS, false, (part, hOut) -> {
-            seen.add(hOut);
-            return null;
-        });
+    /** Runs steps 0 and 1; returns the h_out each step's top half received. */
+    private static List<HostTensor> runBothSteps(RemoteBackboneLink link) {
+        List<HostTensor> seen = new ArrayList<>();
+        for (long step = 0; step < 2; step++) {
+            link.exchange(step, step == 0 ? H0 : H1, LENGTHS, false, (part, hOut) -> {
+                seen.add(hOut);
+                return null;
+            });
+        }
         return seen;
+    }
+
+    private static List<Long> steps(Backbone backbone) {
+        return backbone.activations.stream().map(a -> a.event().metadata().step()).toList();
     }
 
     @Test
     void stepsSentAheadAreEachSentOnceAndAnAnswerThatComesBeforeItsTurnIsKept() {
         Backbone backbone = new Backbone();
-        RemoteBackboneLink link = link(backbone, Duration.ofSeconds(10));
-        HostTensor h0 = activation(0);
-        HostTensor h1 = activation(1);
-        link.sendAhead(0, h0, LENGTHS);
-        link.sendAhead(1, h1, LENGTHS);
-        assertEquals(List.of(0L, 1L), backbone.activations.stream().map(a -> a.event().metadata().step()).toList(),
-                "both steps went out before either ran");
+        RemoteBackboneLink link = twoStepsAhead(backbone, Duration.ofSeconds(10));
+        assertEquals(List.of(0L, 1L), steps(backbone), "both steps went out before either ran");
         backbone.answer(backbone.activations.get(1));
         backbone.answer(backbone.activations.get(0));
 
-        List<HostTensor> seen = new ArrayList<>();
-        exchange(link, 0, h0, seen);
-        exchange(link, 1, h1, seen);
-
-        assertEquals(List.of(doubled(h0), doubled(h1)), seen);
+        assertEquals(List.of(doubled(H0), doubled(H1)), runBothSteps(link));
         assertEquals(2, backbone.activations.size(), "no step was sent again");
         assertEquals(0, link.stats().retries());
         assertEquals(0, link.stats().answersDropped());
@@ -131,22 +135,13 @@ class RemoteBackboneLinkAheadTest {
     @Test
     void aStepRetriedAfterTheNextWentAheadIsAcceptedAndAnsweredOnBothSides() {
         Backbone backbone = new Backbone();
-        RemoteBackboneLink link = link(backbone, Duration.ofMillis(300));
-        HostTensor h0 = activation(0);
-        HostTensor h1 = activation(1);
-        link.sendAhead(0, h0, LENGTHS);
-        link.sendAhead(1, h1, LENGTHS);
+        RemoteBackboneLink link = twoStepsAhead(backbone, Duration.ofMillis(300));
         // Step 0's first answer is lost; step 1's comes; the retry of step 0 (attempt 1) is answered at once.
         backbone.answer(backbone.activations.get(1));
         backbone.answerAtOnce = a -> a.event().metadata().attempt() > 0;
 
-        List<HostTensor> seen = new ArrayList<>();
-        exchange(link, 0, h0, seen);
-        exchange(link, 1, h1, seen);
-
-        assertEquals(List.of(doubled(h0), doubled(h1)), seen);
-        assertEquals(List.of(0L, 1L, 0L), backbone.activations.stream().map(a -> a.event().metadata().step())
-                .toList());
+        assertEquals(List.of(doubled(H0), doubled(H1)), runBothSteps(link));
+        assertEquals(List.of(0L, 1L, 0L), steps(backbone));
         assertEquals(1, backbone.activations.get(2).event().metadata().attempt());
         assertEquals(1, link.stats().retries());
         assertEquals(0, link.stats().rejected(), "the client took step 0's answer after step 1's");
