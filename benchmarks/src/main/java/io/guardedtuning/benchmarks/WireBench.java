@@ -24,11 +24,14 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * the same 32 MiB tensor), the 32 MiB event against Kafka's perf tools ({@link EventThroughputBenchmark}) and the
  * split step over Kafka against in-process, fp32 Online and Gradfree ({@link SplitDesignBenchmark}), on the bundled
  * model and on the OPT-125m shape with random weights, with each step cut into {@code micro} micro-batches (0, the
- * default, is the clients' default: auto by the size of h_in) and, beside it in the same run, unpipelined. A figure this run does not measure is written as null.
+ * default, is the clients' default: auto by the size of h_in) and, beside it in the same run, unpipelined. A figure
+ * this run does not measure is written as null. Each bundled ratio is the median of {@code rounds} Kafka and
+ * in-process runs paired back to back; the OPT-125m shape's runs take minutes each, so it runs one round.
  *
  * <pre>
  * java -cp "$CP" io.guardedtuning.benchmarks.WireBench [out=docs/wire-bench.json] [machine]
- *      [codecs=measure|keep] [event=measure|keep] [repeats=7] [events=4] [timed=20] [opt125m=4] [micro=0]
+ *      [codecs=measure|keep] [event=measure|keep] [repeats=7] [events=4] [timed=20] [rounds=3] [opt125m=4]
+ *      [micro=0]
  * </pre>
  * {@code codecs=keep} copies the codec entries of the existing {@code out} instead of re-running JMH (~15 min);
  * {@code event=keep} its event-vs-Kafka figure;
@@ -54,20 +57,21 @@ public final class WireBench {
                 "eventVsKafkaPerf") : EventThroughputBenchmark.run(WireLimits.chunkedDefaults(),
                 o.integer("repeats", 7), o.integer("events", 4)).eventVsKafkaPerf();
         int timed = o.integer("timed", 20);
+        int rounds = o.integer("rounds", 3);
         int micro = o.integer("micro", MicroBatches.AUTO);
         SplitBench bundledBench = SplitBench.load(SplitBench.Options.parse(new String[] {"test=8"}), 192);
         // Unmeasured: the first split run in a JVM pays for JIT and Kafka warm-up (2x on the bundled model).
-        splitRatios(bundledBench, 5, 1);
-        double[] bundled = splitRatios(bundledBench, timed, micro);
-        double[] bundledWhole = splitRatios(bundledBench, timed, 1);
+        splitRatios(bundledBench, 5, 1, 1);
+        double[] bundled = splitRatios(bundledBench, timed, micro, rounds);
+        double[] bundledWhole = splitRatios(bundledBench, timed, 1, rounds);
         int opt125mTimed = o.integer("opt125m", 4);
         double[] opt125m = {Double.NaN, Double.NaN};
         double[] opt125mWhole = {Double.NaN, Double.NaN};
         if (opt125mTimed > 0) {
             SplitBench shape = SplitBench.load(SplitBench.Options.parse(new String[] {"shape=opt-125m", "test=2"}),
                     128);
-            opt125m = splitRatios(shape, opt125mTimed, micro);
-            opt125mWhole = splitRatios(shape, opt125mTimed, 1);
+            opt125m = splitRatios(shape, opt125mTimed, micro, 1);
+            opt125mWhole = splitRatios(shape, opt125mTimed, 1, 1);
         }
         String json = "{\n  \"date\": \"" + Instant.now() + "\",\n  \"machine\": \"" + machine + "\",\n" + codecs
                 + "  \"eventVsKafkaPerf\": " + fmt(eventVsKafkaPerf) + ",\n"
@@ -83,10 +87,14 @@ public final class WireBench {
         System.out.print(json);
     }
 
-    /** fp32 Online's and Gradfree's Kafka / in-process step ratios, batch 8, k = 2, steps in micro-batches. */
-    private static double[] splitRatios(SplitBench bench, int timed, int microBatches) throws Exception {
-        return new double[] {SplitDesignBenchmark.kafkaOverInProcess(bench, ONLINE, 8, 3e-3f, timed, microBatches),
-                SplitDesignBenchmark.kafkaOverInProcess(bench, GRADFREE, 8, 3e-3f, timed, microBatches)};
+    /**
+     * fp32 Online's and Gradfree's Kafka / in-process step ratios (medians over rounds), batch 8, k = 2, steps in
+     * micro-batches.
+     */
+    private static double[] splitRatios(SplitBench bench, int timed, int microBatches, int rounds) throws Exception {
+        return new double[] {
+            SplitDesignBenchmark.kafkaOverInProcess(bench, ONLINE, 8, 3e-3f, timed, microBatches, rounds),
+            SplitDesignBenchmark.kafkaOverInProcess(bench, GRADFREE, 8, 3e-3f, timed, microBatches, rounds)};
     }
 
     /** A top-level number of the existing file, for the parts a run keeps instead of measuring. */

@@ -17,7 +17,8 @@ import java.util.stream.IntStream;
  * </ul>
  * s is stored as fp32 rounded up, so (x − min)/s never exceeds the top level and round-to-nearest keeps
  * |x − x̂| ≤ s/2 (plus the final fp32 rounding of x̂); a zero range stores s = 1. Stochastic rounding
- * (q = floor(x/s + u), u ~ U[0,1)) is unbiased with |x − x̂| &lt; s.
+ * (q = floor(x/s + u), u uniform on the 2^24 multiples of 2^-24 in [0, 1)) is unbiased to 2^-24 of a step, with
+ * |x − x̂| &lt; s; its seeded codes depend on the seed and the shape only (one stream per block of rows).
  * <p>
  * Layout (little-endian): G fp32 scales, then (asymmetric only) G fp32 minima, then the codes in C order — int8 one
  * byte each (unsigned for asymmetric, two's complement for symmetric), int4 two per byte, element 2j in the low
@@ -62,30 +63,39 @@ final class UniformQuantCodec implements TensorCodec {
     /** The common pool's workers and the calling thread, which takes part in the parallel stream. */
     private static final int PARALLELISM = ForkJoinPool.getCommonPoolParallelism() + 1;
 
+    /**
+     * Elements coded from one random stream under stochastic rounding. Each block of rows takes its own stream,
+     * split from the tensor's in block order, so the blocks can be coded in parallel and the codes depend only on
+     * the seed and the shape, never on the number of threads.
+     */
+    private static final int STREAM_ELEMENTS = 1 << 16;
+
     /** Work on rows [fromRow, toRow) of one block. */
     @FunctionalInterface
     private interface RowBlock {
         void run(int block, int fromRow, int toRow);
     }
 
-    /**
-     * How many contiguous row blocks to code in parallel: one for small tensors, for encoding with stochastic
-     * rounding (its one random stream is consumed in row order, so the codes stay those of the seed) and for int4
-     * rows of odd length (two blocks would share a byte).
-     */
-    private int blocks(int rows, int lastDim, boolean encoding) {
-        boolean splittable = !(encoding && random != null) && (bits == 8 || lastDim % 2 == 0)
-                && (long) rows * lastDim >= PARALLEL_MIN_ELEMENTS;
-        return splittable ? Math.min(rows, PARALLELISM) : 1;
+    /** Blocks may run on separate threads: a large tensor, and no int4 byte shared by two rows' nibbles. */
+    private boolean parallel(int rows, int lastDim) {
+        return (bits == 8 || lastDim % 2 == 0) && (long) rows * lastDim >= PARALLEL_MIN_ELEMENTS;
     }
 
-    private static void forBlocks(int rows, int blocks, RowBlock task) {
-        if (blocks == 1) {
-            task.run(0, 0, rows);
-            return;
-        }
-        IntStream.range(0, blocks).parallel().forEach(b -> task.run(b, (int) ((long) rows * b / blocks),
-                (int) ((long) rows * (b + 1) / blocks)));
+    /** One block per thread when coding in parallel, else one. */
+    private int threadBlocks(int rows, int lastDim) {
+        return parallel(rows, lastDim) ? Math.min(rows, PARALLELISM) : 1;
+    }
+
+    /** Stochastic rounding's blocks: whole rows, about {@link #STREAM_ELEMENTS} each. */
+    private static int streamBlocks(int rows, int lastDim) {
+        int rowsPerStream = Math.max(1, STREAM_ELEMENTS / Math.max(1, lastDim));
+        return Math.max(1, (rows + rowsPerStream - 1) / rowsPerStream);
+    }
+
+    private static void forBlocks(int rows, int blocks, boolean parallel, RowBlock task) {
+        IntStream range = IntStream.range(0, blocks);
+        (parallel && blocks > 1 ? range.parallel() : range).forEach(b -> task.run(b,
+                (int) ((long) rows * b / blocks), (int) ((long) rows * (b + 1) / blocks)));
     }
 
     private int group(int element, int lastDim) {
@@ -111,10 +121,10 @@ final class UniformQuantCodec implements TensorCodec {
         int lastDim = lastDim(shape);
         int groups = groupCount(shape);
         int rows = x.length == 0 ? 0 : x.length / lastDim;
-        int blocks = blocks(rows, lastDim, true);
+        boolean parallel = parallel(rows, lastDim);
         float[] low = new float[groups];
         float[] high = new float[groups];
-        rangePerGroup(x, rows, lastDim, blocks, low, high);
+        rangePerGroup(x, rows, lastDim, threadBlocks(rows, lastDim), low, high);
         double[] zero = new double[groups];
         double[] inverse = new double[groups];
         ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(encodedSize(shape))).order(ByteOrder.LITTLE_ENDIAN);
@@ -134,13 +144,14 @@ final class UniformQuantCodec implements TensorCodec {
         }
         int codeStart = 4 * groups * (symmetric ? 1 : 2);
         byte[] bytes = out.array();
-        SplittableRandom rng = random == null ? null : nextStream();
-        forBlocks(rows, blocks, (b, fromRow, toRow) -> {
+        int blocks = random == null ? threadBlocks(rows, lastDim) : streamBlocks(rows, lastDim);
+        SplittableRandom[] streams = random == null ? null : streams(blocks);
+        forBlocks(rows, blocks, parallel, (b, fromRow, toRow) -> {
             byte[] rowCodes = bits == 8 ? bytes : new byte[lastDim];
             for (int r = fromRow; r < toRow; r++) {
                 int from = r * lastDim;
-                quantiseRow(x, from, lastDim, granularity == ScaleGranularity.PER_TOKEN ? r : -1, zero, inverse, rng,
-                        rowCodes, bits == 8 ? codeStart + from : 0);
+                quantiseRow(x, from, lastDim, granularity == ScaleGranularity.PER_TOKEN ? r : -1, zero, inverse,
+                        streams == null ? null : streams[b], rowCodes, bits == 8 ? codeStart + from : 0);
                 if (bits == 4) {
                     packNibbles(rowCodes, lastDim, bytes, codeStart, from);
                 }
@@ -155,7 +166,7 @@ final class UniformQuantCodec implements TensorCodec {
      */
     private void rangePerGroup(float[] x, int rows, int lastDim, int blocks, float[] low, float[] high) {
         if (granularity == ScaleGranularity.PER_TOKEN) {
-            forBlocks(rows, blocks, (b, fromRow, toRow) -> {
+            forBlocks(rows, blocks, true, (b, fromRow, toRow) -> {
                 for (int r = fromRow; r < toRow; r++) {
                     float lo = Float.POSITIVE_INFINITY;
                     float hi = Float.NEGATIVE_INFINITY;
@@ -171,7 +182,7 @@ final class UniformQuantCodec implements TensorCodec {
         }
         float[][] lows = new float[blocks][];
         float[][] highs = new float[blocks][];
-        forBlocks(rows, blocks, (b, fromRow, toRow) -> {
+        forBlocks(rows, blocks, true, (b, fromRow, toRow) -> {
             float[] lo = b == 0 ? low : new float[lastDim];
             float[] hi = b == 0 ? high : new float[lastDim];
             Arrays.fill(lo, Float.POSITIVE_INFINITY);
@@ -210,10 +221,21 @@ final class UniformQuantCodec implements TensorCodec {
         // g = base + (j & mask): the row's group, or the column's, without a branch in the loop.
         int base = Math.max(tokenGroup, 0);
         int mask = tokenGroup < 0 ? -1 : 0;
+        long uniforms = 0;
         for (int j = 0; j < length; j++) {
             int g = base + (j & mask);
             double level = (x[from + j] - zero[g]) * inverse[g];
-            double rounded = rng == null ? Math.rint(level) : Math.floor(level + rng.nextDouble());
+            double rounded;
+            if (rng == null) {
+                rounded = Math.rint(level);
+            } else {
+                // Two 24-bit uniforms in [0, 1) per draw: unbiased to 2^-24 of a step, half the draws of nextDouble.
+                if ((j & 1) == 0) {
+                    uniforms = rng.nextLong();
+                }
+                int u = (int) (uniforms >>> ((j & 1) == 0 ? 40 : 8)) & 0xFFFFFF;
+                rounded = Math.floor(level + u * 0x1.0p-24);
+            }
             codes[at + j] = (byte) Math.max(qMin, Math.min(qMax, (int) rounded));
         }
     }
@@ -234,8 +256,17 @@ final class UniformQuantCodec implements TensorCodec {
         }
     }
 
-    private synchronized SplittableRandom nextStream() {
-        return random.split();
+    /** The next tensor's stream, split into one stream per block, in block order. */
+    private SplittableRandom[] streams(int blocks) {
+        SplittableRandom tensor;
+        synchronized (this) {
+            tensor = random.split();
+        }
+        SplittableRandom[] streams = new SplittableRandom[blocks];
+        for (int b = 0; b < blocks; b++) {
+            streams[b] = tensor.split();
+        }
+        return streams;
     }
 
     /** The smallest positive fp32 >= the exact scale, so no value rounds past the top level; 1 for a zero range. */
@@ -270,9 +301,9 @@ final class UniformQuantCodec implements TensorCodec {
         int codeStart = in.position();
         float[] x = new float[Math.toIntExact(HostTensor.numel(shape))];
         int rows = x.length == 0 ? 0 : x.length / lastDim;
-        int blocks = blocks(rows, lastDim, false);
+        int blocks = threadBlocks(rows, lastDim);
         int[] lowest = new int[blocks];
-        forBlocks(rows, blocks, (b, fromRow, toRow) -> {
+        forBlocks(rows, blocks, true, (b, fromRow, toRow) -> {
             for (int r = fromRow; r < toRow; r++) {
                 lowest[b] = Math.min(lowest[b], dequantiseRow(payload, codeStart, r * lastDim, lastDim,
                         granularity == ScaleGranularity.PER_TOKEN ? r : -1, scale, zero, x));

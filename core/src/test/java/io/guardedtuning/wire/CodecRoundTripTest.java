@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.ForkJoinPool;
 import org.junit.jupiter.api.Test;
 
 class CodecRoundTripTest {
@@ -170,6 +171,23 @@ class CodecRoundTripTest {
         HostTensor t = random(new Random(4), new long[] {8, 16}, 0);
         CodecSpec spec = CodecSpec.gradients(4).withStochasticRounding(7);
         assertArrayEquals(spec.newCodec().encode(t), spec.newCodec().encode(t));
+    }
+
+    /** Blocks of rows code in parallel, each from its own stream: the codes must not depend on the thread count. */
+    @Test
+    void stochasticCodesDoNotDependOnTheNumberOfThreads() throws Exception {
+        HostTensor t = random(new Random(5), new long[] {300, 4096}, 0);
+        CodecSpec spec = CodecSpec.gradients(8).withStochasticRounding(9);
+        byte[] serial = spec.newCodec().encode(t);
+        for (int threads : new int[] {1, 3, 8}) {
+            ForkJoinPool pool = new ForkJoinPool(threads);
+            try {
+                // A parallel stream started inside a pool's task runs on that pool's workers.
+                assertArrayEquals(serial, pool.submit(() -> spec.newCodec().encode(t)).get(), threads + " threads");
+            } finally {
+                pool.shutdown();
+            }
+        }
     }
 
     @Test
