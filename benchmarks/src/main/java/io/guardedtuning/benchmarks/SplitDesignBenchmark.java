@@ -119,7 +119,7 @@ public final class SplitDesignBenchmark {
                 Cell c = cells.get(i);
                 String session = "bench-" + i;
                 broker.createTopics(LIMITS.topicConfig(), Topics.sessionDown(session));
-                Result kafka = overKafka(bench, broker, c.settings(session, batch, lr, epochs, 0), c, timed, 1);
+                Result kafka = overKafka(bench, broker, c.settings(session, batch, lr, epochs, 0), c, timed, 1, true);
                 double inProcessMillis = inProcess(bench, c.settings(session + "-local", batch, lr, epochs, timed),
                         c, timed);
                 double bytes = kafka.bytesUpPerStep() + kafka.bytesDownPerStep();
@@ -152,7 +152,7 @@ public final class SplitDesignBenchmark {
      * the drift out of the ratio.
      */
     static double kafkaOverInProcess(SplitBench bench, String cell, int batch, float lr, int timed, int microBatches,
-                                     int rounds) throws Exception {
+                                     boolean sendAhead, int rounds) throws Exception {
         Cell c = Cell.parse(cell);
         EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.inTemporaryDirectory().start();
         try (broker) {
@@ -163,13 +163,13 @@ public final class SplitDesignBenchmark {
                 String session = "ratio-" + r;
                 broker.createTopics(LIMITS.topicConfig(), Topics.sessionDown(session));
                 Result kafka = overKafka(bench, broker, c.settings(session, batch, lr, 1, timed), c, timed,
-                        microBatches);
+                        microBatches, sendAhead);
                 double inProcessMillis = inProcess(bench, c.settings(session + "-local", batch, lr, 1, timed), c,
                         timed);
                 ratios[r] = kafka.kafkaMillis() / inProcessMillis;
-                System.out.printf(Locale.ROOT, "%s, %d micro-batches, round %d: %.1f ms/step over Kafka, %.1f "
-                        + "in-process (steps 1..%d)%n", cell, microBatches, r, kafka.kafkaMillis(), inProcessMillis,
-                        timed - 1);
+                System.out.printf(Locale.ROOT, "%s, %d micro-batches%s, round %d: %.1f ms/step over Kafka, %.1f "
+                        + "in-process (steps 1..%d)%n", cell, microBatches, sendAhead ? "" : ", not sending ahead", r,
+                        kafka.kafkaMillis(), inProcessMillis, timed - 1);
             }
             Arrays.sort(ratios);
             return ratios[rounds / 2];
@@ -179,7 +179,7 @@ public final class SplitDesignBenchmark {
     }
 
     private static Result overKafka(SplitBench bench, EmbeddedKafkaBroker broker, SessionSettings s, Cell c,
-                                    int timed, int microBatches) throws Exception {
+                                    int timed, int microBatches, boolean sendAhead) throws Exception {
         String session = s.sessionId();
         try (SplitBench.Parties p = bench.parties(c.design(), c.alpha(), s.learningRate());
              KafkaProducer<String, byte[]> producer = PlainKafkaTransport.producer(broker.bootstrapServers(),
@@ -188,7 +188,7 @@ public final class SplitDesignBenchmark {
                      new BackboneEndpoint(p.server, KEYS, LIMITS, "bench-server", Clock.systemUTC()), producer)) {
             RemoteBackboneLink link = new RemoteBackboneLink(KEYS.forSession(session), "bench-client", LIMITS,
                     new RemoteBackboneLink.Settings(s.bitsUp(), s.bitsDown(), s.gradientBitsUp(),
-                            s.gradientBitsDown(), Duration.ofSeconds(60), 3, microBatches),
+                            s.gradientBitsDown(), Duration.ofSeconds(60), 3, microBatches, sendAhead),
                     records -> records.forEach(producer::send),
                     Clock.systemUTC());
             StepClock clock = new StepClock();

@@ -30,12 +30,14 @@ import org.openjdk.jmh.runner.options.TimeValue;
  *
  * <pre>
  * java -cp "$CP" io.guardedtuning.benchmarks.WireBench [out=docs/wire-bench.json] [machine]
- *      [codecs=measure|keep] [event=measure|keep] [repeats=7] [events=4] [timed=20] [rounds=3] [opt125m=4]
- *      [micro=0]
+ *      [codecs=measure|keep] [event=measure|keep] [repeats=7] [events=4] [timed=20] [rounds=3]
+ *      [opt125m=4|keep] [micro=0]
  * </pre>
  * {@code codecs=keep} copies the codec entries of the existing {@code out} instead of re-running JMH (~15 min);
  * {@code event=keep} its event-vs-Kafka figure;
- * {@code opt125m} is the OPT-125m shape's timed steps per design (0 leaves it out: ~20 s a step on 2 cores).
+ * {@code opt125m} is the OPT-125m shape's timed steps per design (0 leaves it out: ~20 s a step on 2 cores; keep
+ * copies its ratios from the existing {@code out}). Gradfree on the bundled model is also run without sending
+ * ahead, to show what sending ahead saves.
  */
 public final class WireBench {
 
@@ -64,10 +66,18 @@ public final class WireBench {
         splitRatios(bundledBench, 5, 1, 1);
         double[] bundled = splitRatios(bundledBench, timed, micro, rounds);
         double[] bundledWhole = splitRatios(bundledBench, timed, 1, rounds);
-        int opt125mTimed = o.integer("opt125m", 4);
+        // What sending ahead saves here, where the client, the broker and the backbone share the same cores.
+        double gradfreeNotAhead = SplitDesignBenchmark.kafkaOverInProcess(bundledBench, GRADFREE, 8, 3e-3f, timed,
+                micro, false, rounds);
+        boolean keepOpt125m = o.text("opt125m", "4").equals("keep");
+        int opt125mTimed = keepOpt125m ? 0 : o.integer("opt125m", 4);
         double[] opt125m = {Double.NaN, Double.NaN};
         double[] opt125mWhole = {Double.NaN, Double.NaN};
-        if (opt125mTimed > 0) {
+        if (keepOpt125m) {
+            double[] kept = keptOpt125m(Files.readString(out));
+            opt125m = new double[] {kept[0], kept[1]};
+            opt125mWhole = new double[] {kept[2], kept[3]};
+        } else if (opt125mTimed > 0) {
             SplitBench shape = SplitBench.load(SplitBench.Options.parse(new String[] {"shape=opt-125m", "test=2"}),
                     128);
             opt125m = splitRatios(shape, opt125mTimed, micro, 1);
@@ -80,6 +90,7 @@ public final class WireBench {
                 + "},\n"
                 + "  \"gradfreeOverInProcess\": {\"bundled\": " + fmt(bundled[1]) + ", \"opt125m\": "
                 + fmt(opt125m[1]) + "},\n"
+                + "  \"gradfreeNotSendingAhead\": {\"bundled\": " + fmt(gradfreeNotAhead) + "},\n"
                 + "  \"unpipelined\": {\"onlineOverInProcess\": {\"bundled\": " + fmt(bundledWhole[0])
                 + ", \"opt125m\": " + fmt(opt125mWhole[0]) + "}, \"gradfreeOverInProcess\": {\"bundled\": "
                 + fmt(bundledWhole[1]) + ", \"opt125m\": " + fmt(opt125mWhole[1]) + "}}\n}\n";
@@ -93,8 +104,24 @@ public final class WireBench {
      */
     private static double[] splitRatios(SplitBench bench, int timed, int microBatches, int rounds) throws Exception {
         return new double[] {
-            SplitDesignBenchmark.kafkaOverInProcess(bench, ONLINE, 8, 3e-3f, timed, microBatches, rounds),
-            SplitDesignBenchmark.kafkaOverInProcess(bench, GRADFREE, 8, 3e-3f, timed, microBatches, rounds)};
+            SplitDesignBenchmark.kafkaOverInProcess(bench, ONLINE, 8, 3e-3f, timed, microBatches, true, rounds),
+            SplitDesignBenchmark.kafkaOverInProcess(bench, GRADFREE, 8, 3e-3f, timed, microBatches, true, rounds)};
+    }
+
+    /**
+     * The OPT-125m ratios of the existing file: Online and Gradfree, pipelined then unpipelined (the order this class
+     * writes them in).
+     */
+    private static double[] keptOpt125m(String json) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"opt125m\": ([0-9.]+|null)").matcher(json);
+        double[] kept = new double[4];
+        for (int i = 0; i < kept.length; i++) {
+            if (!m.find()) {
+                throw new IllegalArgumentException("the existing file has fewer than 4 OPT-125m ratios to keep");
+            }
+            kept[i] = m.group(1).equals("null") ? Double.NaN : Double.parseDouble(m.group(1));
+        }
+        return kept;
     }
 
     /** A top-level number of the existing file, for the parts a run keeps instead of measuring. */

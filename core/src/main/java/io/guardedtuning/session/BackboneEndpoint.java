@@ -45,7 +45,7 @@ public final class BackboneEndpoint {
     private static final class SessionState {
         final TensorEventWriter writer;
         /** Recent answers by (kind, step), so a retried request is answered identically and cheaply. */
-        final Map<String, List<ProducerRecord<String, byte[]>>> answers = new LinkedHashMap<>();
+        final Map<String, TensorEventWriter.SignedRecords> answers = new LinkedHashMap<>();
 
         SessionState(TensorEventWriter writer) {
             this.writer = writer;
@@ -113,7 +113,7 @@ public final class BackboneEndpoint {
         // A forward for backward must run again even when answered before: the retry exists because the server
         // no longer holds what backward needs.
         boolean replayable = m.kind() == EventKind.GRADIENT_UP || !SplitProtocol.backward(m);
-        List<ProducerRecord<String, byte[]>> cached = replayable ? state.answers.get(answerKey) : null;
+        TensorEventWriter.SignedRecords cached = replayable ? state.answers.get(answerKey) : null;
         if (cached != null && m.attempt() > 0) {
             meter.retryAnswered(session);
             return count(session, cached);
@@ -139,7 +139,7 @@ public final class BackboneEndpoint {
             }
         }
         meter.computed(session, (System.nanoTime() - started) / 1_000_000);
-        List<ProducerRecord<String, byte[]>> records = state.writer.records(Topics.sessionDown(session), reply);
+        TensorEventWriter.SignedRecords records = state.writer.records(Topics.sessionDown(session), reply);
         state.answers.put(answerKey, records);
         while (state.answers.size() > ANSWERS_KEPT_PER_SESSION) {
             state.answers.remove(state.answers.keySet().iterator().next());
@@ -147,10 +147,9 @@ public final class BackboneEndpoint {
         return count(session, records);
     }
 
-    private List<ProducerRecord<String, byte[]>> count(String session, List<ProducerRecord<String, byte[]>> out) {
-        for (ProducerRecord<String, byte[]> r : out) {
-            meter.sent(session, r.value().length);
-        }
+    /** Meters an answer without reading it: reading would sign every chunk before the first could be sent. */
+    private List<ProducerRecord<String, byte[]>> count(String session, TensorEventWriter.SignedRecords out) {
+        meter.sent(session, out.size(), out.valueBytes());
         return out;
     }
 

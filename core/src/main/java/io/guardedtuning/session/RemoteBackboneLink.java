@@ -55,10 +55,10 @@ public final class RemoteBackboneLink implements BackboneLink {
      *                     the size of h_in); the step's result is the same
      */
     public record Settings(int bitsUp, int bitsDown, int gradientBitsUp, int gradientBitsDown, Duration timeout,
-                           int maxAttempts, int microBatches) {
+                           int maxAttempts, int microBatches, boolean sendAhead) {
         public Settings(int bitsUp, int bitsDown, int gradientBitsUp, int gradientBitsDown, Duration timeout,
                         int maxAttempts) {
-            this(bitsUp, bitsDown, gradientBitsUp, gradientBitsDown, timeout, maxAttempts, 1);
+            this(bitsUp, bitsDown, gradientBitsUp, gradientBitsDown, timeout, maxAttempts, 1, true);
         }
 
         public Settings {
@@ -256,7 +256,7 @@ public final class RemoteBackboneLink implements BackboneLink {
      */
     @Override
     public void sendAhead(long step, HostTensor hIn, long[] lengths) {
-        if (step <= currentStep || ahead.containsKey(step) || ahead.size() >= MAX_AHEAD) {
+        if (!settings.sendAhead() || step <= currentStep || ahead.containsKey(step) || ahead.size() >= MAX_AHEAD) {
             return;
         }
         List<MicroBatches.Part> plan = plan(hIn, lengths);

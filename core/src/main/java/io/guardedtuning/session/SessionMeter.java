@@ -35,9 +35,9 @@ public final class SessionMeter {
         live(session).messagesIn.incrementAndGet();
     }
 
-    void sent(String session, long bytes) {
+    void sent(String session, int messages, long bytes) {
         live(session).bytesOut.addAndGet(bytes);
-        live(session).messagesOut.incrementAndGet();
+        live(session).messagesOut.addAndGet(messages);
     }
 
     void computed(String session, long millis) {

@@ -1,18 +1,14 @@
 package io.guardedtuning.wire;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 import com.github.luben.zstd.Zstd;
 import net.jpountz.lz4.LZ4Compressor;
+import net.jpountz.lz4.LZ4Exception;
 import net.jpountz.lz4.LZ4Factory;
 import net.jpountz.xxhash.XXHashFactory;
-import org.apache.kafka.common.compress.Compression;
-import org.apache.kafka.common.record.RecordBatch;
-import org.apache.kafka.common.utils.BufferSupplier;
 
 /**
  * Lossless compression of a codec payload with the zstd-jni and lz4-java that kafka-clients already depends on.
@@ -23,7 +19,7 @@ import org.apache.kafka.common.utils.BufferSupplier;
  * (a zstd decoder reads concatenated frames as one stream, so Kafka's stream and one libzstd call both read it).</li>
  * <li>lz4: byte for byte the LZ4 frame kafka-clients' stream writes at its default level (independent 64 KiB
  * blocks, LZ4's fast compressor, a block that does not shrink stored as is, no checksums), but written directly,
- * 16 blocks to a parallel task, instead of through the stream's buffers. Read by Kafka's stream.</li>
+ * 16 blocks to a parallel task, instead of through the stream's buffers, and read the same way.</li>
  * </ul>
  */
 public enum PayloadCompression {
@@ -119,6 +115,66 @@ public enum PayloadCompression {
         return Arrays.copyOf(out.array(), out.position());
     }
 
+    /**
+     * Reads the frame {@link #lz4Frame} (and Kafka's stream) writes, checking every field before it is used: the
+     * magic, FLG, BD and header checksum, each block's size (at most 64 KiB, every block but the last exactly 64 KiB
+     * of content, none past the payload or the declared length), the end mark and nothing after it. The block
+     * headers are walked first; the blocks then decompress in parallel, each into its own place.
+     */
+    private static byte[] lz4Read(byte[] payload, int declared) {
+        ByteBuffer in = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
+        in.position(4);
+        if (in.remaining() < 7 || in.getInt() != LZ4_MAGIC || in.get() != LZ4_FLG || in.get() != LZ4_BD
+                || (in.get() & 0xFF) != ((XXHashFactory.fastestInstance().hash32().hash(payload, 8, 2, 0) >> 8) & 0xFF)) {
+            throw corruptLz4("not the LZ4 frame header of the wire format (magic, FLG 0x60, BD 0x40, checksum)");
+        }
+        int blocks = (declared + LZ4_BLOCK_BYTES - 1) / LZ4_BLOCK_BYTES;
+        int[] at = new int[blocks];
+        int[] size = new int[blocks];
+        for (int b = 0; b < blocks; b++) {
+            if (in.remaining() < 4) {
+                throw corruptLz4("truncated before block " + b + " of " + blocks);
+            }
+            int word = in.getInt();
+            size[b] = word & ~LZ4_STORED;
+            int content = Math.min(LZ4_BLOCK_BYTES, declared - b * LZ4_BLOCK_BYTES);
+            boolean stored = (word & LZ4_STORED) != 0;
+            if (size[b] < 1 || size[b] > LZ4_BLOCK_BYTES || size[b] > in.remaining() || stored && size[b] != content) {
+                throw corruptLz4("block " + b + " has size word " + Integer.toUnsignedString(word) + " for "
+                        + content + " bytes of content, " + in.remaining() + " bytes left");
+            }
+            at[b] = stored ? -1 - in.position() : in.position();
+            in.position(in.position() + size[b]);
+        }
+        if (in.remaining() != 4 || in.getInt() != 0) {
+            throw corruptLz4("no end mark right after the " + blocks + " blocks the declared length needs");
+        }
+        byte[] raw = new byte[declared];
+        IntStream range = IntStream.range(0, blocks);
+        (blocks > LZ4_BLOCKS_PER_TASK ? range.parallel() : range).forEach(b -> {
+            int content = Math.min(LZ4_BLOCK_BYTES, declared - b * LZ4_BLOCK_BYTES);
+            if (at[b] < 0) {
+                System.arraycopy(payload, -1 - at[b], raw, b * LZ4_BLOCK_BYTES, content);
+                return;
+            }
+            int written;
+            try {
+                written = LZ4Factory.fastestInstance().safeDecompressor().decompress(payload, at[b], size[b], raw,
+                        b * LZ4_BLOCK_BYTES, content);
+            } catch (LZ4Exception e) {
+                throw corruptLz4("block " + b + " does not decompress: " + e.getMessage());
+            }
+            if (written != content) {
+                throw corruptLz4("block " + b + " holds " + written + " bytes, not " + content);
+            }
+        });
+        return raw;
+    }
+
+    private static WireRejectionException corruptLz4(String why) {
+        return new WireRejectionException(RejectReason.SIZE_MISMATCH, "corrupt LZ4 stream: " + why);
+    }
+
     /** A little-endian buffer holding the u32 uncompressed length, with room for {@code streamBytes} more. */
     private static ByteBuffer withLength(int rawLength, long streamBytes) {
         return ByteBuffer.allocate(Math.toIntExact(4 + streamBytes)).order(ByteOrder.LITTLE_ENDIAN).putInt(rawLength);
@@ -146,16 +202,6 @@ public enum PayloadCompression {
             TensorCodec.requireSize(declared, read);
             return raw;
         }
-        try (InputStream stream = Compression.lz4().build().wrapForInput(in.slice(), RecordBatch.CURRENT_MAGIC_VALUE,
-                BufferSupplier.NO_CACHING)) {
-            byte[] raw = stream.readNBytes((int) declared);
-            TensorCodec.requireSize(declared, raw.length);
-            return raw;
-        } catch (IOException | RuntimeException e) {
-            if (e instanceof WireRejectionException w) {
-                throw w;
-            }
-            throw new WireRejectionException(RejectReason.SIZE_MISMATCH, "corrupt " + this + " stream: " + e);
-        }
+        return lz4Read(payload, (int) declared);
     }
 }

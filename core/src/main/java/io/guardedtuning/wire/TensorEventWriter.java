@@ -65,14 +65,21 @@ public final class TensorEventWriter {
      * Each chunk is cut and signed when first read, so a sender that produces them in order has the first on the
      * wire while the rest are still being signed; a chunk read again is the same record.
      */
-    public List<ProducerRecord<String, byte[]>> records(String topic, TensorEvent event) {
+    public SignedRecords records(String topic, TensorEvent event) {
         byte[] payload = event.payload();
         int chunkBytes = limits.maxChunkBytes();
         int count = Math.max(1, (int) ((payload.length + (long) chunkBytes - 1) / chunkBytes));
         return new SignedChunks(topic, event, chunkBytes, count);
     }
 
-    private final class SignedChunks extends AbstractList<ProducerRecord<String, byte[]>> {
+    /** An event's records, each signed when first read. */
+    public interface SignedRecords extends List<ProducerRecord<String, byte[]>> {
+
+        /** The bytes of all the records' values (the event's payload), known without signing any record. */
+        long valueBytes();
+    }
+
+    private final class SignedChunks extends AbstractList<ProducerRecord<String, byte[]>> implements SignedRecords {
         private final String topic;
         private final TensorEvent event;
         private final int chunkBytes;
@@ -84,6 +91,11 @@ public final class TensorEventWriter {
             this.event = event;
             this.chunkBytes = chunkBytes;
             this.signed = new ProducerRecord[count];
+        }
+
+        @Override
+        public long valueBytes() {
+            return event.payload().length;
         }
 
         @Override

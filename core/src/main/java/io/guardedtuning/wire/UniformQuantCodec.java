@@ -221,23 +221,28 @@ final class UniformQuantCodec implements TensorCodec {
         // g = base + (j & mask): the row's group, or the column's, without a branch in the loop.
         int base = Math.max(tokenGroup, 0);
         int mask = tokenGroup < 0 ? -1 : 0;
-        long uniforms = 0;
-        for (int j = 0; j < length; j++) {
-            int g = base + (j & mask);
-            double level = (x[from + j] - zero[g]) * inverse[g];
-            double rounded;
-            if (rng == null) {
-                rounded = Math.rint(level);
-            } else {
-                // Two 24-bit uniforms in [0, 1) per draw: unbiased to 2^-24 of a step, half the draws of nextDouble.
-                if ((j & 1) == 0) {
-                    uniforms = rng.nextLong();
-                }
-                int u = (int) (uniforms >>> ((j & 1) == 0 ? 40 : 8)) & 0xFFFFFF;
-                rounded = Math.floor(level + u * 0x1.0p-24);
+        if (rng == null) {
+            for (int j = 0; j < length; j++) {
+                int g = base + (j & mask);
+                codes[at + j] = clamp(Math.rint((x[from + j] - zero[g]) * inverse[g]));
             }
-            codes[at + j] = (byte) Math.max(qMin, Math.min(qMax, (int) rounded));
+            return;
         }
+        // Two 24-bit uniforms in [0, 1) per draw: unbiased to 2^-24 of a step, half the draws of nextDouble.
+        for (int j = 0; j < length; j += 2) {
+            long uniforms = rng.nextLong();
+            int g = base + (j & mask);
+            codes[at + j] = clamp(Math.floor((x[from + j] - zero[g]) * inverse[g] + (uniforms >>> 40) * 0x1.0p-24));
+            if (j + 1 < length) {
+                int h = base + ((j + 1) & mask);
+                codes[at + j + 1] = clamp(Math.floor((x[from + j + 1] - zero[h]) * inverse[h]
+                        + ((uniforms >>> 8) & 0xFFFFFF) * 0x1.0p-24));
+            }
+        }
+    }
+
+    private byte clamp(double level) {
+        return (byte) Math.max(qMin, Math.min(qMax, (int) level));
     }
 
     /** Codes of elements from, from + 1, ... as nibbles: element 2j low, 2j + 1 high. */

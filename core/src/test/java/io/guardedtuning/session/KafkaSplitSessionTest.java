@@ -142,7 +142,7 @@ class KafkaSplitSessionTest {
              ClientSplitTrainer trainer = trainer(client, split, s, optimiser, dcor)) {
             RemoteBackboneLink link = new RemoteBackboneLink(KEYS.forSession(session), "client-test", LIMITS,
                     new RemoteBackboneLink.Settings(s.bitsUp(), s.bitsDown(), s.gradientBitsUp(),
-                            s.gradientBitsDown(), Duration.ofSeconds(20), 3, microBatches),
+                            s.gradientBitsDown(), Duration.ofSeconds(20), 3, microBatches, true),
                     records -> records.forEach(p::send), Clock.systemUTC());
             try (PlainKafkaTransport.PollLoop down = PlainKafkaTransport.listen(broker.bootstrapServers(), LIMITS,
                     link)) {

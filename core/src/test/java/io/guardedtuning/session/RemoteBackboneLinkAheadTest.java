@@ -92,7 +92,7 @@ class RemoteBackboneLinkAheadTest {
     /** A started link whose steps 0 and 1 went ahead (both before either ran). */
     private static RemoteBackboneLink twoStepsAhead(Backbone backbone, Duration timeout) {
         RemoteBackboneLink link = new RemoteBackboneLink(KEY, "client", LIMITS,
-                new RemoteBackboneLink.Settings(32, 32, 32, 32, timeout, 3, 1), backbone::receive,
+                new RemoteBackboneLink.Settings(32, 32, 32, 32, timeout, 3, 1, true), backbone::receive,
                 Clock.systemUTC());
         backbone.link = link;
         link.start(1000, SplitProtocol.TRAIN, KnownDefence.NONE);

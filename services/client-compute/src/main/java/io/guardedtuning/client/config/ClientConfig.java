@@ -89,6 +89,13 @@ public interface ClientConfig {
     @WithDefault("0")
     int microBatches();
 
+    /**
+     * Gradfree: send step s+1's h_in before waiting for step s's h_out, so the backbone computes while the client
+     * runs its top half. Off only to measure what it saves (the weights are the same either way).
+     */
+    @WithDefault("true")
+    boolean sendAhead();
+
     /** Longest scored sequence; longer contexts lose their start. */
     @WithDefault("256")
     int maxTokens();

@@ -74,7 +74,8 @@ public record ClientSettings(SessionSettings session, SessionKey key, String pro
         problems.throwIfAny();
         // The precisions were checked with the session settings.
         RemoteBackboneLink.Settings link = new RemoteBackboneLink.Settings(c.bitsUp(), c.bitsDown(),
-                c.gradientBitsUp(), c.gradientBitsDown(), c.answerTimeout(), c.maxAttempts(), c.microBatches());
+                c.gradientBitsUp(), c.gradientBitsDown(), c.answerTimeout(), c.maxAttempts(), c.microBatches(),
+                c.sendAhead());
         return new ClientSettings(session, key, c.producerId().orElse("client-" + session.sessionId()), c.model(),
                 c.task().name(), c.task().trainSize(), c.task().evalSize(), c.maxTokens(), c.evalBatchSize(),
                 c.checkpointDir(), c.summaryPath(), link, offline, c.autostart(), c.exitOnFinish(),
