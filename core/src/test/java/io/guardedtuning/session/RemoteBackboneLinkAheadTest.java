@@ -91,8 +91,12 @@ class RemoteBackboneLinkAheadTest {
 
     /** A started link whose steps 0 and 1 went ahead (both before either ran). */
     private static RemoteBackboneLink twoStepsAhead(Backbone backbone, Duration timeout) {
+        return twoStepsAhead(backbone, timeout, true);
+    }
+
+    private static RemoteBackboneLink twoStepsAhead(Backbone backbone, Duration timeout, boolean sendAhead) {
         RemoteBackboneLink link = new RemoteBackboneLink(KEY, "client", LIMITS,
-                new RemoteBackboneLink.Settings(32, 32, 32, 32, timeout, 3, 1, true), backbone::receive,
+                new RemoteBackboneLink.Settings(32, 32, 32, 32, timeout, 3, 1, sendAhead), backbone::receive,
                 Clock.systemUTC());
         backbone.link = link;
         link.start(1000, SplitProtocol.TRAIN, KnownDefence.NONE);
@@ -130,6 +134,16 @@ class RemoteBackboneLinkAheadTest {
         assertEquals(0, link.stats().retries());
         assertEquals(0, link.stats().answersDropped());
         assertEquals(0, link.stats().rejected());
+    }
+
+    @Test
+    void withSendingAheadOffEachStepGoesOutInItsTurn() {
+        Backbone backbone = new Backbone();
+        backbone.answerAtOnce = a -> true;
+        RemoteBackboneLink link = twoStepsAhead(backbone, Duration.ofSeconds(10), false);
+        assertEquals(List.of(), steps(backbone), "nothing went ahead");
+        assertEquals(List.of(doubled(H0), doubled(H1)), runBothSteps(link));
+        assertEquals(List.of(0L, 1L), steps(backbone), "each step went once, in its turn");
     }
 
     @Test
