@@ -78,6 +78,19 @@ public final class PublicText {
         return out;
     }
 
+    /** Row length of a privacy warm-up's public text (BOS included). */
+    public static final int WARMUP_ROW_TOKENS = 48;
+
+    /**
+     * The public text of a privacy warm-up that announces {@code rows}: that many held-out rows of
+     * {@link #WARMUP_ROW_TOKENS}, in {@link #halves}. The warm-up trains on the first half and the client calibrates
+     * its noise on the second; a provider replaying the announced recipe computes the same rows.
+     */
+    public static List<List<int[]>> warmupHalves(PackageCache cache, BpeTokenizer tokenizer, int bosTokenId,
+                                                 int rows) throws IOException {
+        return halves(heldOut(cache, tokenizer, bosTokenId, rows, WARMUP_ROW_TOKENS));
+    }
+
     /** Every other row to the first list, the rest to the second: disjoint public text for two parties. */
     public static List<List<int[]>> halves(List<int[]> rows) {
         List<int[]> a = new ArrayList<>();

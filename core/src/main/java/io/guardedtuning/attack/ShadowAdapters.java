@@ -57,7 +57,7 @@ final class ShadowAdapters {
         }
         try (OptModel shadow = threatModel.freshWholeModel()) {
             // The whole model is both the warmed client side and the stand-in the warm-up's LM loss runs through.
-            PrivacyWarmup.run(warmup, shadow, shadow, split, threatModel.auxiliary(), ClientDefence.SHADOW_SEED);
+            PrivacyWarmup.run(warmup, shadow, shadow, split, threatModel.warmupText(warmup), ClientDefence.SHADOW_SEED);
             if (drifts) {
                 drift(shadow, threatModel, defence, steps, settings);
             }

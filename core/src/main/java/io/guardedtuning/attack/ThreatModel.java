@@ -9,6 +9,7 @@ import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.OptParameters;
 import io.guardedtuning.model.Split;
 import io.guardedtuning.model.TokenBatch;
+import io.guardedtuning.privacy.PrivacyWarmup;
 import io.guardedtuning.tensor.HostTensor;
 
 import java.util.ArrayList;
@@ -18,6 +19,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -54,11 +56,13 @@ public final class ThreatModel implements AutoCloseable {
     private final BitSet auxiliaryVocabulary;
     private final LossNormalisation lossNormalisation;
     private final WireDefence knownDefence;
+    private final Function<PrivacyWarmup.Recipe, List<int[]>> warmupText;
     private final NDArray embeddingSquaredNorms;
     private final Map<String, AutoCloseable> artefacts = new LinkedHashMap<>(16, 0.75f, true);
 
     private ThreatModel(OptConfig config, Split split, OptModel pretrained, Map<String, HostTensor> backbone,
-                        List<int[]> auxiliary, LossNormalisation lossNormalisation, WireDefence knownDefence) {
+                        List<int[]> auxiliary, LossNormalisation lossNormalisation, WireDefence knownDefence,
+                        Function<PrivacyWarmup.Recipe, List<int[]>> warmupText) {
         this.config = config;
         this.split = split;
         this.pretrained = pretrained;
@@ -67,6 +71,7 @@ public final class ThreatModel implements AutoCloseable {
         this.auxiliaryVocabulary = PublicText.vocabulary(auxiliary);
         this.lossNormalisation = lossNormalisation;
         this.knownDefence = knownDefence;
+        this.warmupText = warmupText;
         this.embeddingSquaredNorms = DjlRuntime.withoutGradients(
                 () -> embeddings().square().sum(new int[] {1}));
     }
@@ -80,6 +85,17 @@ public final class ThreatModel implements AutoCloseable {
     public static ThreatModel of(OptConfig config, Split split, Map<String, HostTensor> pretrainedWeights,
                                  List<int[]> auxiliary, LossNormalisation lossNormalisation,
                                  WireDefence knownDefence) {
+        return of(config, split, pretrainedWeights, auxiliary, lossNormalisation, knownDefence, null);
+    }
+
+    /**
+     * @param warmupText the public text an announced privacy warm-up trains on, from the rows it announces
+     *                   ({@link PublicText#warmupHalves}), so that shadows replay the client's warm-up on the same
+     *                   text; null when the provider has no copy of that text (the auxiliary text stands in)
+     */
+    public static ThreatModel of(OptConfig config, Split split, Map<String, HostTensor> pretrainedWeights,
+                                 List<int[]> auxiliary, LossNormalisation lossNormalisation,
+                                 WireDefence knownDefence, Function<PrivacyWarmup.Recipe, List<int[]>> warmupText) {
         Map<String, HostTensor> clientSide = new LinkedHashMap<>();
         Map<String, HostTensor> backbone = new LinkedHashMap<>();
         List<String> missing = new ArrayList<>();
@@ -108,7 +124,7 @@ public final class ThreatModel implements AutoCloseable {
             }
         }
         return new ThreatModel(config, split, OptModel.fromTensors(config, clientSide), Map.copyOf(backbone),
-                List.copyOf(aux), lossNormalisation, knownDefence);
+                List.copyOf(aux), lossNormalisation, knownDefence, warmupText);
     }
 
     public OptConfig config() {
@@ -127,6 +143,11 @@ public final class ThreatModel implements AutoCloseable {
      * The token ids present in the auxiliary text: an inverter trained on it can output only these, so a client
      * reports the share of its audited ids in this set beside each score.
      */
+    /** The text a shadow replays {@code recipe}'s warm-up on: the announced rows, or the auxiliary text. */
+    public List<int[]> warmupText(PrivacyWarmup.Recipe recipe) {
+        return warmupText == null || recipe.publicRows() == 0 ? auxiliary : warmupText.apply(recipe);
+    }
+
     public BitSet auxiliaryVocabulary() {
         return (BitSet) auxiliaryVocabulary.clone();
     }

@@ -85,7 +85,8 @@ public final class ClientDefence implements AutoCloseable {
      * with a budget, builds the client's own attacker: the audit's forward attacks over {@code attackerText} with
      * the pretrained client side and with a shadow the provider would warm up from {@link #SHADOW_SEED}.
      *
-     * @param publicText           public rows for the warm-up (one half) and the noise calibration (the other)
+     * @param publicText           public rows ({@link PublicText#warmupHalves}) for the warm-up (the first half, which
+     *                             the provider's shadow replays too) and the noise calibration (the second)
      * @param attackerText         the auditor's public text ({@link PublicText#ATTACKER_ROW_TOKENS}-token rows of the
      *                             whole held-out split): the budget's attacker must see all the provider could
      * @param pretrainedClientSide the pretrained client-side tensors (what the provider shipped)
@@ -108,8 +109,9 @@ public final class ClientDefence implements AutoCloseable {
         List<Map<String, HostTensor>> attackers = new ArrayList<>();
         attackers.add(pretrainedClientSide);
         if (!settings.warmup().isNone()) {
+            // The provider knows the warm-up's rows (the recipe announces them), only not its seed.
             attackers.add(shadow(settings.warmup(), client.config(), pretrainedClientSide, standIn, split,
-                    halves.get(1)));
+                    halves.get(0)));
         }
         ForwardLeakageProbe probe = new ForwardLeakageProbe(client.config(), split, attackers, attackerText,
                 probeSettings);

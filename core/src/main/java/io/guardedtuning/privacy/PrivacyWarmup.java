@@ -35,27 +35,43 @@ public final class PrivacyWarmup {
      * @param alpha        weight of dCor²(E(x), h_in) against the LM loss
      * @param perturbation std of the secret start, relative to each input-adapter weight matrix's own std
      * @param batch        public sequences per step
+     * @param publicRows   the held-out rows the text is cut from ({@link io.guardedtuning.attack.PublicText#warmupHalves}: the warm-up
+     *                     trains on the first half), so the provider can replay it on the same text; 0 when not
+     *                     announced
      */
-    public record Recipe(int steps, float learningRate, float alpha, float perturbation, int batch) {
+    public record Recipe(int steps, float learningRate, float alpha, float perturbation, int batch, int publicRows) {
 
-        public static final Recipe NONE = new Recipe(0, 1e-3f, 0f, 0f, 1);
+        public static final Recipe NONE = new Recipe(0, 1e-3f, 0f, 0f, 1, 0);
 
         public Recipe {
-            if (steps < 0 || batch < 1 || !(learningRate > 0) || !(alpha >= 0) || !(perturbation >= 0)) {
+            if (steps < 0 || batch < 1 || !(learningRate > 0) || !(alpha >= 0) || !(perturbation >= 0)
+                    || publicRows < 0) {
                 throw new IllegalArgumentException("warm-up recipe: steps >= 0, batch >= 1, lr > 0, alpha >= 0, "
-                        + "perturbation >= 0; got " + steps + ", " + batch + ", " + learningRate + ", " + alpha
-                        + ", " + perturbation);
+                        + "perturbation >= 0, rows >= 0; got " + steps + ", " + batch + ", " + learningRate + ", "
+                        + alpha + ", " + perturbation + ", " + publicRows);
             }
+        }
+
+        public Recipe(int steps, float learningRate, float alpha, float perturbation, int batch) {
+            this(steps, learningRate, alpha, perturbation, batch, 0);
         }
 
         public boolean isNone() {
             return steps == 0;
         }
 
-        /** The announced form, e.g. {@code dcor-lm:steps=200,lr=0.001,alpha=8.0,perturb=0.1,batch=8}, or "none". */
+        /** The same recipe, announcing the number of held-out rows its text is cut from. */
+        public Recipe withPublicRows(int rows) {
+            return new Recipe(steps, learningRate, alpha, perturbation, batch, rows);
+        }
+
+        /**
+         * The announced form, e.g. {@code dcor-lm:steps=200,lr=0.001,alpha=8.0,perturb=0.1,batch=8,rows=600}, or
+         * "none".
+         */
         public String spec() {
             return isNone() ? "none" : String.format(Locale.ROOT, "dcor-lm:steps=%d,lr=%s,alpha=%s,perturb=%s,batch=%d",
-                    steps, learningRate, alpha, perturbation, batch);
+                    steps, learningRate, alpha, perturbation, batch) + (publicRows > 0 ? ",rows=" + publicRows : "");
         }
 
         /** Parses {@link #spec()}; keys left out keep the defaults of {@link #dcorLm}. */
@@ -66,11 +82,12 @@ public final class PrivacyWarmup {
             }
             if (!s.startsWith("dcor-lm")) {
                 throw new IllegalArgumentException("unknown warm-up recipe '" + spec + "' (known: none, "
-                        + "dcor-lm:steps=N,lr=X,alpha=X,perturb=X,batch=N)");
+                        + "dcor-lm:steps=N,lr=X,alpha=X,perturb=X,batch=N,rows=N)");
             }
             Recipe d = dcorLm(200, 8f);
             int steps = d.steps;
             int batch = d.batch;
+            int rows = 0;
             float lr = d.learningRate;
             float alpha = d.alpha;
             float perturb = d.perturbation;
@@ -88,8 +105,9 @@ public final class PrivacyWarmup {
                             case "alpha" -> alpha = Float.parseFloat(p[1].strip());
                             case "perturb" -> perturb = Float.parseFloat(p[1].strip());
                             case "batch" -> batch = Integer.parseInt(p[1].strip());
+                            case "rows" -> rows = Integer.parseInt(p[1].strip());
                             default -> throw new IllegalArgumentException("warm-up recipe: unknown key '" + p[0]
-                                    + "' (steps, lr, alpha, perturb, batch)");
+                                    + "' (steps, lr, alpha, perturb, batch, rows)");
                         }
                     } catch (NumberFormatException e) {
                         throw new IllegalArgumentException("warm-up recipe: '" + kv + "' is not a number");
@@ -98,7 +116,7 @@ public final class PrivacyWarmup {
             } else if (!rest.isEmpty()) {
                 throw new IllegalArgumentException("unknown warm-up recipe '" + spec + "'");
             }
-            return new Recipe(steps, lr, alpha, perturb, batch);
+            return new Recipe(steps, lr, alpha, perturb, batch, rows);
         }
 
         public static Recipe dcorLm(int steps, float alpha) {

@@ -17,8 +17,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 
 /**
  * The adaptive attacker's shadow replays every defence announced: a privacy warm-up is run from the provider's own
- * seed (the client's is secret) before any drift, for Online and Gradfree alike. If the auditor stopped replaying
- * the warm-up, its shadow would be the pretrained copy again and this fails.
+ * seed (the client's is secret) before any drift, for Online and Gradfree alike, on the rows the recipe announces,
+ * so that it is exactly the shadow the client's own leakage check attacks itself with. If the auditor stopped
+ * replaying the warm-up, or replayed it on other text, this fails.
  */
 class AdaptiveSipAttackTest {
 
@@ -28,23 +29,42 @@ class AdaptiveSipAttackTest {
     void theShadowOfAWarmedUpClientIsThePretrainedCopyWarmedUpFromTheProvidersSeed() {
         Map<String, HostTensor> pretrained = OptModel.randomTensors(AttackTest.CONFIG, 5, n -> true);
         List<int[]> aux = ClientSimulation.randomSequences(new Random(1), 40, 8, 16, AttackTest.CONFIG.vocabSize());
-        Map<String, HostTensor> expected;
-        try (OptModel replay = OptModel.fromTensors(AttackTest.CONFIG, pretrained)) {
-            PrivacyWarmup.run(WARMUP, replay, replay, AttackTest.SPLIT, aux, ClientDefence.SHADOW_SEED);
-            expected = replay.toTensors(AttackTest.SPLIT.client());
+        List<int[]> warmupRows = ClientSimulation.randomSequences(new Random(2), 20, 8, 12,
+                AttackTest.CONFIG.vocabSize());
+        PrivacyWarmup.Recipe announced = WARMUP.withPublicRows(40);
+        // The shadow the client's own leakage check builds: its warm-up rows, the provider's seed, the pretrained
+        // middle as stand-in.
+        Map<String, HostTensor> clientCheck;
+        try (OptModel standIn = OptModel.fromTensors(AttackTest.CONFIG,
+                HostTensor.select(pretrained, AttackTest.SPLIT.backbone()))) {
+            clientCheck = ClientDefence.shadow(announced, AttackTest.CONFIG,
+                    HostTensor.select(pretrained, AttackTest.SPLIT.client()), standIn, AttackTest.SPLIT, warmupRows);
         }
         ShadowAdapters.Settings settings = new ShadowAdapters.Settings(4, 1e-3f, 3);
         try (ThreatModel tm = ThreatModel.of(AttackTest.CONFIG, AttackTest.SPLIT, pretrained, aux,
-                ThreatModel.LossNormalisation.MEAN_OVER_TARGETS, WireDefence.NONE)) {
+                ThreatModel.LossNormalisation.MEAN_OVER_TARGETS, WireDefence.NONE,
+                recipe -> recipe.publicRows() == 40 ? warmupRows : List.of())) {
             for (String design : new String[] {"online", "gradfree"}) {
-                KnownDefence announced = new KnownDefence(design, 0, 0f, 0f, 1e-3f, WARMUP.spec());
-                try (OptModel shadow = ShadowAdapters.tune(tm, announced, 0, settings)) {
+                KnownDefence known = new KnownDefence(design, 0, 0f, 0f, 1e-3f, announced.spec());
+                try (OptModel shadow = ShadowAdapters.tune(tm, known, 0, settings)) {
                     Map<String, HostTensor> got = shadow.toTensors(AttackTest.SPLIT.client());
-                    expected.forEach((n, t) -> assertArrayEquals(t.data(), got.get(n).data(), 1e-6f, design + " " + n));
+                    clientCheck.forEach((n, t) -> assertArrayEquals(t.data(), got.get(n).data(), 1e-6f,
+                            design + " " + n));
                     String moved = OptParameters.layer(0) + "fc1.weight";
                     assertFalse(Arrays.equals(pretrained.get(moved).data(), got.get(moved).data()),
                             "the warm-up moved the shadow's input adapter");
                 }
+            }
+            // A recipe that announces no rows is replayed on the auxiliary text.
+            Map<String, HostTensor> onAuxiliary;
+            try (OptModel replay = OptModel.fromTensors(AttackTest.CONFIG, pretrained)) {
+                PrivacyWarmup.run(WARMUP, replay, replay, AttackTest.SPLIT, aux, ClientDefence.SHADOW_SEED);
+                onAuxiliary = replay.toTensors(AttackTest.SPLIT.client());
+            }
+            try (OptModel shadow = ShadowAdapters.tune(tm, new KnownDefence("online", 0, 0f, 0f, 1e-3f,
+                    WARMUP.spec()), 0, settings)) {
+                Map<String, HostTensor> got = shadow.toTensors(AttackTest.SPLIT.client());
+                onAuxiliary.forEach((n, t) -> assertArrayEquals(t.data(), got.get(n).data(), 1e-6f, n));
             }
         }
     }

@@ -79,6 +79,9 @@ class PrivacyWarmupTest {
     void recipesRoundTripAndBadOnesAreNamed() {
         PrivacyWarmup.Recipe r = new PrivacyWarmup.Recipe(120, 2e-3f, 16f, 0.2f, 6);
         assertEquals(r, PrivacyWarmup.Recipe.parse(r.spec()));
+        PrivacyWarmup.Recipe announced = r.withPublicRows(600);
+        assertTrue(announced.spec().endsWith(",rows=600"), announced.spec());
+        assertEquals(announced, PrivacyWarmup.Recipe.parse(announced.spec()));
         assertEquals(PrivacyWarmup.Recipe.NONE, PrivacyWarmup.Recipe.parse("none"));
         assertEquals(PrivacyWarmup.Recipe.dcorLm(200, 8f), PrivacyWarmup.Recipe.parse("dcor-lm"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> PrivacyWarmup.Recipe.parse("dcor-lm:speed=3"))

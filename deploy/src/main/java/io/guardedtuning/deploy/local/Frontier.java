@@ -138,7 +138,7 @@ public final class Frontier {
         Map<String, HostTensor> weights = checkpoint.tensors();
         BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
         List<int[]> text = PublicText.heldOut(new PackageCache(), tokenizer, config.bosTokenId(), grid.publicRows(),
-                48);
+                PublicText.WARMUP_ROW_TOKENS);
         return new Frontier(grid, log, config, weights, tokenizer, text);
     }
 
@@ -264,7 +264,8 @@ public final class Frontier {
             List<List<int[]>> halves = PublicText.halves(publicText);
             List<Map<String, HostTensor>> weights = new ArrayList<>(List.of(clientSide));
             if (!warmup.isNone()) {
-                weights.add(ClientDefence.shadow(warmup, config, clientSide, standIn, split, halves.get(1)));
+                // The warm-up's own rows: the provider knows them (the recipe announces them), not the seed.
+                weights.add(ClientDefence.shadow(warmup, config, clientSide, standIn, split, halves.get(0)));
             }
             return new ForwardLeakageProbe(config, split, weights, publicText, ForwardLeakageProbe.Settings.auditors(
                     grid.sipSteps(), BisrForwardAttack.DEFAULT_STEPS));

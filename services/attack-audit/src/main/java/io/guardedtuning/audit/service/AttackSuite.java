@@ -8,6 +8,7 @@ import io.guardedtuning.attack.ThreatModel;
 import io.guardedtuning.attack.WireDefence;
 import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.Split;
+import io.guardedtuning.privacy.PrivacyWarmup;
 import io.guardedtuning.split.BackboneServer;
 import io.guardedtuning.tensor.HostTensor;
 
@@ -15,6 +16,7 @@ import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * The honest-but-curious server's toolkit, built once: the threat model (pretrained client-side weights, split,
@@ -31,14 +33,16 @@ public final class AttackSuite implements AutoCloseable {
     /**
      * @param pretrained the model the provider shipped (whole); the threat model copies its client side and the
      *                   backbone part is used as the server's own trunk; the suite closes it
+     * @param warmupText the text of an announced warm-up ({@link ThreatModel#of}), or null
      */
-    public AttackSuite(OptModel pretrained, Split split, List<int[]> auxiliary, WireDefence knownDefence,
+    public AttackSuite(OptModel pretrained, Split split, List<int[]> auxiliary,
+                       Function<PrivacyWarmup.Recipe, List<int[]>> warmupText, WireDefence knownDefence,
                        List<String> attackNames, AttackCatalog.Caps caps) {
         this.attacks = AttackCatalog.attacks(attackNames, caps);
         this.pretrained = pretrained;
         // The whole model: the backbone part is the provider's own and serves the adaptive attackers' shadows.
         this.threatModel = ThreatModel.of(pretrained.config(), split, pretrained.toTensors(n -> true),
-                auxiliary, ThreatModel.LossNormalisation.MEAN_OVER_TARGETS, knownDefence);
+                auxiliary, ThreatModel.LossNormalisation.MEAN_OVER_TARGETS, knownDefence, warmupText);
         this.backbone = new BackboneServer(pretrained, split, 1);
     }
 

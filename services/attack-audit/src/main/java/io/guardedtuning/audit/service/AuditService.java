@@ -175,11 +175,14 @@ public class AuditService {
         try {
             Path dir = ModelCatalog.resolve(config.model());
             OptModel pretrained = ModelFiles.load(dir);
+            BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
             List<int[]> auxiliary = AuxiliaryText.load(config.auxiliary().corpus(),
                     config.auxiliary().maxSequences(), config.auxiliary().sequenceTokens(),
-                    pretrained.config().bosTokenId(), BpeTokenizer.fromDirectory(dir));
+                    pretrained.config().bosTokenId(), tokenizer);
             AuditConfig.Caps c = config.caps();
-            return new AttackSuite(pretrained, Split.of(config.k(), pretrained.config()), auxiliary, defence(),
+            return new AttackSuite(pretrained, Split.of(config.k(), pretrained.config()), auxiliary,
+                    config.auxiliary().corpus() ? AuxiliaryText.warmupText(tokenizer, pretrained.config().bosTokenId())
+                            : null, defence(),
                     config.attacks(), new AttackCatalog.Caps(c.sipSteps(), c.sipHidden(), c.eiaSteps(),
                     c.bisrForwardSteps(), c.tagSteps(), c.bisrBackwardSteps(), c.shadowSteps(),
                     c.shadowLearningRate(), c.namoeAlphas()));

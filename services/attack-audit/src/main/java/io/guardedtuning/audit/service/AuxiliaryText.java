@@ -2,12 +2,17 @@ package io.guardedtuning.audit.service;
 
 import io.guardedtuning.attack.PublicText;
 import io.guardedtuning.data.PackageCache;
+import io.guardedtuning.privacy.PrivacyWarmup;
 import io.guardedtuning.tokenizer.BpeTokenizer;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * The public text the attacker trains its inverters and shadow adapters on: by default the <em>whole</em> held-out
@@ -27,6 +32,21 @@ public final class AuxiliaryText {
         return fromCorpus
                 ? PublicText.heldOut(new PackageCache(), tokenizer, bosTokenId, maxSequences, sequenceTokens)
                 : PublicText.rows(List.of(bundled()), tokenizer, bosTokenId, sequenceTokens, maxSequences);
+    }
+
+    /**
+     * The text an announced privacy warm-up trains on, cut from the held-out corpus as the client cuts it (the rows
+     * the recipe announces, their first half), each distinct row count loaded once.
+     */
+    public static Function<PrivacyWarmup.Recipe, List<int[]>> warmupText(BpeTokenizer tokenizer, int bosTokenId) {
+        Map<Integer, List<int[]>> loaded = new ConcurrentHashMap<>();
+        return recipe -> loaded.computeIfAbsent(recipe.publicRows(), rows -> {
+            try {
+                return PublicText.warmupHalves(new PackageCache(), tokenizer, bosTokenId, rows).get(0);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
     }
 
     static String bundled() throws IOException {

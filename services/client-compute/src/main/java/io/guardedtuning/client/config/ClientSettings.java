@@ -95,7 +95,8 @@ public record ClientSettings(SessionSettings session, SessionKey key, String pro
         }
         long secret = p.secretSeed().orElseGet(() -> new SecureRandom().nextLong());
         ClientDefence.Settings defence = problems.check("gt.client.privacy.*", () -> new ClientDefence.Settings(
-                p.noise(), recipe == null ? PrivacyWarmup.Recipe.NONE : recipe, p.leakageBudget(), p.maxNoise(),
+                p.noise(), recipe == null || recipe.isNone() ? PrivacyWarmup.Recipe.NONE
+                        : recipe.withPublicRows(p.publicRows()), p.leakageBudget(), p.maxNoise(),
                 secret));
         return new Privacy(defence, p.publicRows(), ForwardLeakageProbe.Settings.auditors(
                 Math.max(1, p.probeSipSteps()), Math.max(0, p.probeRefineSteps())));

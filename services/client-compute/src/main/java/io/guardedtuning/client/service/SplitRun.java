@@ -159,7 +159,7 @@ public final class SplitRun {
         listener.phase(SessionProgress.Phase.LOADING);
         PackageCache cache = new PackageCache();
         List<int[]> publicText = PublicText.heldOut(cache, data.tokenizer(), data.config().bosTokenId(),
-                p.publicRows(), 48);
+                p.publicRows(), PublicText.WARMUP_ROW_TOKENS);
         List<int[]> attackerText = p.defence().leakageBudget() == 0 ? List.of() : PublicText.heldOut(cache,
                 data.tokenizer(), data.config().bosTokenId(), PublicText.ATTACKER_MAX_ROWS,
                 PublicText.ATTACKER_ROW_TOKENS);
