@@ -1,0 +1,131 @@
+package io.guardedtuning.benchmarks;
+
+import ai.djl.ndarray.NDManager;
+import io.guardedtuning.attack.AdaptiveSipAttack;
+import io.guardedtuning.attack.KnownDefence;
+import io.guardedtuning.attack.Observation;
+import io.guardedtuning.attack.PublicText;
+import io.guardedtuning.attack.Reconstruction;
+import io.guardedtuning.attack.SipAttack;
+import io.guardedtuning.attack.ThreatModel;
+import io.guardedtuning.attack.WireDefence;
+import io.guardedtuning.checkpoint.HfCheckpoint;
+import io.guardedtuning.checkpoint.ModelCatalog;
+import io.guardedtuning.data.Corpus;
+import io.guardedtuning.data.Document;
+import io.guardedtuning.data.PackageCache;
+import io.guardedtuning.engine.DjlRuntime;
+import io.guardedtuning.metrics.TextLeakage;
+import io.guardedtuning.model.OptConfig;
+import io.guardedtuning.model.OptModel;
+import io.guardedtuning.model.Split;
+import io.guardedtuning.model.TokenBatch;
+import io.guardedtuning.privacy.PrivacyWarmup;
+import io.guardedtuning.split.Design;
+import io.guardedtuning.tensor.HostTensor;
+import io.guardedtuning.tokenizer.BpeTokenizer;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Issue 13: on which text must the provider replay an announced privacy warm-up for its adaptive SIP to follow the
+ * client? A Gradfree client on the bundled model warms its input adapter from a secret seed on its warm-up rows
+ * (the first half of the held-out rows the recipe announces); its h_in of private rows (the corpus' training
+ * documents) is attacked by SIP on the pretrained adapter, and by SIP through shadows warmed from the provider's
+ * seed on (a) the client's own warm-up rows, as the auditor now does, (b) the other half, as the client's check did,
+ * (c) the auditor's 256-token auxiliary rows, as the auditor did. The oracle trains SIP on the client's own adapter,
+ * which no provider has: the ceiling. Every inverter trains on the auditor's auxiliary text with the same recipe.
+ *
+ * <pre>
+ * java -cp "$CP" io.guardedtuning.benchmarks.WarmupShadowBenchmark [rows=480] [private=16] [secrets=1,2,3]
+ *      [sip-steps=400] [warmup-steps=120] [alpha=32]
+ * </pre>
+ */
+public final class WarmupShadowBenchmark {
+
+    private WarmupShadowBenchmark() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        SplitBench.Options o = SplitBench.Options.parse(args);
+        DjlRuntime.configure();
+        Path dir = ModelCatalog.resolve("gt-tiny-opt");
+        HfCheckpoint.Loaded checkpoint = HfCheckpoint.loadWhole(dir);
+        OptConfig config = checkpoint.config();
+        Map<String, HostTensor> pretrained = checkpoint.tensors();
+        BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
+        PackageCache cache = new PackageCache();
+        Split split = Split.of(2, config);
+        int rows = o.integer("rows", 480);
+        PrivacyWarmup.Recipe recipe = PrivacyWarmup.Recipe.dcorLm(o.integer("warmup-steps", 120),
+                Float.parseFloat(o.text("alpha", "32"))).withPublicRows(rows);
+        List<List<int[]>> halves = PublicText.warmupHalves(cache, tokenizer, config.bosTokenId(), rows);
+        List<int[]> auxiliary = PublicText.heldOut(cache, tokenizer, config.bosTokenId(), PublicText.ATTACKER_MAX_ROWS,
+                PublicText.ATTACKER_ROW_TOKENS);
+        List<int[]> privateRows = PublicText.rows(Corpus.load(cache).train().stream().limit(8).map(Document::text)
+                .toList(), tokenizer, config.bosTokenId(), PublicText.WARMUP_ROW_TOKENS, o.integer("private", 16));
+        SipAttack.Settings inverter = new SipAttack.Settings(256, 20, 8, 1e-3f, 1e-5f, o.integer("sip-steps", 400), 17);
+        Map<String, Function<PrivacyWarmup.Recipe, List<int[]>>> shadowTexts = new LinkedHashMap<>();
+        shadowTexts.put("shadow on the client's warm-up rows (auditor now)", r -> halves.get(0));
+        shadowTexts.put("shadow on the other half (client's check before)", r -> halves.get(1));
+        shadowTexts.put("shadow on the 256-token auxiliary rows (auditor before)", r -> auxiliary);
+        System.out.printf(Locale.ROOT, "recipe %s; %d private rows; SIP %d steps on %d auxiliary rows%n",
+                recipe.spec(), privateRows.size(), inverter.maxSteps(), auxiliary.size());
+        System.out.println("| client secret | SIP on pretrained | " + String.join(" | ", shadowTexts.keySet())
+                + " | oracle: SIP on the client's adapter |");
+        System.out.println("|---|---:|---:|---:|---:|---:|");
+        for (String secret : o.text("secrets", "1,2,3").split(",")) {
+            Map<String, HostTensor> warmed;
+            try (OptModel client = OptModel.fromTensors(config, pretrained)) {
+                PrivacyWarmup.run(recipe, client, client, split, halves.get(0), Long.parseLong(secret.strip()));
+                warmed = client.toTensors(n -> true);
+            }
+            Observation step = observe(config, warmed, split, privateRows)
+                    .withDefence(new KnownDefence(Design.GRADFREE.id(), 0, 0f, 0f, 1e-3f, recipe.spec()));
+            StringBuilder row = new StringBuilder("| " + secret.strip() + " | ");
+            try (ThreatModel plain = threatModel(config, split, pretrained, auxiliary, null)) {
+                row.append(rouge(new SipAttack(inverter).attack(step, plain), privateRows)).append(" | ");
+            }
+            for (Function<PrivacyWarmup.Recipe, List<int[]>> text : shadowTexts.values()) {
+                try (ThreatModel tm = threatModel(config, split, pretrained, auxiliary, text)) {
+                    row.append(rouge(AdaptiveSipAttack.underDefence(new AdaptiveSipAttack.Settings(inverter, 0, 8,
+                            1e-3f)).attack(step, tm), privateRows)).append(" | ");
+                }
+            }
+            try (ThreatModel oracle = threatModel(config, split, warmed, auxiliary, null)) {
+                row.append(rouge(new SipAttack(inverter).attack(step, oracle), privateRows)).append(" |");
+            }
+            System.out.println(row);
+        }
+    }
+
+    private static ThreatModel threatModel(OptConfig config, Split split, Map<String, HostTensor> weights,
+                                           List<int[]> auxiliary, Function<PrivacyWarmup.Recipe, List<int[]>> text) {
+        return ThreatModel.of(config, split, weights, auxiliary, ThreatModel.LossNormalisation.MEAN_OVER_TARGETS,
+                WireDefence.NONE, text);
+    }
+
+    /** The client's h_in of the private rows (Gradfree, fp32): what crosses the wire. */
+    private static Observation observe(OptConfig config, Map<String, HostTensor> weights, Split split,
+                                       List<int[]> rows) {
+        try (OptModel client = OptModel.fromTensors(config, HostTensor.select(weights, split.client()));
+             NDManager scope = DjlRuntime.newManager();
+             TokenBatch batch = TokenBatch.of(scope, rows, null, config.padTokenId())) {
+            HostTensor hIn = DjlRuntime.withoutGradients(() -> OptModel.hostCopy(
+                    client.blocks(client.embed(batch), batch, 0, split.k())));
+            return Observation.forwardOnly("warmup-shadow", 0, hIn, batch.lengths());
+        }
+    }
+
+    private static String rouge(Reconstruction r, List<int[]> truth) {
+        if (!r.succeeded()) {
+            return "failed: " + r.detail();
+        }
+        return String.format(Locale.ROOT, "%.3f", TextLeakage.score(r.tokens(), truth).rougeL());
+    }
+}
