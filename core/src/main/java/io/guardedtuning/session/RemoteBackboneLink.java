@@ -116,9 +116,6 @@ public final class RemoteBackboneLink implements BackboneLink {
     private record Ahead(HostTensor hIn, List<MicroBatches.Part> plan, Sent[] parts, boolean[] sent) {
     }
 
-    /** Steps whose h_in may be out ahead of the current one at once. */
-    static final int MAX_AHEAD = 2;
-
     private record AnswerKey(EventKind kind, long step, int micro) {
     }
 

@@ -30,6 +30,9 @@ public interface BackboneLink {
      */
     HostTensor forward(long step, HostTensor hIn, long[] lengths, boolean forBackward);
 
+    /** Later steps whose h_in may be out ahead ({@link #sendAhead}) at once. */
+    int MAX_AHEAD = 2;
+
     /**
      * Offers the h_in of a later forward-only step (Gradfree, whose bottom does not train) before that step runs, so
      * that a link on a wire can send it now and the backbone computes it while the client finishes the current step.

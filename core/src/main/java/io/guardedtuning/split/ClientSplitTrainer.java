@@ -41,7 +41,10 @@ public final class ClientSplitTrainer implements AutoCloseable {
     private final LearningRateSchedule schedule;
     private final Map<String, HostTensor> backboneCache = new java.util.HashMap<>();
     private final boolean cacheBackbone;
-    /** Gradfree h_in of later steps computed ahead ({@link #sendAhead}), by step; at most two are pending. */
+    /**
+     * Gradfree h_in of later steps computed ahead ({@link #sendAhead}), by step; at most
+     * {@link BackboneLink#MAX_AHEAD} are pending.
+     */
     private final java.util.TreeMap<Long, Ahead> hInAhead = new java.util.TreeMap<>();
 
     private record Ahead(List<int[]> sequences, HostTensor hIn) {
@@ -89,7 +92,7 @@ public final class ClientSplitTrainer implements AutoCloseable {
              TokenBatch batch = TokenBatch.of(scope, sequences, lossFrom, client.config().padTokenId())) {
             HostTensor hIn = bottomWithoutGradients(batch);
             hInAhead.headMap(optimizer.step()).clear();
-            if (hInAhead.size() < 2) {
+            if (hInAhead.size() < BackboneLink.MAX_AHEAD) {
                 hInAhead.put(step, new Ahead(sequences, hIn));
                 link.sendAhead(step, hIn, batch.lengths());
             }

@@ -3,6 +3,7 @@ package io.guardedtuning.wire;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 import com.github.luben.zstd.Zstd;
 import net.jpountz.lz4.LZ4Compressor;
@@ -43,6 +44,9 @@ public enum PayloadCompression {
     private static final int LZ4_MAGIC = 0x184D2204;
     private static final byte LZ4_FLG = 0x60;
     private static final byte LZ4_BD = 0x40;
+    /** The header checksum of FLG and BD: the second byte of their xxHash32, the same for every frame. */
+    private static final byte LZ4_HEADER_CHECKSUM = (byte) (XXHashFactory.fastestInstance().hash32()
+            .hash(new byte[] {LZ4_FLG, LZ4_BD}, 0, 2, 0) >> 8);
     static final int LZ4_BLOCK_BYTES = 64 << 10;
     /** Blocks compressed by one task: tasks run in parallel, and the frame is the same whatever their number. */
     private static final int LZ4_BLOCKS_PER_TASK = 16;
@@ -60,8 +64,7 @@ public enum PayloadCompression {
     private static byte[] zstdFrames(byte[] raw) {
         int frames = Math.max(1, (raw.length + ZSTD_FRAME_BYTES - 1) / ZSTD_FRAME_BYTES);
         byte[][] compressed = new byte[frames][];
-        IntStream range = IntStream.range(0, frames);
-        (frames > 1 ? range.parallel() : range).forEach(f -> {
+        forEach(frames, frames > 1, f -> {
             int from = f * ZSTD_FRAME_BYTES;
             int length = Math.min(ZSTD_FRAME_BYTES, raw.length - from);
             byte[] out = new byte[Math.toIntExact(Zstd.compressBound(length))];
@@ -82,13 +85,10 @@ public enum PayloadCompression {
         int blocks = (raw.length + LZ4_BLOCK_BYTES - 1) / LZ4_BLOCK_BYTES;
         int groups = (blocks + LZ4_BLOCKS_PER_TASK - 1) / LZ4_BLOCKS_PER_TASK;
         byte[][] written = new byte[groups][];
-        IntStream range = IntStream.range(0, groups);
-        (groups > 1 ? range.parallel() : range).forEach(g -> written[g] = lz4Blocks(raw,
+        forEach(groups, groups > 1, g -> written[g] = lz4Blocks(raw,
                 g * LZ4_BLOCKS_PER_TASK, Math.min(blocks, (g + 1) * LZ4_BLOCKS_PER_TASK)));
         ByteBuffer out = withLength(raw.length, 7 + 4 + Arrays.stream(written).mapToLong(w -> w.length).sum());
-        byte[] header = {LZ4_FLG, LZ4_BD};
-        int headerChecksum = (XXHashFactory.fastestInstance().hash32().hash(header, 0, 2, 0) >> 8) & 0xFF;
-        out.putInt(LZ4_MAGIC).put(header).put((byte) headerChecksum);
+        out.putInt(LZ4_MAGIC).put(LZ4_FLG).put(LZ4_BD).put(LZ4_HEADER_CHECKSUM);
         for (byte[] w : written) {
             out.put(w);
         }
@@ -125,7 +125,7 @@ public enum PayloadCompression {
         ByteBuffer in = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
         in.position(4);
         if (in.remaining() < 7 || in.getInt() != LZ4_MAGIC || in.get() != LZ4_FLG || in.get() != LZ4_BD
-                || (in.get() & 0xFF) != ((XXHashFactory.fastestInstance().hash32().hash(payload, 8, 2, 0) >> 8) & 0xFF)) {
+                || in.get() != LZ4_HEADER_CHECKSUM) {
             throw corruptLz4("not the LZ4 frame header of the wire format (magic, FLG 0x60, BD 0x40, checksum)");
         }
         int blocks = (declared + LZ4_BLOCK_BYTES - 1) / LZ4_BLOCK_BYTES;
@@ -150,8 +150,7 @@ public enum PayloadCompression {
             throw corruptLz4("no end mark right after the " + blocks + " blocks the declared length needs");
         }
         byte[] raw = new byte[declared];
-        IntStream range = IntStream.range(0, blocks);
-        (blocks > LZ4_BLOCKS_PER_TASK ? range.parallel() : range).forEach(b -> {
+        forEach(blocks, blocks > LZ4_BLOCKS_PER_TASK, b -> {
             int content = Math.min(LZ4_BLOCK_BYTES, declared - b * LZ4_BLOCK_BYTES);
             if (at[b] < 0) {
                 System.arraycopy(payload, -1 - at[b], raw, b * LZ4_BLOCK_BYTES, content);
@@ -173,6 +172,12 @@ public enum PayloadCompression {
 
     private static WireRejectionException corruptLz4(String why) {
         return new WireRejectionException(RejectReason.SIZE_MISMATCH, "corrupt LZ4 stream: " + why);
+    }
+
+    /** {@code task} on 0..n-1, on the common pool's workers too when {@code parallel}. */
+    private static void forEach(int n, boolean parallel, IntConsumer task) {
+        IntStream range = IntStream.range(0, n);
+        (parallel ? range.parallel() : range).forEach(task);
     }
 
     /** A little-endian buffer holding the u32 uncompressed length, with room for {@code streamBytes} more. */

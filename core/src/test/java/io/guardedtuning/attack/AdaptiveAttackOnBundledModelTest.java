@@ -42,10 +42,9 @@ class AdaptiveAttackOnBundledModelTest {
         Map<String, HostTensor> pretrained = checkpoint.tensors();
         BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
         PackageCache cache = new PackageCache();
-        List<List<int[]>> halves = PublicText.halves(PublicText.heldOut(cache, tokenizer, config.bosTokenId(), 480,
-                48));
+        List<List<int[]>> halves = PublicText.warmupHalves(cache, tokenizer, config.bosTokenId(), 480);
         List<int[]> privateRows = PublicText.rows(Corpus.load(cache).train().stream().limit(4)
-                .map(Document::text).toList(), tokenizer, config.bosTokenId(), 48, 12);
+                .map(Document::text).toList(), tokenizer, config.bosTokenId(), PublicText.WARMUP_ROW_TOKENS, 12);
         Split split = Split.of(2, config);
 
         Observation step;
