@@ -1,6 +1,5 @@
 package io.guardedtuning.benchmarks;
 
-import io.guardedtuning.checkpoint.HfCheckpoint;
 import io.guardedtuning.checkpoint.ModelCatalog;
 import io.guardedtuning.data.Corpus;
 import io.guardedtuning.data.DerivedTasks;
@@ -63,10 +62,10 @@ public final class OfflineBenchmark {
         TaskFinetuner.Settings training = new TaskFinetuner.Settings(Integer.parseInt(a.getOrDefault("epochs", "2")),
                 Integer.parseInt(a.getOrDefault("batch", "8")), Float.parseFloat(a.getOrDefault("lr", "1e-3")), 0f, 1);
 
-        HfCheckpoint.Loaded checkpoint = HfCheckpoint.loadWhole(modelDir);
-        Map<String, HostTensor> fullTensors = checkpoint.tensors();
-        OptConfig config = checkpoint.config();
-        BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(modelDir);
+        ModelCatalog.Model whole = ModelCatalog.Model.load(modelDir);
+        Map<String, HostTensor> fullTensors = whole.tensors();
+        OptConfig config = whole.config();
+        BpeTokenizer tokenizer = whole.tokenizer();
         int trainCount = Integer.parseInt(a.getOrDefault("train", "400"));
         int evalCount = Integer.parseInt(a.getOrDefault("eval", "200"));
         // Ask the registry for the sizes (balanced splits): derived tasks list their examples class by class, so

@@ -9,7 +9,6 @@ import io.guardedtuning.attack.Reconstruction;
 import io.guardedtuning.attack.SipAttack;
 import io.guardedtuning.attack.ThreatModel;
 import io.guardedtuning.attack.WireDefence;
-import io.guardedtuning.checkpoint.HfCheckpoint;
 import io.guardedtuning.checkpoint.ModelCatalog;
 import io.guardedtuning.data.Corpus;
 import io.guardedtuning.data.Document;
@@ -19,13 +18,13 @@ import io.guardedtuning.metrics.TextLeakage;
 import io.guardedtuning.model.OptConfig;
 import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.Split;
+import io.guardedtuning.model.TinyOpt;
 import io.guardedtuning.model.TokenBatch;
 import io.guardedtuning.privacy.PrivacyWarmup;
 import io.guardedtuning.split.Design;
 import io.guardedtuning.tensor.HostTensor;
 import io.guardedtuning.tokenizer.BpeTokenizer;
 
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -43,8 +42,9 @@ import java.util.function.Function;
  *
  * <pre>
  * java -cp "$CP" io.guardedtuning.benchmarks.WarmupShadowBenchmark [rows=480] [private=16] [secrets=1,2,3]
- *      [sip-steps=400] [warmup-steps=120] [alpha=32]
+ *      [sip-steps=400] [warmup-steps=120] [alpha=32] [perturb=0.1] [shadows=all|client]
  * </pre>
+ * {@code perturb} is the scale of the secret start; {@code shadows=client} runs only the shadow the auditor uses.
  */
 public final class WarmupShadowBenchmark {
 
@@ -54,16 +54,15 @@ public final class WarmupShadowBenchmark {
     public static void main(String[] args) throws Exception {
         SplitBench.Options o = SplitBench.Options.parse(args);
         DjlRuntime.configure();
-        Path dir = ModelCatalog.resolve("gt-tiny-opt");
-        HfCheckpoint.Loaded checkpoint = HfCheckpoint.loadWhole(dir);
-        OptConfig config = checkpoint.config();
-        Map<String, HostTensor> pretrained = checkpoint.tensors();
-        BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
+        ModelCatalog.Model model = ModelCatalog.load(TinyOpt.NAME);
+        OptConfig config = model.config();
+        Map<String, HostTensor> pretrained = model.tensors();
+        BpeTokenizer tokenizer = model.tokenizer();
         PackageCache cache = new PackageCache();
         Split split = Split.of(2, config);
         int rows = o.integer("rows", 480);
-        PrivacyWarmup.Recipe recipe = PrivacyWarmup.Recipe.dcorLm(o.integer("warmup-steps", 120),
-                Float.parseFloat(o.text("alpha", "32"))).withPublicRows(rows);
+        PrivacyWarmup.Recipe recipe = new PrivacyWarmup.Recipe(o.integer("warmup-steps", 120), 1e-3f,
+                Float.parseFloat(o.text("alpha", "32")), Float.parseFloat(o.text("perturb", "0.1")), 8, rows);
         List<List<int[]>> halves = PublicText.warmupHalves(cache, tokenizer, config.bosTokenId(), rows);
         List<int[]> auxiliary = PublicText.heldOut(cache, tokenizer, config.bosTokenId(), PublicText.ATTACKER_MAX_ROWS,
                 PublicText.ATTACKER_ROW_TOKENS);
@@ -72,13 +71,15 @@ public final class WarmupShadowBenchmark {
         SipAttack.Settings inverter = new SipAttack.Settings(256, 20, 8, 1e-3f, 1e-5f, o.integer("sip-steps", 400), 17);
         Map<String, Function<PrivacyWarmup.Recipe, List<int[]>>> shadowTexts = new LinkedHashMap<>();
         shadowTexts.put("shadow on the client's warm-up rows (auditor now)", r -> halves.get(0));
-        shadowTexts.put("shadow on the other half (client's check before)", r -> halves.get(1));
-        shadowTexts.put("shadow on the 256-token auxiliary rows (auditor before)", r -> auxiliary);
+        if (!o.text("shadows", "all").equals("client")) {
+            shadowTexts.put("shadow on the other half (client's check before)", r -> halves.get(1));
+            shadowTexts.put("shadow on the 256-token auxiliary rows (auditor before)", r -> auxiliary);
+        }
         System.out.printf(Locale.ROOT, "recipe %s; %d private rows; SIP %d steps on %d auxiliary rows%n",
                 recipe.spec(), privateRows.size(), inverter.maxSteps(), auxiliary.size());
         System.out.println("| client secret | SIP on pretrained | " + String.join(" | ", shadowTexts.keySet())
                 + " | oracle: SIP on the client's adapter |");
-        System.out.println("|---|---:|---:|---:|---:|---:|");
+        System.out.println("|---|---:|" + "---:|".repeat(shadowTexts.size() + 1));
         for (String secret : o.text("secrets", "1,2,3").split(",")) {
             Map<String, HostTensor> warmed;
             try (OptModel client = OptModel.fromTensors(config, pretrained)) {

@@ -2,13 +2,17 @@ package io.guardedtuning.checkpoint;
 
 import io.guardedtuning.storage.AtomicFiles;
 import io.guardedtuning.data.PackageCache;
+import io.guardedtuning.model.OptConfig;
 import io.guardedtuning.model.TinyOpt;
+import io.guardedtuning.tensor.HostTensor;
+import io.guardedtuning.tokenizer.BpeTokenizer;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Resolves a model argument to a Hugging Face directory: a path the user gives (e.g. a downloaded
@@ -23,6 +27,21 @@ public final class ModelCatalog {
             "tokenizer.json", "training.json");
 
     private ModelCatalog() {
+    }
+
+    /** A model directory loaded whole, with its tokenizer: what a tool needs to run the model on text. */
+    public record Model(Path directory, OptConfig config, Map<String, HostTensor> tensors, BpeTokenizer tokenizer) {
+
+        public static Model load(Path directory) throws IOException {
+            HfCheckpoint.Loaded checkpoint = HfCheckpoint.loadWhole(directory);
+            return new Model(directory, checkpoint.config(), checkpoint.tensors(),
+                    BpeTokenizer.fromDirectory(directory));
+        }
+    }
+
+    /** {@link #resolve} then {@link Model#load}: a user's directory or the bundled model, with its tokenizer. */
+    public static Model load(String model) throws IOException {
+        return Model.load(resolve(model));
     }
 
     public static Path resolve(String model) throws IOException {

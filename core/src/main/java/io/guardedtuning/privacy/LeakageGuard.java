@@ -124,9 +124,9 @@ public final class LeakageGuard {
 
             @Override
             public HostTensor forward(long step, HostTensor hIn, long[] lengths, boolean forBackward) {
-                HostTensor sent = guard(pass, step, hIn, lengths);
-                inner.noiseApplied(noiseStd());
-                return inner.forward(step, sent, lengths, forBackward);
+                Guarded sent = guard(pass, step, hIn, lengths);
+                inner.noiseApplied(sent.std());
+                return inner.forward(step, sent.hIn(), lengths, forBackward);
             }
 
             @Override
@@ -137,9 +137,9 @@ public final class LeakageGuard {
             /** The whole batch is checked before the inner link cuts it into micro-batches. */
             @Override
             public HostTensor exchange(long step, HostTensor hIn, long[] lengths, boolean forBackward, Top top) {
-                HostTensor sent = guard(pass, step, hIn, lengths);
-                inner.noiseApplied(noiseStd());
-                return inner.exchange(step, sent, lengths, forBackward, top);
+                Guarded sent = guard(pass, step, hIn, lengths);
+                inner.noiseApplied(sent.std());
+                return inner.exchange(step, sent.hIn(), lengths, forBackward, top);
             }
         };
     }
@@ -148,46 +148,66 @@ public final class LeakageGuard {
         pending = List.copyOf(sequences);
     }
 
-    /** The noised h_in, once its leakage is within budget; otherwise tightens or throws. Nothing is sent here. */
-    synchronized HostTensor guard(long pass, long step, HostTensor hIn, long[] lengths) {
-        if (stopped != null) {
-            throw new LeakageBudgetExceededException(stopped);
-        }
-        if (pending == null || pending.size() != lengths.length) {
-            throw new IllegalStateException("the leakage guard needs the batch's own tokens before its h_in is sent "
-                    + "(BackboneLink.beforeBatch)");
-        }
-        List<int[]> tokens = pending;
-        pending = null;
-        long seed = ActivationNoise.seedFor(secret, pass, step);
-        HostTensor noised = new ActivationNoise(std).apply(hIn, seed);
-        double leakage = measure(noised, lengths, tokens);
-        while (leakage > budget.budget()) {
-            float next = std == 0 ? budget.firstStd() : std * 2;
-            if (next > budget.maxStd()) {
-                stopped = String.format(Locale.ROOT, "leakage budget %.3f cannot be met: pass %d step %d "
-                        + "leaks ROUGE-L %.3f at the strongest noise allowed (σ = %s, %s); the batch was not sent",
-                        budget.budget(), pass, step, leakage, std, activationBits == 0 ? "fp32" : activationBits
-                                + "-bit");
+    /** A batch's h_in as it may be sent, and the σ it went through (the one the wire must name). */
+    record Guarded(HostTensor hIn, float std) {
+    }
+
+    /**
+     * The noised h_in, once its leakage is within budget; otherwise tightens or throws. Nothing is sent here. The
+     * check runs outside the lock: it takes seconds to minutes, and the auditor's findings
+     * ({@link #auditScored}, called on the consumer thread) must never wait for it. A σ the auditor raises meanwhile
+     * applies from the next batch.
+     */
+    Guarded guard(long pass, long step, HostTensor hIn, long[] lengths) {
+        List<int[]> tokens;
+        float sigma;
+        synchronized (this) {
+            if (stopped != null) {
                 throw new LeakageBudgetExceededException(stopped);
             }
+            if (pending == null || pending.size() != lengths.length) {
+                throw new IllegalStateException("the leakage guard needs the batch's own tokens before its h_in is "
+                        + "sent (BackboneLink.beforeBatch)");
+            }
+            tokens = pending;
+            pending = null;
+            sigma = std;
+        }
+        long seed = ActivationNoise.seedFor(secret, pass, step);
+        HostTensor noised = new ActivationNoise(sigma).apply(hIn, seed);
+        double leakage = measure(noised, lengths, tokens, sigma);
+        while (leakage > budget.budget()) {
+            float next = sigma == 0 ? budget.firstStd() : sigma * 2;
+            if (next > budget.maxStd()) {
+                String reason = String.format(Locale.ROOT, "leakage budget %.3f cannot be met: pass %d step %d "
+                        + "leaks ROUGE-L %.3f at the strongest noise allowed (σ = %s, %s); the batch was not sent",
+                        budget.budget(), pass, step, leakage, sigma, activationBits == 0 ? "fp32" : activationBits
+                                + "-bit");
+                synchronized (this) {
+                    stopped = reason;
+                }
+                throw new LeakageBudgetExceededException(reason);
+            }
             HostTensor tighter = new ActivationNoise(next).apply(hIn, seed);
-            float from = std;
-            std = next;
-            double after = measure(tighter, lengths, tokens);
-            moves.add(new Move(pass, step, from, next, leakage, after, Move.CHECK));
+            double after = measure(tighter, lengths, tokens, next);
+            synchronized (this) {
+                moves.add(new Move(pass, step, sigma, next, leakage, after, Move.CHECK));
+                std = Math.max(std, next);
+            }
+            sigma = next;
             noised = tighter;
             leakage = after;
         }
-        checked++;
-        maxSent = Math.max(maxSent, leakage);
-        return noised;
+        synchronized (this) {
+            checked++;
+            maxSent = Math.max(maxSent, leakage);
+        }
+        return new Guarded(noised, sigma);
     }
 
-    private double measure(HostTensor noised, long[] lengths, List<int[]> tokens) {
-        WireDefence d = defence();
+    private double measure(HostTensor noised, long[] lengths, List<int[]> tokens, float sigma) {
         HostTensor wire = activationBits == 0 ? noised : quantised(noised);
-        return probe.leakage(wire, lengths, tokens, d);
+        return probe.leakage(wire, lengths, tokens, new WireDefence(activationBits, sigma));
     }
 
     private HostTensor quantised(HostTensor h) {

@@ -1,6 +1,5 @@
 package io.guardedtuning.attack;
 
-import io.guardedtuning.checkpoint.HfCheckpoint;
 import io.guardedtuning.checkpoint.ModelCatalog;
 import io.guardedtuning.data.Corpus;
 import io.guardedtuning.data.Document;
@@ -9,13 +8,13 @@ import io.guardedtuning.metrics.TextLeakage;
 import io.guardedtuning.model.OptConfig;
 import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.Split;
+import io.guardedtuning.model.TinyOpt;
 import io.guardedtuning.privacy.PrivacyWarmup;
 import io.guardedtuning.split.Design;
 import io.guardedtuning.tensor.HostTensor;
 import io.guardedtuning.tokenizer.BpeTokenizer;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -36,11 +35,10 @@ class AdaptiveAttackOnBundledModelTest {
 
     @Test
     void theAdaptiveAttackerBeatsPlainSipOnAWarmedUpClient() throws Exception {
-        Path dir = ModelCatalog.resolve("gt-tiny-opt");
-        HfCheckpoint.Loaded checkpoint = HfCheckpoint.loadWhole(dir);
-        OptConfig config = checkpoint.config();
-        Map<String, HostTensor> pretrained = checkpoint.tensors();
-        BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
+        ModelCatalog.Model model = ModelCatalog.load(TinyOpt.NAME);
+        OptConfig config = model.config();
+        Map<String, HostTensor> pretrained = model.tensors();
+        BpeTokenizer tokenizer = model.tokenizer();
         PackageCache cache = new PackageCache();
         List<List<int[]>> halves = PublicText.warmupHalves(cache, tokenizer, config.bosTokenId(), 480);
         List<int[]> privateRows = PublicText.rows(Corpus.load(cache).train().stream().limit(4)

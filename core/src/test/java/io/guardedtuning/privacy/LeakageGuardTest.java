@@ -7,6 +7,12 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -47,7 +53,7 @@ class LeakageGuardTest {
      * A stand-in attack whose leakage falls as the noise grows: it measures the noise actually in the tensor (the
      * input is all zeros), so the guard cannot pass the check with one tensor and send another.
      */
-    static final class NoiseReadingProbe implements LeakageProbe {
+    static class NoiseReadingProbe implements LeakageProbe {
         final double leakAtZero;
         final List<Double> scored = new ArrayList<>();
 
@@ -103,6 +109,50 @@ class LeakageGuardTest {
                 () -> link.forward(6, zeros(), LENGTHS, false));
         assertTrue(stop.getMessage().contains("the auditor's sip rebuilt training step 5 at ROUGE-L 0.600"),
                 stop.getMessage());
+    }
+
+    /**
+     * The auditor's findings arrive on the down topic's consumer thread; Kafka stops a consumer whose record is not
+     * done within a minute. So a finding must never wait for the client's own check, which takes minutes on a new
+     * noise rung; it applies from the next batch, and the batch in flight names the σ it was checked at.
+     */
+    @Test
+    void anAuditFindingDoesNotWaitForTheCheckInFlightAndAppliesToTheNextBatch() throws Exception {
+        CountDownLatch checking = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        NoiseReadingProbe slow = new NoiseReadingProbe(0.2) {
+            @Override
+            public double leakage(HostTensor wire, long[] lengths, List<int[]> tokens, WireDefence defence) {
+                checking.countDown();
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return super.leakage(wire, lengths, tokens, defence);
+            }
+        };
+        LeakageGuard guard = new LeakageGuard(new LeakageGuard.Budget(0.3, 0.25f, 4f), 0, 0f, slow, 11);
+        RecordingLink wire = new RecordingLink();
+        BackboneLink link = guard.around(wire);
+        ExecutorService session = Executors.newSingleThreadExecutor();
+        try {
+            link.beforeBatch(TOKENS);
+            Future<HostTensor> inFlight = session.submit(() -> link.forward(0, zeros(), LENGTHS, false));
+            assertTrue(checking.await(10, TimeUnit.SECONDS));
+            CompletableFuture<Void> finding = CompletableFuture.runAsync(() -> guard.auditScored(0, "sip", 0.9));
+            finding.get(5, TimeUnit.SECONDS);
+            assertEquals(0.25f, guard.noiseStd(), "the finding raised σ while the check was still running");
+            release.countDown();
+            inFlight.get(30, TimeUnit.SECONDS);
+            assertEquals(List.of(0f), wire.namedNoise, "the batch in flight went out at the σ it was checked at");
+            link.beforeBatch(TOKENS);
+            link.forward(1, zeros(), LENGTHS, false);
+            assertEquals(List.of(0f, 0.25f), wire.namedNoise, "the next batch goes through the raised σ");
+        } finally {
+            release.countDown();
+            session.shutdownNow();
+        }
     }
 
     @Test

@@ -64,7 +64,8 @@ public final class ExperimentCommand implements Callable<Integer> {
 
     @Option(names = "--defences", split = ";", defaultValue = "none;noise:0.5;warmup;warmup+noise:0.5",
             description = "Frontier: client defences, ';'-separated: none, or '+'-joined noise:R (σ = R x RMS of the "
-                    + "pretrained h_in), warmup[:ALPHA] (privacy warm-up, dCor weight), dcor:A (Online training "
+                    + "pretrained h_in), warmup[:ALPHA[:PERTURB]] (privacy warm-up: dCor weight, scale of the secret "
+                    + "start, default 8 and 0.1), dcor:A (Online training "
                     + "penalty) (default: ${DEFAULT-VALUE}).")
     List<String> defences;
 
@@ -124,11 +125,10 @@ public final class ExperimentCommand implements Callable<Integer> {
                 ks.get(0), base.auditEvery, warmupSteps, publicRows, sipSteps);
         System.err.println("frontier (in-process path): " + g);
         Frontier f = Frontier.load(g, base.model, System.err::println);
-        java.util.Set<String> done = new java.util.HashSet<>();
-        mergeFrontier(List.of()).forEach(c -> done.add(c.key()));
+        java.util.Set<String> done = Frontier.measuredBy(f.attackers(), mergeFrontier(List.of()));
         if (!done.isEmpty()) {
             System.err.println("frontier: " + done.size() + " cells already in " + out.resolve("frontier.json")
-                    + ", kept");
+                    + " measured by these attackers, kept (cells of the grid measured by others run again)");
         }
         List<Frontier.Cell> cells = f.run(done, this::mergeFrontier);
         System.out.println("frontier: " + out.resolve("frontier.json") + ", " + out.resolve("frontier.html") + " ("

@@ -2,7 +2,6 @@ package io.guardedtuning.deploy.local;
 
 import io.guardedtuning.attack.BisrForwardAttack;
 import io.guardedtuning.attack.WireDefence;
-import io.guardedtuning.checkpoint.HfCheckpoint;
 import io.guardedtuning.checkpoint.ModelCatalog;
 import io.guardedtuning.data.McExample;
 import io.guardedtuning.data.McTask;
@@ -39,7 +38,6 @@ import io.guardedtuning.train.TaskFinetuner;
 import io.guardedtuning.wire.TensorCodec;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -62,7 +60,9 @@ public final class Frontier {
     /** One defence setting: calibrated noise, a warm-up recipe, dCor weight α during training (Online). */
     public record Defence(String name, float relativeNoise, PrivacyWarmup.Recipe warmup, float alpha) {
 
-        /** {@code none}, or {@code +}-joined parts: {@code noise:R}, {@code warmup[:ALPHA]}, {@code dcor:A}. */
+        /**
+         * {@code none}, or {@code +}-joined parts: {@code noise:R}, {@code warmup[:ALPHA[:PERTURB]]}, {@code dcor:A}.
+         */
         public static Defence parse(String spec, int warmupSteps) {
             float noise = 0;
             float alpha = 0;
@@ -73,13 +73,20 @@ public final class Frontier {
                     case "none" -> { }
                     case "noise" -> noise = Float.parseFloat(p[1]);
                     case "dcor" -> alpha = Float.parseFloat(p[1]);
-                    case "warmup" -> warmup = PrivacyWarmup.Recipe.dcorLm(warmupSteps,
-                            p.length > 1 ? Float.parseFloat(p[1]) : 8f);
+                    case "warmup" -> warmup = warmup(warmupSteps, p.length > 1 ? p[1] : "");
                     default -> throw new IllegalArgumentException("unknown defence part '" + part + "' (none, "
-                            + "noise:R, warmup[:ALPHA], dcor:A)");
+                            + "noise:R, warmup[:ALPHA[:PERTURB]], dcor:A)");
                 }
             }
             return new Defence(spec.strip(), noise, warmup, alpha);
+        }
+
+        /** {@code ALPHA[:PERTURB]}: the dCor weight (8 when empty) and the secret start's scale (the recipe's). */
+        private static PrivacyWarmup.Recipe warmup(int steps, String args) {
+            String[] a = args.isEmpty() ? new String[0] : args.split(":");
+            PrivacyWarmup.Recipe r = PrivacyWarmup.Recipe.dcorLm(steps, a.length > 0 ? Float.parseFloat(a[0]) : 8f);
+            return a.length > 1 ? new PrivacyWarmup.Recipe(r.steps(), r.learningRate(), r.alpha(),
+                    Float.parseFloat(a[1]), r.batch()) : r;
         }
     }
 
@@ -97,9 +104,9 @@ public final class Frontier {
     public record Cell(String task, String design, String defence, float lr, int seeds, double accuracyMean,
                        double centralizedMean, double[] pairedDiffCi95, double maxRougeL, double floorRougeL,
                        String strongestAttack, boolean adaptive, double noiseStd, int bits, double[] accuracies,
-                       double[] centralized, int scoredSteps, int testExamples) {
+                       double[] centralized, int scoredSteps, int testExamples, String attackers) {
 
-        /** What names a cell across runs (a resumed sweep skips the cells it has). */
+        /** What names a cell across runs (a resumed sweep skips the cells it has, if the same attackers measured it). */
         public String key() {
             return key(task, design, defence, lr);
         }
@@ -132,11 +139,10 @@ public final class Frontier {
 
     public static Frontier load(Grid grid, String model, Consumer<String> log) throws IOException {
         DjlRuntime.configure();
-        Path dir = ModelCatalog.resolve(model);
-        HfCheckpoint.Loaded checkpoint = HfCheckpoint.loadWhole(dir);
-        OptConfig config = checkpoint.config();
-        Map<String, HostTensor> weights = checkpoint.tensors();
-        BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(dir);
+        ModelCatalog.Model m = ModelCatalog.load(model);
+        OptConfig config = m.config();
+        Map<String, HostTensor> weights = m.tensors();
+        BpeTokenizer tokenizer = m.tokenizer();
         List<int[]> text = PublicText.heldOut(new PackageCache(), tokenizer, config.bosTokenId(), grid.publicRows(),
                 PublicText.WARMUP_ROW_TOKENS);
         return new Frontier(grid, log, config, weights, tokenizer, text);
@@ -196,7 +202,7 @@ public final class Frontier {
         Scored worst = scored.stream().max((a, b) -> Double.compare(a.rougeL(), b.rougeL())).orElseThrow();
         Cell c = new Cell(taskName, design.id(), defence.name(), lr, acc.length, mean(acc), mean(ref), ci95(diff),
                 worst.rougeL(), scored.stream().mapToDouble(Scored::floor).average().orElse(Double.NaN),
-                worst.attack(), true, std, grid.bits(), acc, ref, scored.size(), test.size());
+                worst.attack(), true, std, grid.bits(), acc, ref, scored.size(), test.size(), attackers());
         log.accept(String.format(Locale.ROOT, "%s %s %-22s lr=%g acc %.3f (centralized %.3f, diff CI [%+.3f, %+.3f]) "
                         + "maxRougeL %.3f (floor %.3f, %s) in %.0f s", taskName, design.id(), defence.name(), lr,
                 c.accuracyMean(), c.centralizedMean(), c.pairedDiffCi95()[0], c.pairedDiffCi95()[1], c.maxRougeL(),
@@ -255,6 +261,23 @@ public final class Frontier {
             }
             return new Session(accuracy, prepared.noiseStd(), scored);
         }
+    }
+
+    /**
+     * Which attackers measure this sweep's cells. A resumed sweep runs again every cell an older or weaker set of
+     * attackers measured (a cell without this field predates it: SIP only, the shadow warmed on other text).
+     */
+    public String attackers() {
+        return String.format(Locale.ROOT, "SIP %d steps, BiSR(f) %d steps from each SIP guess; the pretrained copy and "
+                + "a shadow warmed from the announced recipe on its own rows", grid.sipSteps(),
+                BisrForwardAttack.DEFAULT_STEPS);
+    }
+
+    /** The keys of the cells these attackers measured: a resumed sweep keeps those and runs the others again. */
+    public static java.util.Set<String> measuredBy(String attackers, List<Cell> cells) {
+        java.util.Set<String> keys = new java.util.HashSet<>();
+        cells.stream().filter(c -> attackers.equals(c.attackers())).forEach(c -> keys.add(c.key()));
+        return keys;
     }
 
     /** The provider's attackers for a warm-up recipe: the pretrained copy, and its own shadow when there is one. */

@@ -30,15 +30,17 @@ public final class FrontierReport {
         }
         html.append("<table><tr><th>task</th><th>design</th><th>defence</th><th>lr</th><th>seeds</th>"
                 + "<th>accuracy</th><th>centralized</th><th>paired diff 95% CI</th><th>max ROUGE-L</th>"
-                + "<th>floor</th><th>σ</th><th>strongest attack</th></tr>");
+                + "<th>floor</th><th>σ</th><th>strongest attack</th><th>attackers</th></tr>");
         for (Frontier.Cell c : cells) {
             boolean goal = c.maxRougeL() <= 0.30 && c.accuracyMean() >= c.centralizedMean() - 0.015;
             html.append(String.format(Locale.ROOT, "<tr%s><td>%s</td><td>%s</td><td>%s</td><td>%g</td><td>%d</td>"
                             + "<td>%.3f</td><td>%.3f</td><td>[%+.3f, %+.3f]</td><td>%.3f</td><td>%.3f</td>"
-                            + "<td>%.3g</td><td>%s</td></tr>", goal ? " class=\"goal\"" : "", SvgCharts.esc(c.task()),
+                            + "<td>%.3g</td><td>%s</td><td>%s</td></tr>", goal ? " class=\"goal\"" : "", SvgCharts.esc(c.task()),
                     c.design(), SvgCharts.esc(c.defence()), c.lr(), c.seeds(), c.accuracyMean(), c.centralizedMean(),
                     c.pairedDiffCi95()[0], c.pairedDiffCi95()[1], c.maxRougeL(), c.floorRougeL(), c.noiseStd(),
-                    SvgCharts.esc(c.strongestAttack())));
+                    SvgCharts.esc(c.strongestAttack()), c.attackers() == null
+                            ? "SIP only, shadow warmed on other text (before 2026-12-06)"
+                            : SvgCharts.esc(c.attackers())));
         }
         return html.append("</table></body></html>").toString();
     }

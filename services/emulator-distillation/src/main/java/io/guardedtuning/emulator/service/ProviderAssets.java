@@ -1,6 +1,6 @@
 package io.guardedtuning.emulator.service;
 
-import io.guardedtuning.checkpoint.HfCheckpoint;
+import io.guardedtuning.checkpoint.ModelCatalog;
 import io.guardedtuning.data.Corpus;
 import io.guardedtuning.data.Document;
 import io.guardedtuning.data.PackageCache;
@@ -26,10 +26,10 @@ record ProviderAssets(OptConfig config, Map<String, HostTensor> tensors, BpeToke
                       List<int[]> distillationText, List<int[]> heldOutText) {
 
     static ProviderAssets load(EmulatorConfig config) throws IOException {
-        HfCheckpoint.Loaded checkpoint = HfCheckpoint.loadWhole(config.model());
-        Map<String, HostTensor> tensors = checkpoint.tensors();
-        OptConfig modelConfig = checkpoint.config();
-        BpeTokenizer tokenizer = BpeTokenizer.fromDirectory(config.model());
+        ModelCatalog.Model model = ModelCatalog.Model.load(config.model());
+        Map<String, HostTensor> tensors = model.tensors();
+        OptConfig modelConfig = model.config();
+        BpeTokenizer tokenizer = model.tokenizer();
         EmulatorConfig.Distillation d = config.distillation();
         String text;
         if (d.publicText().isPresent()) {

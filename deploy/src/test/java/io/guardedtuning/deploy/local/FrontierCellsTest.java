@@ -1,0 +1,51 @@
+package io.guardedtuning.deploy.local;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.guardedtuning.privacy.PrivacyWarmup;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A resumed frontier keeps only the cells today's attackers measured (a weaker attacker's cell is measured again), and
+ * its defences parse to the recipes a client would run.
+ */
+class FrontierCellsTest {
+
+    private static final String ATTACKERS = "SIP 2000 steps, BiSR(f) 100 steps";
+
+    private static Frontier.Cell cell(String defence, String attackers) {
+        return new Frontier.Cell("spam-assassin", "online", defence, 1e-4f, 3, 0.7, 0.72, new double[] {-0.1, 0.1},
+                0.3, 0.05, "SIP", true, 0, 8, new double[] {0.7}, new double[] {0.72}, 15, 500, attackers);
+    }
+
+    @Test
+    void onlyCellsOfTheSameAttackersAreKept() {
+        List<Frontier.Cell> cells = List.of(cell("none", ATTACKERS), cell("warmup", null),
+                cell("warmup:32", "SIP 500 steps, BiSR(f) 100 steps"));
+        assertEquals(Set.of("spam-assassin|online|none|1.0E-4"), Frontier.measuredBy(ATTACKERS, cells));
+    }
+
+    @Test
+    void aCellWrittenBeforeAttackersWereRecordedReadsWithoutThemAndIsMeasuredAgain() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        String old = json.writeValueAsString(cell("warmup", ATTACKERS)).replace(",\"attackers\":\"" + ATTACKERS
+                + "\"", "");
+        Frontier.Cell read = json.readValue(old, Frontier.Cell.class);
+        assertNull(read.attackers());
+        assertEquals(Set.of(), Frontier.measuredBy(ATTACKERS, List.of(read)));
+    }
+
+    @Test
+    void aWarmupDefenceSetsItsWeightAndTheScaleOfItsSecretStart() {
+        Frontier.Defence d = Frontier.Defence.parse("warmup:32:0.5+noise:1", 200);
+        assertEquals(new PrivacyWarmup.Recipe(200, 1e-3f, 32f, 0.5f, 8), d.warmup());
+        assertEquals(1f, d.relativeNoise());
+        assertEquals(PrivacyWarmup.Recipe.dcorLm(200, 8f), Frontier.Defence.parse("warmup", 200).warmup());
+        assertThrows(IllegalArgumentException.class, () -> Frontier.Defence.parse("warmup:32+shuffle", 200));
+    }
+}
