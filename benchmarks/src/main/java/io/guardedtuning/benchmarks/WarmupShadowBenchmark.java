@@ -42,9 +42,10 @@ import java.util.function.Function;
  *
  * <pre>
  * java -cp "$CP" io.guardedtuning.benchmarks.WarmupShadowBenchmark [rows=480] [private=16] [secrets=1,2,3]
- *      [sip-steps=400] [warmup-steps=120] [alpha=32] [perturb=0.1] [shadows=all|client]
+ *      [sip-steps=400] [warmup-steps=120] [alpha=32] [perturb=0.1] [shadows=all|client] [private-tokens=48]
  * </pre>
- * {@code perturb} is the scale of the secret start; {@code shadows=client} runs only the shadow the auditor uses.
+ * {@code perturb} is the scale of the secret start; {@code shadows=client} runs only the shadow the auditor uses;
+ * {@code private-tokens} is the length of the private rows (the warm-up tunes on 48-token rows).
  */
 public final class WarmupShadowBenchmark {
 
@@ -67,7 +68,8 @@ public final class WarmupShadowBenchmark {
         List<int[]> auxiliary = PublicText.heldOut(cache, tokenizer, config.bosTokenId(), PublicText.ATTACKER_MAX_ROWS,
                 PublicText.ATTACKER_ROW_TOKENS);
         List<int[]> privateRows = PublicText.rows(Corpus.load(cache).train().stream().limit(8).map(Document::text)
-                .toList(), tokenizer, config.bosTokenId(), PublicText.WARMUP_ROW_TOKENS, o.integer("private", 16));
+                .toList(), tokenizer, config.bosTokenId(), o.integer("private-tokens", PublicText.WARMUP_ROW_TOKENS),
+                o.integer("private", 16));
         SipAttack.Settings inverter = new SipAttack.Settings(256, 20, 8, 1e-3f, 1e-5f, o.integer("sip-steps", 400), 17);
         Map<String, Function<PrivacyWarmup.Recipe, List<int[]>>> shadowTexts = new LinkedHashMap<>();
         shadowTexts.put("shadow on the client's warm-up rows (auditor now)", r -> halves.get(0));
