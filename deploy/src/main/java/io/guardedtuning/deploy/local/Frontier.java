@@ -104,7 +104,25 @@ public final class Frontier {
     public record Cell(String task, String design, String defence, float lr, int seeds, double accuracyMean,
                        double centralizedMean, double[] pairedDiffCi95, double maxRougeL, double floorRougeL,
                        String strongestAttack, boolean adaptive, double noiseStd, int bits, double[] accuracies,
-                       double[] centralized, int scoredSteps, int testExamples, String attackers) {
+                       double[] centralized, int scoredSteps, int testExamples, String attackers, Double chance) {
+
+        /** The goal region: leakage at most 0.30, at most 1.5 points below centralized, which learned the task. */
+        public boolean meetsGoal() {
+            return maxRougeL <= 0.30 && accuracyMean >= centralizedMean - 0.015 && centralizedLearned();
+        }
+
+        /**
+         * Whether centralized tuning beat chance (a uniform guess among each example's choices) by more than two
+         * standard errors of its mean accuracy; where it did not, no defence can show a cost and the goal is vacuous.
+         * Unknown (a cell written before chance was recorded) counts as not learned.
+         */
+        public boolean centralizedLearned() {
+            if (chance == null) {
+                return false;
+            }
+            double standardError = Math.sqrt(chance * (1 - chance) / ((double) testExamples * seeds));
+            return centralizedMean - chance > 2 * standardError;
+        }
 
         /** What names a cell across runs (a resumed sweep skips the cells it has, if the same attackers measured it). */
         public String key() {
@@ -202,7 +220,8 @@ public final class Frontier {
         Scored worst = scored.stream().max((a, b) -> Double.compare(a.rougeL(), b.rougeL())).orElseThrow();
         Cell c = new Cell(taskName, design.id(), defence.name(), lr, acc.length, mean(acc), mean(ref), ci95(diff),
                 worst.rougeL(), scored.stream().mapToDouble(Scored::floor).average().orElse(Double.NaN),
-                worst.attack(), true, std, grid.bits(), acc, ref, scored.size(), test.size(), attackers());
+                worst.attack(), true, std, grid.bits(), acc, ref, scored.size(), test.size(), attackers(),
+                test.stream().mapToDouble(e -> 1.0 / e.choices().size()).average().orElse(Double.NaN));
         log.accept(String.format(Locale.ROOT, "%s %s %-22s lr=%g acc %.3f (centralized %.3f, diff CI [%+.3f, %+.3f]) "
                         + "maxRougeL %.3f (floor %.3f, %s) in %.0f s", taskName, design.id(), defence.name(), lr,
                 c.accuracyMean(), c.centralizedMean(), c.pairedDiffCi95()[0], c.pairedDiffCi95()[1], c.maxRougeL(),

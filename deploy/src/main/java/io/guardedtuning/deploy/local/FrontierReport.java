@@ -18,8 +18,9 @@ public final class FrontierReport {
                 + "</head><body><h1>Privacy-utility frontier</h1><p>Each point: one design, defence and learning rate "
                 + "on one task, over its seeds. x: the strongest adaptive attack's ROUGE-L F1, maximum over scored "
                 + "training steps (step 0 included); y: mean accuracy minus the mean of centralized tuning of the same "
-                + "layers on the same data. The goal region is x &le; 0.30 and y &ge; &minus;0.015 (highlighted rows)."
-                + "</p>");
+                + "layers on the same data. The goal region is x &le; 0.30 and y &ge; &minus;0.015; a row is "
+                + "highlighted only where centralized tuning also beat chance by more than two standard errors (else "
+                + "no defence can show a cost).</p>");
         List<SvgCharts.Point> points = new ArrayList<>();
         for (Frontier.Cell c : cells) {
             points.add(new SvgCharts.Point(label(c), c.maxRougeL(), c.accuracyMean() - c.centralizedMean(), 1));
@@ -30,17 +31,18 @@ public final class FrontierReport {
         }
         html.append("<table><tr><th>task</th><th>design</th><th>defence</th><th>lr</th><th>seeds</th>"
                 + "<th>accuracy</th><th>centralized</th><th>paired diff 95% CI</th><th>max ROUGE-L</th>"
-                + "<th>floor</th><th>σ</th><th>strongest attack</th><th>attackers</th></tr>");
+                + "<th>floor</th><th>σ</th><th>chance</th><th>strongest attack</th><th>attackers</th></tr>");
         for (Frontier.Cell c : cells) {
-            boolean goal = c.maxRougeL() <= 0.30 && c.accuracyMean() >= c.centralizedMean() - 0.015;
+            String chance = c.chance() == null ? "?" : String.format(Locale.ROOT, "%.3f", c.chance());
+            String attackers = c.attackers() == null ? "SIP only, shadow warmed on other text (before 2026-12-06)"
+                    : c.attackers();
             html.append(String.format(Locale.ROOT, "<tr%s><td>%s</td><td>%s</td><td>%s</td><td>%g</td><td>%d</td>"
                             + "<td>%.3f</td><td>%.3f</td><td>[%+.3f, %+.3f]</td><td>%.3f</td><td>%.3f</td>"
-                            + "<td>%.3g</td><td>%s</td><td>%s</td></tr>", goal ? " class=\"goal\"" : "", SvgCharts.esc(c.task()),
-                    c.design(), SvgCharts.esc(c.defence()), c.lr(), c.seeds(), c.accuracyMean(), c.centralizedMean(),
-                    c.pairedDiffCi95()[0], c.pairedDiffCi95()[1], c.maxRougeL(), c.floorRougeL(), c.noiseStd(),
-                    SvgCharts.esc(c.strongestAttack()), c.attackers() == null
-                            ? "SIP only, shadow warmed on other text (before 2026-12-06)"
-                            : SvgCharts.esc(c.attackers())));
+                            + "<td>%.3g</td><td>%s</td><td>%s</td><td>%s</td></tr>",
+                    c.meetsGoal() ? " class=\"goal\"" : "", SvgCharts.esc(c.task()), c.design(),
+                    SvgCharts.esc(c.defence()), c.lr(), c.seeds(), c.accuracyMean(), c.centralizedMean(),
+                    c.pairedDiffCi95()[0], c.pairedDiffCi95()[1], c.maxRougeL(), c.floorRougeL(), c.noiseStd(), chance,
+                    SvgCharts.esc(c.strongestAttack()), SvgCharts.esc(attackers)));
         }
         return html.append("</table></body></html>").toString();
     }

@@ -1,8 +1,10 @@
 package io.guardedtuning.deploy.local;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.guardedtuning.privacy.PrivacyWarmup;
@@ -19,8 +21,23 @@ class FrontierCellsTest {
     private static final String ATTACKERS = "SIP 2000 steps, BiSR(f) 100 steps";
 
     private static Frontier.Cell cell(String defence, String attackers) {
-        return new Frontier.Cell("spam-assassin", "online", defence, 1e-4f, 3, 0.7, 0.72, new double[] {-0.1, 0.1},
-                0.3, 0.05, "SIP", true, 0, 8, new double[] {0.7}, new double[] {0.72}, 15, 500, attackers);
+        return cell(defence, attackers, 0.7, 0.72, 0.3);
+    }
+
+    private static Frontier.Cell cell(String defence, String attackers, double accuracy, double centralized,
+                                      double leakage) {
+        return new Frontier.Cell("spam-assassin", "online", defence, 1e-4f, 3, accuracy, centralized,
+                new double[] {-0.1, 0.1}, leakage, 0.05, "SIP", true, 0, 8, new double[] {accuracy},
+                new double[] {centralized}, 15, 500, attackers, 0.5);
+    }
+
+    @Test
+    void theGoalNeedsCentralizedTuningToBeatChance() {
+        assertTrue(cell("warmup:32", ATTACKERS, 0.70, 0.71, 0.24).meetsGoal());
+        // 1500 answers at chance 0.5: the standard error is 0.013, so 0.52 is within two of chance.
+        assertFalse(cell("warmup:32", ATTACKERS, 0.55, 0.52, 0.24).meetsGoal());
+        assertFalse(cell("warmup:32", ATTACKERS, 0.70, 0.72, 0.31).meetsGoal());
+        assertFalse(cell("warmup:32", ATTACKERS, 0.70, 0.72, 0.24).meetsGoal());
     }
 
     @Test
@@ -33,10 +50,12 @@ class FrontierCellsTest {
     @Test
     void aCellWrittenBeforeAttackersWereRecordedReadsWithoutThemAndIsMeasuredAgain() throws Exception {
         ObjectMapper json = new ObjectMapper();
-        String old = json.writeValueAsString(cell("warmup", ATTACKERS)).replace(",\"attackers\":\"" + ATTACKERS
-                + "\"", "");
+        String old = json.writeValueAsString(cell("warmup", ATTACKERS, 0.70, 0.71, 0.24)).replace(",\"attackers\":\""
+                + ATTACKERS + "\"", "").replace(",\"chance\":0.5", "");
         Frontier.Cell read = json.readValue(old, Frontier.Cell.class);
         assertNull(read.attackers());
+        assertNull(read.chance());
+        assertFalse(read.meetsGoal(), "without a chance level the goal cannot be shown");
         assertEquals(Set.of(), Frontier.measuredBy(ATTACKERS, List.of(read)));
     }
 
