@@ -85,42 +85,50 @@ public final class SplitRun {
              ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, s.design(), AdamW.Settings.defaults(),
                      LearningRateSchedule.constant(s.learningRate()),
                      penalty != null ? penalty : ActivationRegularizer.NONE, true)) {
-            AuditedSteps audited = links.audit().steps();
-            // The auditor's findings, as this client scores them, feed the same budget as its own check.
-            links.audit().onScored(defence::auditScored);
-            listener.phase(SessionProgress.Phase.EVALUATING_BEFORE);
-            KnownDefence known = defence.known(s.design(), s.alpha(), s.learningRate());
-            putAccuracy(summary.putObject("accuracyBefore"), evaluator.evaluate(new SplitLanguageModel(client, split,
-                    defence.around(links.startPass(SplitProtocol.EVAL_BEFORE, known)), SplitProtocol.EVAL_BEFORE,
-                    audited), test));
+            try {
+                AuditedSteps audited = links.audit().steps();
+                // The auditor's findings, as this client scores them, feed the same budget as its own check.
+                links.audit().onScored(defence::auditScored);
+                listener.phase(SessionProgress.Phase.EVALUATING_BEFORE);
+                KnownDefence known = defence.known(s.design(), s.alpha(), s.learningRate());
+                putAccuracy(summary.putObject("accuracyBefore"), evaluator.evaluate(new SplitLanguageModel(client,
+                        split, defence.around(links.startPass(SplitProtocol.EVAL_BEFORE, known)),
+                        SplitProtocol.EVAL_BEFORE, audited), test));
 
-            listener.phase(SessionProgress.Phase.TRAINING);
-            TaskBatches batches = new TaskBatches(train, encoder, s.batchSize(), s.seed());
-            listener.totalSteps(ClientSession.totalSteps(s, batches));
-            RemoteBackboneLink link = links.startPass(SplitProtocol.TRAIN, known);
-            ClientSession.Summary trained = ClientSession.train(s, trainer, batches, defence.around(link),
-                    settings.checkpointDir().orElse(null), audited,
-                    step -> listener.step(step.step(), step.taskLoss()));
-            RemoteBackboneLink.Stats training = link.stats();
-            summary.put("adaptersSha256",
-                    TensorDigest.sha256(client.toTensors(trainer.trainable().keySet()::contains)));
+                listener.phase(SessionProgress.Phase.TRAINING);
+                TaskBatches batches = new TaskBatches(train, encoder, s.batchSize(), s.seed());
+                listener.totalSteps(ClientSession.totalSteps(s, batches));
+                RemoteBackboneLink link = links.startPass(SplitProtocol.TRAIN, known);
+                ClientSession.Summary trained = ClientSession.train(s, trainer, batches, defence.around(link),
+                        settings.checkpointDir().orElse(null), audited,
+                        step -> listener.step(step.step(), step.taskLoss()));
+                RemoteBackboneLink.Stats training = link.stats();
+                summary.put("adaptersSha256",
+                        TensorDigest.sha256(client.toTensors(trainer.trainable().keySet()::contains)));
 
-            listener.phase(SessionProgress.Phase.EVALUATING_AFTER);
-            putAccuracy(summary.putObject("accuracyAfter"), evaluator.evaluate(new SplitLanguageModel(client, split,
-                    defence.around(links.startPass(SplitProtocol.EVAL_AFTER, known)), SplitProtocol.EVAL_AFTER,
-                    audited), test));
-            describe(defence, summary.putObject("defence"));
+                listener.phase(SessionProgress.Phase.EVALUATING_AFTER);
+                putAccuracy(summary.putObject("accuracyAfter"), evaluator.evaluate(new SplitLanguageModel(client,
+                        split, defence.around(links.startPass(SplitProtocol.EVAL_AFTER, known)),
+                        SplitProtocol.EVAL_AFTER, audited), test));
 
-            summary.put("steps", trained.steps()).put("resumedFromStep", trained.resumedFromStep())
-                    .put("firstLoss", trained.firstLoss()).put("lastLoss", trained.lastLoss())
-                    .put("backboneCachedSteps", trained.backboneCachedSteps());
-            trained.losses().forEach(summary.putArray("losses")::add);
-            summary.put("clientComputeMillis", trained.clientComputeMillis());
-            long steps = Math.max(1, trained.steps());
-            summary.putObject("bytesPerStep")
-                    .put("up", training.bytesUp() / steps).put("down", training.bytesDown() / steps);
-            ClientFlops.estimate(client, trainer.trainable().keySet(), trained.steps(), s.batchSize(),
-                    meanTokens(encoder, train)).write(summary.putObject("clientFlops"));
+                summary.put("steps", trained.steps()).put("resumedFromStep", trained.resumedFromStep())
+                        .put("firstLoss", trained.firstLoss()).put("lastLoss", trained.lastLoss())
+                        .put("backboneCachedSteps", trained.backboneCachedSteps());
+                trained.losses().forEach(summary.putArray("losses")::add);
+                summary.put("clientComputeMillis", trained.clientComputeMillis());
+                long steps = Math.max(1, trained.steps());
+                summary.putObject("bytesPerStep")
+                        .put("up", training.bytesUp() / steps).put("down", training.bytesDown() / steps);
+                ClientFlops.estimate(client, trainer.trainable().keySet(), trained.steps(), s.batchSize(),
+                        meanTokens(encoder, train)).write(summary.putObject("clientFlops"));
+            } finally {
+                // On failure too: the budget's moves and the largest leakage sent explain why a session stopped.
+                describe(defence, summary.putObject("defence"));
+            }
+        } catch (IOException | RuntimeException e) {
+            // What the auditor scored before the failure: the leakage of the steps that did cross, without waiting.
+            recordAudit(summary.putObject("audit"), false);
+            throw e;
         }
         listener.phase(SessionProgress.Phase.AWAITING_AUDIT);
         awaitAudit(summary.putObject("audit"));
@@ -136,7 +144,12 @@ public final class SplitRun {
      */
     private void awaitAudit(ObjectNode out) throws InterruptedException {
         AuditedSteps audited = links.audit().steps();
-        boolean complete = settings.auditWait().isZero() || audited.awaitTrainingScored(settings.auditWait());
+        recordAudit(out, settings.auditWait().isZero() || audited.awaitTrainingScored(settings.auditWait()));
+    }
+
+    /** The scores this client has so far: the headline and every scored step ({@code complete}: all of them). */
+    private void recordAudit(ObjectNode out, boolean complete) {
+        AuditedSteps audited = links.audit().steps();
         out.put("complete", complete);
         if (links.audit().lastRefusal() != null) {
             out.put("lastRefusal", links.audit().lastRefusal());
