@@ -129,7 +129,7 @@ public final class PrivacyBenchmark {
         AttackCatalog.Caps caps = new AttackCatalog.Caps(o.integer("sip-steps", 1500), 256,
                 o.integer("eia-steps", 300), o.integer("bisr-f-steps", 100), o.integer("tag-steps", 300),
                 o.integer("bisr-b-steps", 18), o.integer("shadow-steps", 64), lr,
-                o.decimals("namoe-alphas", "8,32"));
+                o.decimals("namoe-alphas", "8,32"), o.integer("warmup-seeds", AttackCatalog.WARMUP_SEEDS));
         Map<String, Attack> attacks = AttackCatalog.attacks(Arrays.asList(o.text("attacks", ALL_ATTACKS).split(",")),
                 caps);
         System.out.printf(Locale.ROOT, "task=%s train=%d test=%d epochs=%d lr=%g batch=%d k=%d tokens=%d every=%d "

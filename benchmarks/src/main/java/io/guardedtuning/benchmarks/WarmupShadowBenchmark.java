@@ -12,8 +12,12 @@ import io.guardedtuning.attack.WireDefence;
 import io.guardedtuning.checkpoint.ModelCatalog;
 import io.guardedtuning.data.Corpus;
 import io.guardedtuning.data.Document;
+import io.guardedtuning.data.McTask;
 import io.guardedtuning.data.PackageCache;
+import io.guardedtuning.data.SplitSizes;
+import io.guardedtuning.data.TaskRegistry;
 import io.guardedtuning.engine.DjlRuntime;
+import io.guardedtuning.eval.McEncoder;
 import io.guardedtuning.metrics.TextLeakage;
 import io.guardedtuning.model.OptConfig;
 import io.guardedtuning.model.OptModel;
@@ -21,9 +25,11 @@ import io.guardedtuning.model.Split;
 import io.guardedtuning.model.TinyOpt;
 import io.guardedtuning.model.TokenBatch;
 import io.guardedtuning.privacy.PrivacyWarmup;
+import io.guardedtuning.session.Precision;
 import io.guardedtuning.split.Design;
 import io.guardedtuning.tensor.HostTensor;
 import io.guardedtuning.tokenizer.BpeTokenizer;
+import io.guardedtuning.wire.TensorCodec;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,9 +49,14 @@ import java.util.function.Function;
  * <pre>
  * java -cp "$CP" io.guardedtuning.benchmarks.WarmupShadowBenchmark [rows=480] [private=16] [secrets=1,2,3]
  *      [sip-steps=400] [warmup-steps=120] [alpha=32] [perturb=0.1] [shadows=all|client] [private-tokens=48]
+ *      [private-task=NAME] [bits=0] [attacker-tokens=256] [mixture=0]
  * </pre>
  * {@code perturb} is the scale of the secret start; {@code shadows=client} runs only the shadow the auditor uses;
- * {@code private-tokens} is the length of the private rows (the warm-up tunes on 48-token rows).
+ * {@code private-tokens} is the length of the private rows (the warm-up tunes on 48-token rows);
+ * {@code private-task} takes them from a task's training examples as the client encodes them; {@code bits} sends
+ * h_in through that activation codec (every inverter trains through it); {@code attacker-tokens} is the length of
+ * the inverters' public rows; {@code mixture=K} adds SIP trained on K shadows warmed from K provider draws of the
+ * secret start.
  */
 public final class WarmupShadowBenchmark {
 
@@ -66,13 +77,16 @@ public final class WarmupShadowBenchmark {
                 Float.parseFloat(o.text("alpha", "32")), Float.parseFloat(o.text("perturb", "0.1")), 8, rows);
         List<List<int[]>> halves = PublicText.warmupHalves(cache, tokenizer, config.bosTokenId(), rows);
         List<int[]> auxiliary = PublicText.heldOut(cache, tokenizer, config.bosTokenId(), PublicText.ATTACKER_MAX_ROWS,
-                PublicText.ATTACKER_ROW_TOKENS);
-        List<int[]> privateRows = PublicText.rows(Corpus.load(cache).train().stream().limit(8).map(Document::text)
-                .toList(), tokenizer, config.bosTokenId(), o.integer("private-tokens", PublicText.WARMUP_ROW_TOKENS),
-                o.integer("private", 16));
+                o.integer("attacker-tokens", PublicText.ATTACKER_ROW_TOKENS));
+        List<int[]> privateRows = privateRows(o, cache, tokenizer, config);
+        WireDefence wire = new WireDefence(o.integer("bits", 0), 0f);
         SipAttack.Settings inverter = new SipAttack.Settings(256, 20, 8, 1e-3f, 1e-5f, o.integer("sip-steps", 400), 17);
         Map<String, Function<PrivacyWarmup.Recipe, List<int[]>>> shadowTexts = new LinkedHashMap<>();
         shadowTexts.put("shadow on the client's warm-up rows (auditor now)", r -> halves.get(0));
+        int mixture = o.integer("mixture", 0);
+        if (mixture > 1) {
+            shadowTexts.put("mixture of " + mixture + " shadow draws on the client's warm-up rows", r -> halves.get(0));
+        }
         if (!o.text("shadows", "all").equals("client")) {
             shadowTexts.put("shadow on the other half (client's check before)", r -> halves.get(1));
             shadowTexts.put("shadow on the 256-token auxiliary rows (auditor before)", r -> auxiliary);
@@ -88,40 +102,64 @@ public final class WarmupShadowBenchmark {
                 PrivacyWarmup.run(recipe, client, client, split, halves.get(0), Long.parseLong(secret.strip()));
                 warmed = client.toTensors(n -> true);
             }
-            Observation step = observe(config, warmed, split, privateRows)
-                    .withDefence(new KnownDefence(Design.GRADFREE.id(), 0, 0f, 0f, 1e-3f, recipe.spec()));
+            Observation step = observe(config, warmed, split, privateRows, wire)
+                    .withDefence(new KnownDefence(Design.GRADFREE.id(), wire.activationBits(), 0f, 0f, 1e-3f,
+                            recipe.spec()));
             StringBuilder row = new StringBuilder("| " + secret.strip() + " | ");
-            try (ThreatModel plain = threatModel(config, split, pretrained, auxiliary, null)) {
+            try (ThreatModel plain = threatModel(config, split, pretrained, auxiliary, wire, null)) {
                 row.append(rouge(new SipAttack(inverter).attack(step, plain), privateRows)).append(" | ");
             }
-            for (Function<PrivacyWarmup.Recipe, List<int[]>> text : shadowTexts.values()) {
-                try (ThreatModel tm = threatModel(config, split, pretrained, auxiliary, text)) {
+            for (Map.Entry<String, Function<PrivacyWarmup.Recipe, List<int[]>>> text : shadowTexts.entrySet()) {
+                int draws = text.getKey().startsWith("mixture") ? mixture : 1;
+                try (ThreatModel tm = threatModel(config, split, pretrained, auxiliary, wire, text.getValue())) {
                     row.append(rouge(AdaptiveSipAttack.underDefence(new AdaptiveSipAttack.Settings(inverter, 0, 8,
-                            1e-3f)).attack(step, tm), privateRows)).append(" | ");
+                            1e-3f, draws)).attack(step, tm), privateRows)).append(" | ");
                 }
             }
-            try (ThreatModel oracle = threatModel(config, split, warmed, auxiliary, null)) {
+            try (ThreatModel oracle = threatModel(config, split, warmed, auxiliary, wire, null)) {
                 row.append(rouge(new SipAttack(inverter).attack(step, oracle), privateRows)).append(" |");
             }
             System.out.println(row);
         }
     }
 
-    private static ThreatModel threatModel(OptConfig config, Split split, Map<String, HostTensor> weights,
-                                           List<int[]> auxiliary, Function<PrivacyWarmup.Recipe, List<int[]>> text) {
-        return ThreatModel.of(config, split, weights, auxiliary, ThreatModel.LossNormalisation.MEAN_OVER_TARGETS,
-                WireDefence.NONE, text);
+    /**
+     * The private rows: BOS-led rows of the corpus' training documents, or with {@code private-task=NAME} the
+     * task's first training examples encoded as the client encodes them (context and answer).
+     */
+    private static List<int[]> privateRows(SplitBench.Options o, PackageCache cache, BpeTokenizer tokenizer,
+                                           OptConfig config) throws java.io.IOException {
+        int tokens = o.integer("private-tokens", PublicText.WARMUP_ROW_TOKENS);
+        int count = o.integer("private", 16);
+        String task = o.text("private-task", "");
+        if (task.isEmpty()) {
+            return PublicText.rows(Corpus.load(cache).train().stream().limit(8).map(Document::text).toList(),
+                    tokenizer, config.bosTokenId(), tokens, count);
+        }
+        McTask t = new TaskRegistry(cache, new SplitSizes(count, 1, 1), 600).resolve(task);
+        McEncoder encoder = new McEncoder(tokenizer, config.bosTokenId(), Math.min(tokens,
+                config.maxPositionEmbeddings()));
+        return t.train().stream().limit(count).map(e -> encoder.encodeAnswer(e).tokens()).toList();
     }
 
-    /** The client's h_in of the private rows (Gradfree, fp32): what crosses the wire. */
+    private static ThreatModel threatModel(OptConfig config, Split split, Map<String, HostTensor> weights,
+                                           List<int[]> auxiliary, WireDefence wire,
+                                           Function<PrivacyWarmup.Recipe, List<int[]>> text) {
+        return ThreatModel.of(config, split, weights, auxiliary, ThreatModel.LossNormalisation.MEAN_OVER_TARGETS,
+                wire, text);
+    }
+
+    /** The client's h_in of the private rows (Gradfree) as the backbone decodes it from the wire's codec. */
     private static Observation observe(OptConfig config, Map<String, HostTensor> weights, Split split,
-                                       List<int[]> rows) {
+                                       List<int[]> rows, WireDefence wire) {
         try (OptModel client = OptModel.fromTensors(config, HostTensor.select(weights, split.client()));
              NDManager scope = DjlRuntime.newManager();
              TokenBatch batch = TokenBatch.of(scope, rows, null, config.padTokenId())) {
             HostTensor hIn = DjlRuntime.withoutGradients(() -> OptModel.hostCopy(
                     client.blocks(client.embed(batch), batch, 0, split.k())));
-            return Observation.forwardOnly("warmup-shadow", 0, hIn, batch.lengths());
+            TensorCodec codec = Precision.activations(wire.activationBits()).newCodec();
+            HostTensor received = codec.decode(hIn.shape(), codec.encode(hIn));
+            return Observation.forwardOnly("warmup-shadow", 0, received, batch.lengths());
         }
     }
 

@@ -1,7 +1,9 @@
 package io.guardedtuning.attack;
 
 import io.guardedtuning.model.OptModel;
+import io.guardedtuning.privacy.ClientDefence;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -14,7 +16,10 @@ import java.util.Locale;
  *   <li>{@link #followingDrift}: as many steps as the client has made before the observed step, at its learning
  *   rate (rounded to the nearest power of two, so that a session needs one inverter per doubling, not per step).</li>
  * </ul>
- * Without an announcement the threat model's wire and α = 0 are assumed.
+ * Without an announcement the threat model's wire and α = 0 are assumed. An announced privacy warm-up starts from a
+ * secret perturbation the provider cannot know, only its distribution: the inverter then trains on a mixture of
+ * {@code warmupSeeds} shadows, each warmed from a different draw of the provider's own, so that it learns what the
+ * warmed adapters share rather than one draw's quirks (expectation over the unknown start).
  */
 public final class AdaptiveSipAttack extends InverterAttack {
 
@@ -23,14 +28,23 @@ public final class AdaptiveSipAttack extends InverterAttack {
      * @param shadowSteps          shadow steps under the defence (the fixed policy), and the cap of the drift policy
      * @param shadowBatch          public rows per shadow step
      * @param fallbackLearningRate the shadow's learning rate when the session announced none
+     * @param warmupSeeds          shadows (provider draws of the secret start) the inverter trains on when a warm-up
+     *                             was announced
      */
-    public record Settings(SipAttack.Settings inverter, int shadowSteps, int shadowBatch, float fallbackLearningRate) {
+    public record Settings(SipAttack.Settings inverter, int shadowSteps, int shadowBatch, float fallbackLearningRate,
+                           int warmupSeeds) {
 
         public Settings {
-            if (shadowSteps < 0 || shadowBatch < 1 || !(fallbackLearningRate > 0)) {
-                throw new IllegalArgumentException("shadow steps >= 0, batch >= 1 and a positive learning rate, got "
-                        + shadowSteps + ", " + shadowBatch + ", " + fallbackLearningRate);
+            if (shadowSteps < 0 || shadowBatch < 1 || !(fallbackLearningRate > 0) || warmupSeeds < 1) {
+                throw new IllegalArgumentException("shadow steps >= 0, batch >= 1, a positive learning rate and at "
+                        + "least one warm-up seed, got " + shadowSteps + ", " + shadowBatch + ", "
+                        + fallbackLearningRate + ", " + warmupSeeds);
             }
+        }
+
+        /** One shadow per setting (no mixture over warm-up draws). */
+        public Settings(SipAttack.Settings inverter, int shadowSteps, int shadowBatch, float fallbackLearningRate) {
+            this(inverter, shadowSteps, shadowBatch, fallbackLearningRate, 1);
         }
     }
 
@@ -64,7 +78,10 @@ public final class AdaptiveSipAttack extends InverterAttack {
 
     @Override
     String describe(Observation o, ThreatModel threatModel) {
-        return describe(announced(o, threatModel), shadowSteps(o));
+        KnownDefence announced = announced(o, threatModel);
+        return describe(announced, shadowSteps(o)) + ("none".equals(announced.warmup()) ? ""
+                : settings.warmupSeeds() == 1 ? ", one provider draw of the warm-up's secret start"
+                : ", a mixture of " + settings.warmupSeeds() + " provider draws of the warm-up's secret start");
     }
 
     int shadowSteps(Observation o) {
@@ -86,7 +103,7 @@ public final class AdaptiveSipAttack extends InverterAttack {
 
     /**
      * The inverter trained on a shadow tuned {@code steps} steps under {@code defence}, cached per setting (shared by
-     * every attack that asks for the same one); the shadow itself is dropped once the inverter has trained.
+     * every attack that asks for the same one); the shadows are dropped once the inverter has trained.
      */
     static TokenInverter inverterFor(ThreatModel threatModel, KnownDefence defence, int steps, Settings settings) {
         if ((steps > 0 && "online".equals(defence.design()) || !"none".equals(defence.warmup()))
@@ -94,11 +111,22 @@ public final class AdaptiveSipAttack extends InverterAttack {
             throw new IllegalStateException("shadow tuning needs the provider's backbone in the threat model");
         }
         String key = "shadow SIP " + settings + " " + describe(defence, steps);
+        int seeds = "none".equals(defence.warmup()) ? 1 : settings.warmupSeeds();
         return threatModel.artefact(key, () -> {
-            try (OptModel shadow = ShadowAdapters.tune(threatModel, defence, steps, new ShadowAdapters.Settings(
-                    settings.shadowBatch(), settings.fallbackLearningRate(), settings.inverter().seed()))) {
-                return TokenInverter.train(threatModel, settings.inverter(),
-                        List.of(new TokenInverter.Source(shadow, defence.wire())));
+            List<OptModel> shadows = new ArrayList<>();
+            try {
+                ShadowAdapters.Settings tuning = new ShadowAdapters.Settings(settings.shadowBatch(),
+                        settings.fallbackLearningRate(), settings.inverter().seed());
+                List<TokenInverter.Source> sources = new ArrayList<>();
+                for (int i = 0; i < seeds; i++) {
+                    OptModel shadow = ShadowAdapters.tune(threatModel, defence, steps, tuning,
+                            ClientDefence.SHADOW_SEED + i);
+                    shadows.add(shadow);
+                    sources.add(new TokenInverter.Source(shadow, defence.wire()));
+                }
+                return TokenInverter.train(threatModel, settings.inverter(), sources);
+            } finally {
+                shadows.forEach(OptModel::close);
             }
         });
     }

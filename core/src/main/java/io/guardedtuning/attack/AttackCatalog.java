@@ -14,12 +14,20 @@ public final class AttackCatalog {
 
     /**
      * CPU caps (optimiser steps) per attack; {@code shadowSteps} bounds the shadow tuning of the adaptive attackers
-     * (and the drift they follow), {@code shadowLearningRate} is used when a session announces none, and
-     * {@code namoeAlphas} are the dCor weights of NaMoE's shadow experts.
+     * (and the drift they follow), {@code shadowLearningRate} is used when a session announces none,
+     * {@code namoeAlphas} are the dCor weights of NaMoE's shadow experts, and {@code warmupSeeds} is how many shadows,
+     * each warmed from its own draw of the secret start, an adaptive inverter trains on when a warm-up is announced.
      */
     public record Caps(int sipSteps, int sipHidden, int eiaSteps, int bisrForwardSteps, int tagSteps,
-                       int bisrBackwardSteps, int shadowSteps, float shadowLearningRate, List<Float> namoeAlphas) {
+                       int bisrBackwardSteps, int shadowSteps, float shadowLearningRate, List<Float> namoeAlphas,
+                       int warmupSeeds) {
     }
+
+    /**
+     * Shadows warmed from distinct draws of an announced warm-up's secret start: one inverter on four draws rebuilds
+     * 0.19–0.62 where one draw's rebuilds 0.04–0.20 (docs/benchmarks.md, 2026-12-07).
+     */
+    public static final int WARMUP_SEEDS = 4;
 
     public static final List<String> KNOWN = List.of("sip", "sip-adaptive", "sip-drift", "namoe", "eia", "bisr-f",
             "tag", "bisr-b");
@@ -47,7 +55,7 @@ public final class AttackCatalog {
                 17);
         SipAttack sip = new SipAttack(inverter);
         AdaptiveSipAttack.Settings shadow = new AdaptiveSipAttack.Settings(inverter, caps.shadowSteps(), 8,
-                caps.shadowLearningRate());
+                caps.shadowLearningRate(), caps.warmupSeeds());
         GradientMatching.Settings tag = GradientMatching.Settings.tag();
         GradientMatching.Settings bisr = GradientMatching.Settings.bisr();
         Map<String, Attack> out = new LinkedHashMap<>();

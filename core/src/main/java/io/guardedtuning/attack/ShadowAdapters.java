@@ -49,6 +49,15 @@ final class ShadowAdapters {
 
     /** The client side of a shadow tuned for {@code steps} steps under {@code defence}; the caller closes it. */
     static OptModel tune(ThreatModel threatModel, KnownDefence defence, int steps, Settings settings) {
+        return tune(threatModel, defence, steps, settings, ClientDefence.SHADOW_SEED);
+    }
+
+    /**
+     * As {@link #tune(ThreatModel, KnownDefence, int, Settings)}, with the warm-up's secret start drawn from
+     * {@code warmupSeed}: the provider's own draw, one of many it can make (the client's stays secret).
+     */
+    static OptModel tune(ThreatModel threatModel, KnownDefence defence, int steps, Settings settings,
+                         long warmupSeed) {
         Split split = threatModel.split();
         PrivacyWarmup.Recipe warmup = PrivacyWarmup.Recipe.parse(defence.warmup());
         boolean drifts = steps > 0 && "online".equals(defence.design());
@@ -57,7 +66,7 @@ final class ShadowAdapters {
         }
         try (OptModel shadow = threatModel.freshWholeModel()) {
             // The whole model is both the warmed client side and the stand-in the warm-up's LM loss runs through.
-            PrivacyWarmup.run(warmup, shadow, shadow, split, threatModel.warmupText(warmup), ClientDefence.SHADOW_SEED);
+            PrivacyWarmup.run(warmup, shadow, shadow, split, threatModel.warmupText(warmup), warmupSeed);
             if (drifts) {
                 drift(shadow, threatModel, defence, steps, settings);
             }

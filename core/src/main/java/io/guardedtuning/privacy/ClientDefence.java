@@ -1,5 +1,6 @@
 package io.guardedtuning.privacy;
 
+import io.guardedtuning.attack.AttackCatalog;
 import io.guardedtuning.attack.PublicText;
 import io.guardedtuning.attack.KnownDefence;
 import io.guardedtuning.attack.WireDefence;
@@ -13,6 +14,7 @@ import io.guardedtuning.split.Design;
 import io.guardedtuning.tensor.HostTensor;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -108,13 +110,18 @@ public final class ClientDefence implements AutoCloseable {
         }
         List<Map<String, HostTensor>> attackers = new ArrayList<>();
         attackers.add(pretrainedClientSide);
+        ForwardLeakageProbe.WarmupMixture mixture = null;
         if (!settings.warmup().isNone()) {
             // The provider knows the warm-up's rows (the recipe announces them), only not its seed.
             attackers.add(shadow(settings.warmup(), client.config(), pretrainedClientSide, standIn, split,
                     halves.get(0)));
+            Map<String, HostTensor> whole = new LinkedHashMap<>(standIn.toTensors(n -> true));
+            whole.putAll(pretrainedClientSide);
+            mixture = new ForwardLeakageProbe.WarmupMixture(whole, settings.warmup(), halves.get(0),
+                    AttackCatalog.WARMUP_SEEDS);
         }
         ForwardLeakageProbe probe = new ForwardLeakageProbe(client.config(), split, attackers, attackerText,
-                probeSettings);
+                probeSettings, mixture);
         LeakageGuard guard = new LeakageGuard(new LeakageGuard.Budget(settings.leakageBudget(),
                 (float) (Settings.FIRST_RELATIVE_STEP * rms), (float) (settings.maxRelativeNoise() * rms)),
                 activationBits, std, probe, settings.secret());

@@ -1,7 +1,9 @@
 package io.guardedtuning.privacy;
 
+import io.guardedtuning.attack.AdaptiveSipAttack;
 import io.guardedtuning.attack.Attack;
 import io.guardedtuning.attack.BisrForwardAttack;
+import io.guardedtuning.attack.KnownDefence;
 import io.guardedtuning.attack.Observation;
 import io.guardedtuning.attack.Reconstruction;
 import io.guardedtuning.attack.SipAttack;
@@ -10,6 +12,7 @@ import io.guardedtuning.attack.WireDefence;
 import io.guardedtuning.metrics.TextLeakage;
 import io.guardedtuning.model.OptConfig;
 import io.guardedtuning.model.Split;
+import io.guardedtuning.split.Design;
 import io.guardedtuning.tensor.HostTensor;
 
 import java.util.ArrayList;
@@ -22,7 +25,9 @@ import java.util.Map;
  * defence it knows and BiSR(f) refining SIP's guess against the observed h_in, once for each client-side weight set
  * the provider could hold (the pretrained copy it shipped, and shadow adapters it warmed up itself with the
  * announced recipe); the strongest guess counts. BiSR(f) is here because it is the auditor's: a check that ran SIP
- * alone let the demo send batches the auditor rebuilt over budget (docs/results.md). An inverter is trained once
+ * alone let the demo send batches the auditor rebuilt over budget (docs/results.md). With a warm-up it also runs the
+ * auditor's adaptive SIP, whose inverter trains on several shadows each warmed from its own draw of the secret start
+ * ({@link WarmupMixture}): one draw's shadow understates what the provider can rebuild. An inverter is trained once
  * per (weights, defence) and kept, so a check costs one inverter forward and the BiSR(f) steps per weight set.
  */
 public final class ForwardLeakageProbe implements LeakageProbe, AutoCloseable {
@@ -40,7 +45,17 @@ public final class ForwardLeakageProbe implements LeakageProbe, AutoCloseable {
         }
     }
 
-    /** One attack's reconstruction with one weight set. */
+    /**
+     * The auditor's adaptive attacker for an announced warm-up: SIP on shadows warmed from {@code draws} draws of the
+     * secret start ({@link AdaptiveSipAttack}), on the warm-up's own rows.
+     *
+     * @param pretrained the whole pretrained model (client side and backbone: the shadows' warm-up runs through it)
+     */
+    public record WarmupMixture(Map<String, HostTensor> pretrained, PrivacyWarmup.Recipe recipe,
+                                List<int[]> warmupRows, int draws) {
+    }
+
+    /** One attack's reconstruction with one weight set ({@code weights} = their count: the warm-up mixture). */
     public record Guess(String attack, int weights, List<int[]> tokens) {
     }
 
@@ -49,11 +64,19 @@ public final class ForwardLeakageProbe implements LeakageProbe, AutoCloseable {
     private final List<Map<String, HostTensor>> attackerWeights;
     private final List<int[]> publicText;
     private final List<Attack> attacks;
+    private final WarmupMixture mixture;
+    private final AdaptiveSipAttack mixtureAttack;
     private final Map<String, ThreatModel> threatModels = new HashMap<>();
 
     /** @param attackerWeights client-side weight sets the provider could attack with (at least the pretrained) */
     public ForwardLeakageProbe(OptConfig config, Split split, List<Map<String, HostTensor>> attackerWeights,
                                List<int[]> publicText, Settings settings) {
+        this(config, split, attackerWeights, publicText, settings, null);
+    }
+
+    /** @param mixture the warm-up's adaptive attacker, or null when no warm-up was announced */
+    public ForwardLeakageProbe(OptConfig config, Split split, List<Map<String, HostTensor>> attackerWeights,
+                               List<int[]> publicText, Settings settings, WarmupMixture mixture) {
         if (attackerWeights.isEmpty()) {
             throw new IllegalArgumentException("the probe needs at least the pretrained client-side weights");
         }
@@ -64,6 +87,9 @@ public final class ForwardLeakageProbe implements LeakageProbe, AutoCloseable {
         SipAttack sip = new SipAttack(settings.sip());
         this.attacks = settings.refine() == null ? List.of(sip)
                 : List.of(sip, new BisrForwardAttack(sip, settings.refine()));
+        this.mixture = mixture;
+        this.mixtureAttack = mixture == null ? null : AdaptiveSipAttack.underDefence(new AdaptiveSipAttack.Settings(
+                settings.sip(), 0, 8, mixture.recipe().learningRate(), mixture.draws()));
     }
 
     @Override
@@ -89,6 +115,20 @@ public final class ForwardLeakageProbe implements LeakageProbe, AutoCloseable {
                 }
                 guesses.add(new Guess(attack.name(), i, r.tokens()));
             }
+        }
+        if (mixture != null) {
+            ThreatModel threatModel = threatModels.computeIfAbsent("mixture/" + defence.activationBits() + "/"
+                    + defence.noiseStd(), k -> ThreatModel.of(config, split, mixture.pretrained(), publicText,
+                    ThreatModel.LossNormalisation.MEAN_OVER_TARGETS, defence, recipe -> mixture.warmupRows()));
+            // Gradfree: the shadows are the warm-up alone (the drift attackers are the auditor's, per step).
+            Reconstruction r = mixtureAttack.attack(observed.withDefence(new KnownDefence(Design.GRADFREE.id(),
+                    defence.activationBits(), defence.noiseStd(), 0f, mixture.recipe().learningRate(),
+                    mixture.recipe().spec())), threatModel);
+            if (!r.succeeded()) {
+                throw new IllegalStateException("the client's own leakage check could not run "
+                        + mixtureAttack.name() + ": " + r.detail());
+            }
+            guesses.add(new Guess(mixtureAttack.name(), attackerWeights.size(), r.tokens()));
         }
         return guesses;
     }

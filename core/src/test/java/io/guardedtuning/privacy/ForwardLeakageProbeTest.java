@@ -58,6 +58,26 @@ class ForwardLeakageProbeTest {
         }
     }
 
+    @Test
+    void aWarmedClientIsAlsoCheckedWithTheAuditorsMixtureOfShadows() {
+        Map<String, HostTensor> pretrained = OptModel.randomTensors(CONFIG, 5, n -> true);
+        Map<String, HostTensor> clientSide = HostTensor.select(pretrained, SPLIT.client());
+        List<int[]> publicText = sequences(new Random(1), 80, 8, 12);
+        List<int[]> secret = sequences(new Random(2), 4, 8, 12);
+        PrivacyWarmup.Recipe recipe = new PrivacyWarmup.Recipe(3, 1e-3f, 8f, 0.1f, 4);
+        try (OptModel client = OptModel.fromTensors(CONFIG, clientSide);
+             ForwardLeakageProbe probe = new ForwardLeakageProbe(CONFIG, SPLIT, List.of(clientSide), publicText,
+                     new ForwardLeakageProbe.Settings(WEAK_SIP, null),
+                     new ForwardLeakageProbe.WarmupMixture(pretrained, recipe, publicText, 2))) {
+            List<ForwardLeakageProbe.Guess> guesses = probe.reconstruct(hIn(client, secret), lengths(secret),
+                    WireDefence.NONE);
+            assertEquals(List.of("SIP", "SIP-adaptive"), guesses.stream().map(ForwardLeakageProbe.Guess::attack)
+                    .toList());
+            assertEquals(1, guesses.get(1).weights(), "the mixture comes after the weight sets");
+            assertEquals(secret.size(), guesses.get(1).tokens().size());
+        }
+    }
+
     /** How many times a guard with {@code probe} raised σ before sending one batch. */
     private static int guardedMoves(LeakageProbe probe, double budget, HostTensor h, List<int[]> secret) {
         LeakageGuard guard = new LeakageGuard(new LeakageGuard.Budget(budget, 0.25f, 64f), 0, 0f, probe, 11);

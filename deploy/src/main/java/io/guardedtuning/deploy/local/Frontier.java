@@ -1,5 +1,6 @@
 package io.guardedtuning.deploy.local;
 
+import io.guardedtuning.attack.AttackCatalog;
 import io.guardedtuning.attack.BisrForwardAttack;
 import io.guardedtuning.attack.WireDefence;
 import io.guardedtuning.checkpoint.ModelCatalog;
@@ -288,8 +289,9 @@ public final class Frontier {
      */
     public String attackers() {
         return String.format(Locale.ROOT, "SIP %d steps, BiSR(f) %d steps from each SIP guess; the pretrained copy and "
-                + "a shadow warmed from the announced recipe on its own rows", grid.sipSteps(),
-                BisrForwardAttack.DEFAULT_STEPS);
+                + "a shadow warmed from the announced recipe on its own rows; SIP on %d shadows warmed from the "
+                + "provider's draws of the secret start", grid.sipSteps(), BisrForwardAttack.DEFAULT_STEPS,
+                AttackCatalog.WARMUP_SEEDS);
     }
 
     /** The keys of the cells these attackers measured: a resumed sweep keeps those and runs the others again. */
@@ -305,12 +307,15 @@ public final class Frontier {
             Map<String, HostTensor> clientSide = HostTensor.select(pretrained, split.client());
             List<List<int[]>> halves = PublicText.halves(publicText);
             List<Map<String, HostTensor>> weights = new ArrayList<>(List.of(clientSide));
+            ForwardLeakageProbe.WarmupMixture mixture = null;
             if (!warmup.isNone()) {
                 // The warm-up's own rows: the provider knows them (the recipe announces them), not the seed.
                 weights.add(ClientDefence.shadow(warmup, config, clientSide, standIn, split, halves.get(0)));
+                mixture = new ForwardLeakageProbe.WarmupMixture(pretrained, warmup, halves.get(0),
+                        AttackCatalog.WARMUP_SEEDS);
             }
             return new ForwardLeakageProbe(config, split, weights, publicText, ForwardLeakageProbe.Settings.auditors(
-                    grid.sipSteps(), BisrForwardAttack.DEFAULT_STEPS));
+                    grid.sipSteps(), BisrForwardAttack.DEFAULT_STEPS), mixture);
         });
     }
 
@@ -321,9 +326,12 @@ public final class Frontier {
         for (ForwardLeakageProbe.Guess guess : auditor.reconstruct(wire, lengths, known)) {
             double rouge = TextLeakage.score(guess.tokens(), truth).rougeL();
             if (best == null || rouge > best.rougeL()) {
-                best = new Scored(rouge, floor(guess.tokens(), unrelated), guess.attack() + (guess.weights() == 0
-                        ? " (pretrained copy, knows the noise and bits)"
-                        : " (shadow warm-up from the announced recipe, knows the noise and bits)"));
+                best = new Scored(rouge, floor(guess.tokens(), unrelated), guess.attack() + switch (guess.weights()) {
+                    case 0 -> " (pretrained copy, knows the noise and bits)";
+                    case 1 -> " (shadow warm-up from the announced recipe, knows the noise and bits)";
+                    default -> " (" + AttackCatalog.WARMUP_SEEDS + " shadows warmed from the provider's draws of the "
+                            + "secret start, knows the noise and bits)";
+                });
             }
         }
         return best;

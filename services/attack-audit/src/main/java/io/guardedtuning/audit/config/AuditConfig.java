@@ -1,5 +1,6 @@
 package io.guardedtuning.audit.config;
 
+import io.guardedtuning.attack.AttackCatalog;
 import io.guardedtuning.attack.BisrForwardAttack;
 import io.guardedtuning.attack.PublicText;
 import io.guardedtuning.attack.SipAttack;
@@ -165,5 +166,10 @@ public interface AuditConfig {
         @WithName("namoe-alphas")
         @WithDefault("8,32")
         List<Float> namoeAlphas();
+
+        /** Provider draws of an announced warm-up's secret start that the adaptive inverters train on together. */
+        @WithName("warmup-seeds")
+        @WithDefault("" + AttackCatalog.WARMUP_SEEDS)
+        int warmupSeeds();
     }
 }

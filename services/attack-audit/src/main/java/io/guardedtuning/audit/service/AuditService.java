@@ -185,7 +185,7 @@ public class AuditService {
                             : null, defence(),
                     config.attacks(), new AttackCatalog.Caps(c.sipSteps(), c.sipHidden(), c.eiaSteps(),
                     c.bisrForwardSteps(), c.tagSteps(), c.bisrBackwardSteps(), c.shadowSteps(),
-                    c.shadowLearningRate(), c.namoeAlphas()));
+                    c.shadowLearningRate(), c.namoeAlphas(), c.warmupSeeds()));
         } catch (IOException e) {
             throw new IllegalStateException("cannot build the threat model from model '" + config.model() + "': "
                     + e.getMessage(), e);
