@@ -16,6 +16,7 @@ import io.guardedtuning.privacy.PrivacyWarmup;
 import io.guardedtuning.split.Design;
 import io.guardedtuning.tensor.HostTensor;
 import io.guardedtuning.tokenizer.BpeTokenizer;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -36,17 +37,27 @@ class AdaptiveAttackOnBundledModelTest {
     static final SipAttack.Settings INVERTER = new SipAttack.Settings(256, 20, 8, 1e-3f, 1e-5f, 400, 17);
     static final long CLIENT_SECRET_SEED = 0x5eed_c0ffeeL;
 
+    static OptConfig config;
+    static Map<String, HostTensor> pretrained;
+    static BpeTokenizer tokenizer;
+    static PackageCache cache;
+    static Split split;
+
+    @BeforeAll
+    static void loadBundledModel() throws Exception {
+        ModelCatalog.Model model = ModelCatalog.load(TinyOpt.NAME);
+        config = model.config();
+        pretrained = model.tensors();
+        tokenizer = model.tokenizer();
+        cache = new PackageCache();
+        split = Split.of(2, config);
+    }
+
     @Test
     void theAdaptiveAttackerBeatsPlainSipOnAWarmedUpClient() throws Exception {
-        ModelCatalog.Model model = ModelCatalog.load(TinyOpt.NAME);
-        OptConfig config = model.config();
-        Map<String, HostTensor> pretrained = model.tensors();
-        BpeTokenizer tokenizer = model.tokenizer();
-        PackageCache cache = new PackageCache();
         List<List<int[]>> halves = PublicText.warmupHalves(cache, tokenizer, config.bosTokenId(), 480);
         List<int[]> privateRows = PublicText.rows(Corpus.load(cache).train().stream().limit(4)
                 .map(Document::text).toList(), tokenizer, config.bosTokenId(), PublicText.WARMUP_ROW_TOKENS, 12);
-        Split split = Split.of(2, config);
 
         Observation step;
         try (OptModel client = OptModel.fromTensors(config, pretrained)) {
@@ -74,17 +85,11 @@ class AdaptiveAttackOnBundledModelTest {
      */
     @Test
     void aMixtureOfTheProvidersDrawsOfTheSecretStartBeatsOneDraw() throws Exception {
-        ModelCatalog.Model model = ModelCatalog.load(TinyOpt.NAME);
-        OptConfig config = model.config();
-        Map<String, HostTensor> pretrained = model.tensors();
-        BpeTokenizer tokenizer = model.tokenizer();
-        PackageCache cache = new PackageCache();
         PrivacyWarmup.Recipe recipe = new PrivacyWarmup.Recipe(200, 1e-3f, 32f, 0.1f, 8, 1200);
         List<int[]> warmupRows = PublicText.warmupHalves(cache, tokenizer, config.bosTokenId(), 1200).get(0);
         McEncoder encoder = new McEncoder(tokenizer, config.bosTokenId(), 96);
         List<int[]> privateRows = new TaskRegistry(cache, new SplitSizes(8, 1, 1), 600).resolve("spam-assassin")
                 .train().stream().limit(8).map(e -> encoder.encodeAnswer(e).tokens()).toList();
-        Split split = Split.of(2, config);
         WireDefence wire = new WireDefence(8, 0f);
 
         Observation step;
