@@ -61,17 +61,30 @@ final class ShadowAdapters {
         Split split = threatModel.split();
         PrivacyWarmup.Recipe warmup = PrivacyWarmup.Recipe.parse(defence.warmup());
         boolean drifts = steps > 0 && "online".equals(defence.design());
-        if (!drifts && warmup.isNone()) {
-            return OptModel.fromTensors(threatModel.config(), threatModel.pretrained().toTensors(split.client()));
+        Map<String, HostTensor> start = warmup.isNone() ? threatModel.pretrained().toTensors(split.client())
+                : warmed(threatModel, warmup, warmupSeed).toTensors(split.client());
+        if (!drifts) {
+            return OptModel.fromTensors(threatModel.config(), start);
         }
-        try (OptModel shadow = threatModel.freshWholeModel()) {
-            // The whole model is both the warmed client side and the stand-in the warm-up's LM loss runs through.
-            PrivacyWarmup.run(warmup, shadow, shadow, split, threatModel.warmupText(warmup), warmupSeed);
-            if (drifts) {
-                drift(shadow, threatModel, defence, steps, settings);
-            }
+        try (OptModel shadow = threatModel.freshWholeModel(start)) {
+            drift(shadow, threatModel, defence, steps, settings);
             return OptModel.fromTensors(threatModel.config(), shadow.toTensors(split.client()));
         }
+    }
+
+    /**
+     * The client side the recipe warms from {@code seed}, cached in the threat model: every drift level of a session
+     * starts from the same warmed draws, so each draw is warmed once.
+     */
+    private static OptModel warmed(ThreatModel threatModel, PrivacyWarmup.Recipe recipe, long seed) {
+        Split split = threatModel.split();
+        return threatModel.artefact("warmed " + recipe.spec() + " from seed " + seed, () -> {
+            try (OptModel whole = threatModel.freshWholeModel()) {
+                // The whole model is both the warmed client side and the stand-in the warm-up's LM loss runs through.
+                PrivacyWarmup.run(recipe, whole, whole, split, threatModel.warmupText(recipe), seed);
+                return OptModel.fromTensors(threatModel.config(), whole.toTensors(split.client()));
+            }
+        });
     }
 
     /** Tunes the shadow's adapters for {@code steps} steps as the client does: LM loss through the wire's defence. */

@@ -172,10 +172,15 @@ public final class ThreatModel implements AutoCloseable {
 
     /** A fresh whole model from the pretrained weights (client side and backbone), for shadow tuning; caller closes. */
     OptModel freshWholeModel() {
+        return freshWholeModel(pretrained.toTensors(split.client()));
+    }
+
+    /** A fresh whole model: {@code clientSide} before the provider's backbone, for shadow tuning; caller closes. */
+    OptModel freshWholeModel(Map<String, HostTensor> clientSide) {
         if (backbone.isEmpty()) {
             throw new IllegalStateException("shadow tuning needs the provider's backbone in the threat model");
         }
-        Map<String, HostTensor> whole = new LinkedHashMap<>(pretrained.toTensors(split.client()));
+        Map<String, HostTensor> whole = new LinkedHashMap<>(clientSide);
         whole.putAll(backbone);
         return OptModel.fromTensors(config, whole);
     }
