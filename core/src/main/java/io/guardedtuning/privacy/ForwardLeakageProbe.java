@@ -117,9 +117,11 @@ public final class ForwardLeakageProbe implements LeakageProbe, AutoCloseable {
             }
         }
         if (mixture != null) {
-            ThreatModel threatModel = threatModels.computeIfAbsent("mixture/" + defence.activationBits() + "/"
-                    + defence.noiseStd(), k -> ThreatModel.of(config, split, mixture.pretrained(), publicText,
-                    ThreatModel.LossNormalisation.MEAN_OVER_TARGETS, defence, recipe -> mixture.warmupRows()));
+            // One threat model for every σ: the observation announces the wire, and the warmed draws it caches are
+            // the same at every σ, so a raised σ trains a new inverter without warming the draws again.
+            ThreatModel threatModel = threatModels.computeIfAbsent("mixture", k -> ThreatModel.of(config, split,
+                    mixture.pretrained(), publicText, ThreatModel.LossNormalisation.MEAN_OVER_TARGETS, defence,
+                    recipe -> mixture.warmupRows()));
             // Gradfree: the shadows are the warm-up alone (the drift attackers are the auditor's, per step).
             Reconstruction r = mixtureAttack.attack(observed.withDefence(new KnownDefence(Design.GRADFREE.id(),
                     defence.activationBits(), defence.noiseStd(), 0f, mixture.recipe().learningRate(),
