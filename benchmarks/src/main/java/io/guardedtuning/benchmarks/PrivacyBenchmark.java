@@ -12,6 +12,7 @@ import io.guardedtuning.data.Corpus;
 import io.guardedtuning.data.Document;
 import io.guardedtuning.data.PackageCache;
 import io.guardedtuning.metrics.TextLeakage;
+import io.guardedtuning.privacy.PrivacyWarmup;
 import io.guardedtuning.session.SplitLanguageModel;
 import io.guardedtuning.split.Design;
 import io.guardedtuning.tensor.HostTensor;
@@ -37,12 +38,17 @@ import java.util.Map;
  * public text (the held-out corpus split, BOS-first rows) and what the session announces (Kerckhoffs): bits, α and
  * learning rate, which the adaptive attackers tune their shadows under. Gradfree trains only the output adapter,
  * so α cannot change what crosses: its cells run at α = 0 only. Seeds change the batch order, so each seed's
- * sampled steps carry other rows and the adapters drift along another path.
+ * sampled steps carry other rows and the adapters drift along another path. A cell may add a privacy warm-up before
+ * the first exchange ({@code design:alpha:bits:WARMUP_ALPHA:PERTURB}): the client warms its adapters from a secret
+ * per seed on the announced held-out rows, and the attacks' shadows replay the announced recipe from the provider's
+ * own draws.
  *
  * <pre>
  * java -cp "$CP" io.guardedtuning.benchmarks.PrivacyBenchmark [task=spam-assassin] [train=400] [test=200]
  *      [epochs=1] [lr=3e-3] [batch=8] [k=2] [tokens=96] [every=25] [seeds=1,2,3]
- *      [cells=online:0:32,online:8:32,online:32:32,online:0:4,gradfree:0:32]   (design:alpha:activation bits)
+ *      [cells=online:0:32,online:8:32,online:32:32,online:0:4,gradfree:0:32]
+ *          (design:alpha:activation bits[:warm-up alpha:secret start], e.g. online:0:8:32:2)
+ *      [warmup-steps=200] [warmup-rows=1200]
  *      [attacks=sip,sip-adaptive,sip-drift,namoe,eia,bisr-f,tag,bisr-b] [gradient-bits=32]
  *      [aux-sequences=4096] [aux-tokens=96] [sip-steps=1500] [eia-steps=300] [bisr-f-steps=100] [tag-steps=300]
  *      [bisr-b-steps=18] [shadow-steps=64] [namoe-alphas=8,32]
@@ -100,9 +106,9 @@ public final class PrivacyBenchmark {
     }
 
     /** One row of the table: a design and its defence. */
-    private record Cell(Design design, float alpha, int bits) {
+    private record Cell(Design design, float alpha, int bits, PrivacyWarmup.Recipe warmup) {
         KnownDefence announced(float lr) {
-            return new KnownDefence(design.id(), bits == 32 ? 0 : bits, 0f, alpha, lr, "none");
+            return new KnownDefence(design.id(), bits == 32 ? 0 : bits, 0f, alpha, lr, warmup.spec());
         }
     }
 
@@ -137,22 +143,27 @@ public final class PrivacyBenchmark {
                 bench.train.size(), bench.test.size(), epochs, lr, batch, bench.split.k(), o.integer("tokens", 96),
                 every, seeds, gradientBits, auxiliary.size(), caps);
 
+        int warmupRows = o.integer("warmup-rows", 1200);
+        // The client warms up on the first half of the announced rows; the provider's shadows replay it on them.
+        List<int[]> warmupText = PublicText.warmupHalves(new PackageCache(), bench.tokenizer, bench.config.bosTokenId(),
+                warmupRows).get(0);
         Map<Integer, ThreatModel> threatModels = new HashMap<>();
         Map<String, List<Long>> costs = new LinkedHashMap<>();
         List<String> rows = new ArrayList<>();
-        for (Cell cell : cells(o)) {
+        for (Cell cell : cells(o, o.integer("warmup-steps", 200), warmupRows)) {
             List<Double> accuracies = new ArrayList<>();
             double bytes = 0;
             Map<String, List<Worst>> worst = new LinkedHashMap<>();
             for (int seed : seeds) {
-                String session = String.format(Locale.ROOT, "%s-a%s-b%d-s%d", cell.design().id(), cell.alpha(),
-                        cell.bits(), seed);
-                FineTune run = fineTune(bench, cell, session, epochs, batch, lr, gradientBits, every, seed);
+                String session = String.format(Locale.ROOT, "%s-a%s-b%d-%s-s%d", cell.design().id(), cell.alpha(),
+                        cell.bits(), cell.warmup().spec(), seed);
+                FineTune run = fineTune(bench, cell, session, epochs, batch, lr, gradientBits, every, seed,
+                        warmupText);
                 accuracies.add(run.accuracy());
                 bytes = run.bytesPerStep();
                 ThreatModel threatModel = threatModels.computeIfAbsent(cell.bits(), b -> ThreatModel.of(bench.config,
                         bench.split, bench.pretrained, auxiliary, ThreatModel.LossNormalisation.MEAN_OVER_TARGETS,
-                        new WireDefence(b == 32 ? 0 : b, 0f)));
+                        new WireDefence(b == 32 ? 0 : b, 0f), recipe -> warmupText));
                 attack(attacks, threatModel, session, run.sampled(), cell.announced(lr), costs)
                         .forEach((a, w) -> worst.computeIfAbsent(a, x -> new ArrayList<>()).add(w));
                 System.out.printf(Locale.ROOT, "%s: accuracy %.4f, %d sampled steps, %s%n", session, run.accuracy(),
@@ -162,9 +173,9 @@ public final class PrivacyBenchmark {
             System.out.println(rows.get(rows.size() - 1));
         }
         System.out.println();
-        System.out.println("| design | α | act bits | acc mean (min–max) | payload bytes/step | "
+        System.out.println("| design | α | act bits | warm-up | acc mean (min–max) | payload bytes/step | "
                 + String.join(" | ", attacks.keySet()) + " | strongest: max ROUGE-L (floor) |");
-        System.out.println("|---|---:|---:|---:|---:|" + "---|".repeat(attacks.size()) + "---|");
+        System.out.println("|---|---:|---:|---|---:|---:|" + "---|".repeat(attacks.size()) + "---|");
         rows.forEach(System.out::println);
         System.out.println();
         System.out.println("| attack | attempts | mean ms per sampled step | max ms (first use trains the attacker) |");
@@ -178,8 +189,10 @@ public final class PrivacyBenchmark {
     /** Per attack, the mean over seeds of its worst step (and the range); last, the strongest attack's figures. */
     private static String row(Cell cell, List<Double> accuracies, double bytes, Iterable<String> attackIds,
                               Map<String, List<Worst>> worst) {
-        StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "| %s | %s | %d | %s | %.0f |",
-                cell.design().id(), cell.alpha(), cell.bits(), spread(accuracies, "%.3f"), bytes));
+        StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %.0f |",
+                cell.design().id(), cell.alpha(), cell.bits(), cell.warmup().isNone() ? "none"
+                        : String.format(Locale.ROOT, "α %s, start %s", cell.warmup().alpha(),
+                        cell.warmup().perturbation()), spread(accuracies, "%.3f"), bytes));
         String strongest = null;
         double strongestMean = -1;
         for (String a : attackIds) {
@@ -208,11 +221,15 @@ public final class PrivacyBenchmark {
         return String.format(Locale.ROOT, format + " (" + format + "–" + format + ")", mean, min, max);
     }
 
-    /** A short split fine-tune through the wire codecs, with the provider's view of its sampled steps. */
+    /**
+     * A short split fine-tune through the wire codecs, with the provider's view of its sampled steps; a cell's
+     * warm-up runs first, from a secret of this seed's, on the announced rows.
+     */
     private static FineTune fineTune(SplitBench bench, Cell cell, String session, int epochs, int batch, float lr,
-                                     int gradientBits, int every, long seed) {
+                                     int gradientBits, int every, long seed, List<int[]> warmupText) {
         Recorder recorder = new Recorder(every);
         try (SplitBench.Parties p = bench.parties(cell.design(), cell.alpha(), lr)) {
+            PrivacyWarmup.run(cell.warmup(), p.client, p.trunk, bench.split, warmupText, 0x7A11L * 31 + seed);
             WireSimulatedLink link = new WireSimulatedLink(p.server, session, cell.bits(), cell.bits(), gradientBits,
                     gradientBits, recorder);
             TaskBatches batches = new TaskBatches(bench.train, bench.encoder, batch, seed);
@@ -231,11 +248,16 @@ public final class PrivacyBenchmark {
         }
     }
 
-    /** The cells: {@code cells=design:alpha:bits,...}. Gradfree's α must be 0 (its input adapter never trains). */
-    private static List<Cell> cells(SplitBench.Options o) {
+    /**
+     * The cells: {@code cells=design:alpha:bits[:warmupAlpha:perturb],...}. Gradfree's α must be 0 (its input
+     * adapter never trains).
+     */
+    private static List<Cell> cells(SplitBench.Options o, int warmupSteps, int warmupRows) {
         return Arrays.stream(o.text("cells", DEFAULT_CELLS).split(",")).map(c -> c.trim().split(":"))
                 .map(p -> new Cell(Design.valueOf(p[0].toUpperCase(Locale.ROOT)), Float.parseFloat(p[1]),
-                        Integer.parseInt(p[2]))).toList();
+                        Integer.parseInt(p[2]), p.length < 5 ? PrivacyWarmup.Recipe.NONE
+                        : new PrivacyWarmup.Recipe(warmupSteps, 1e-3f, Float.parseFloat(p[3]),
+                        Float.parseFloat(p[4]), 8, warmupRows))).toList();
     }
 
     /** Every applicable attack on every sampled step; per attack the most exposed step and its floor. */

@@ -2,10 +2,13 @@ package io.guardedtuning.attack;
 
 import io.guardedtuning.model.OptModel;
 import io.guardedtuning.privacy.ClientDefence;
+import io.guardedtuning.privacy.PrivacyWarmup;
+import io.guardedtuning.tensor.HostTensor;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * SIP adapted to the announced defence: the inverter trains on activations of shadow input adapters
@@ -129,6 +132,15 @@ public final class AdaptiveSipAttack extends InverterAttack {
                 shadows.forEach(OptModel::close);
             }
         });
+    }
+
+    /**
+     * The client side the announced warm-up {@code recipe} gives from the provider's {@code draw}-th seed, as this
+     * attack's shadows start (cached in the threat model, so a caller that also runs this attack warms it once).
+     */
+    public static Map<String, HostTensor> warmedDraw(ThreatModel threatModel, PrivacyWarmup.Recipe recipe, int draw) {
+        return ShadowAdapters.warmed(threatModel, recipe, ClientDefence.SHADOW_SEED + draw)
+                .toTensors(threatModel.split().client());
     }
 
     static String describe(KnownDefence d, int steps) {

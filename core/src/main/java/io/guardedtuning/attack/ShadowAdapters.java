@@ -76,7 +76,7 @@ final class ShadowAdapters {
      * The client side the recipe warms from {@code seed}, cached in the threat model: every drift level of a session
      * starts from the same warmed draws, so each draw is warmed once.
      */
-    private static OptModel warmed(ThreatModel threatModel, PrivacyWarmup.Recipe recipe, long seed) {
+    static OptModel warmed(ThreatModel threatModel, PrivacyWarmup.Recipe recipe, long seed) {
         Split split = threatModel.split();
         return threatModel.artefact("warmed " + recipe.spec() + " from seed " + seed, () -> {
             try (OptModel whole = threatModel.freshWholeModel()) {

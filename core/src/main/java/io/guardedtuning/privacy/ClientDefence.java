@@ -4,7 +4,6 @@ import io.guardedtuning.attack.AttackCatalog;
 import io.guardedtuning.attack.PublicText;
 import io.guardedtuning.attack.KnownDefence;
 import io.guardedtuning.attack.WireDefence;
-import io.guardedtuning.model.OptConfig;
 import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.Split;
 import io.guardedtuning.session.AuditProtocol;
@@ -13,7 +12,6 @@ import io.guardedtuning.split.BackboneLink;
 import io.guardedtuning.split.Design;
 import io.guardedtuning.tensor.HostTensor;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -85,7 +83,8 @@ public final class ClientDefence implements AutoCloseable {
     /**
      * Calibrates the noise on the pretrained {@code client}, warms it up (in place) when the recipe asks for it and,
      * with a budget, builds the client's own attacker: the audit's forward attacks over {@code attackerText} with
-     * the pretrained client side and with a shadow the provider would warm up from {@link #SHADOW_SEED}.
+     * the pretrained client side and, after a warm-up, with the shadows the provider would warm up from its own draws
+     * ({@link #SHADOW_SEED} onwards).
      *
      * @param publicText           public rows ({@link PublicText#warmupHalves}) for the warm-up (the first half, which
      *                             the provider's shadow replays too) and the noise calibration (the second)
@@ -108,34 +107,21 @@ public final class ClientDefence implements AutoCloseable {
         if (settings.leakageBudget() == 0) {
             return new ClientDefence(settings, report, rms, activationBits, std, null, null);
         }
-        List<Map<String, HostTensor>> attackers = new ArrayList<>();
-        attackers.add(pretrainedClientSide);
         ForwardLeakageProbe.WarmupMixture mixture = null;
         if (!settings.warmup().isNone()) {
             // The provider knows the warm-up's rows (the recipe announces them), only not its seed.
-            attackers.add(shadow(settings.warmup(), client.config(), pretrainedClientSide, standIn, split,
-                    halves.get(0)));
             Map<String, HostTensor> whole = new LinkedHashMap<>(standIn.toTensors(n -> true));
             whole.putAll(pretrainedClientSide);
             mixture = new ForwardLeakageProbe.WarmupMixture(whole, settings.warmup(), halves.get(0),
                     AttackCatalog.WARMUP_SEEDS);
         }
-        ForwardLeakageProbe probe = new ForwardLeakageProbe(client.config(), split, attackers, attackerText,
+        ForwardLeakageProbe probe = new ForwardLeakageProbe(client.config(), split, List.of(pretrainedClientSide),
+                attackerText,
                 probeSettings, mixture);
         LeakageGuard guard = new LeakageGuard(new LeakageGuard.Budget(settings.leakageBudget(),
                 (float) (Settings.FIRST_RELATIVE_STEP * rms), (float) (settings.maxRelativeNoise() * rms)),
                 activationBits, std, probe, settings.secret());
         return new ClientDefence(settings, report, rms, activationBits, std, guard, probe);
-    }
-
-    /** The provider's own run of an announced warm-up recipe: pretrained client side warmed from its seed. */
-    public static Map<String, HostTensor> shadow(PrivacyWarmup.Recipe recipe, OptConfig config,
-                                                 Map<String, HostTensor> pretrainedClientSide, OptModel standIn,
-                                                 Split split, List<int[]> publicText) {
-        try (OptModel shadow = OptModel.fromTensors(config, pretrainedClientSide)) {
-            PrivacyWarmup.run(recipe, shadow, standIn, split, publicText, SHADOW_SEED);
-            return shadow.toTensors(split.client());
-        }
     }
 
     /** This pass's link with the defence on it: the guard when there is a budget, else the noise alone. */

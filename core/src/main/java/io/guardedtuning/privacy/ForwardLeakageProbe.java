@@ -23,8 +23,8 @@ import java.util.Map;
 /**
  * The audit's forward attacks run by the client on its own outgoing h_in: SIP trained on public text through the
  * defence it knows and BiSR(f) refining SIP's guess against the observed h_in, once for each client-side weight set
- * the provider could hold (the pretrained copy it shipped, and shadow adapters it warmed up itself with the
- * announced recipe); the strongest guess counts. BiSR(f) is here because it is the auditor's: a check that ran SIP
+ * the provider could hold (the pretrained copy it shipped and, after an announced warm-up, the shadow it warms from
+ * its first draw of the secret start); the strongest guess counts. BiSR(f) is here because it is the auditor's: a check that ran SIP
  * alone let the demo send batches the auditor rebuilt over budget (docs/results.md). With a warm-up it also runs the
  * auditor's adaptive SIP, whose inverter trains on several shadows each warmed from its own draw of the secret start
  * ({@link WarmupMixture}): one draw's shadow understates what the provider can rebuild. An inverter is trained once
@@ -55,7 +55,10 @@ public final class ForwardLeakageProbe implements LeakageProbe, AutoCloseable {
                                 List<int[]> warmupRows, int draws) {
     }
 
-    /** One attack's reconstruction with one weight set ({@code weights} = their count: the warm-up mixture). */
+    /**
+     * One attack's reconstruction with one weight set: 0 the pretrained copy, then the other sets given, then the
+     * first draw's shadow; the warm-up mixture is numbered after them all.
+     */
     public record Guess(String attack, int weights, List<int[]> tokens) {
     }
 
@@ -105,7 +108,8 @@ public final class ForwardLeakageProbe implements LeakageProbe, AutoCloseable {
     public synchronized List<Guess> reconstruct(HostTensor wire, long[] lengths, WireDefence defence) {
         Observation observed = Observation.forwardOnly("self-check", 0, wire, lengths);
         List<Guess> guesses = new ArrayList<>();
-        for (int i = 0; i < attackerWeights.size(); i++) {
+        int weightSets = attackerWeights.size() + (mixture == null ? 0 : 1);
+        for (int i = 0; i < weightSets; i++) {
             ThreatModel threatModel = threatModel(i, defence);
             for (Attack attack : attacks) {
                 Reconstruction r = attack.attack(observed, threatModel);
@@ -117,11 +121,7 @@ public final class ForwardLeakageProbe implements LeakageProbe, AutoCloseable {
             }
         }
         if (mixture != null) {
-            // One threat model for every σ: the observation announces the wire, and the warmed draws it caches are
-            // the same at every σ, so a raised σ trains a new inverter without warming the draws again.
-            ThreatModel threatModel = threatModels.computeIfAbsent("mixture", k -> ThreatModel.of(config, split,
-                    mixture.pretrained(), publicText, ThreatModel.LossNormalisation.MEAN_OVER_TARGETS, defence,
-                    recipe -> mixture.warmupRows()));
+            ThreatModel threatModel = mixtureThreatModel(defence);
             // Gradfree: the shadows are the warm-up alone (the drift attackers are the auditor's, per step).
             Reconstruction r = mixtureAttack.attack(observed.withDefence(new KnownDefence(Design.GRADFREE.id(),
                     defence.activationBits(), defence.noiseStd(), 0f, mixture.recipe().learningRate(),
@@ -130,15 +130,34 @@ public final class ForwardLeakageProbe implements LeakageProbe, AutoCloseable {
                 throw new IllegalStateException("the client's own leakage check could not run "
                         + mixtureAttack.name() + ": " + r.detail());
             }
-            guesses.add(new Guess(mixtureAttack.name(), attackerWeights.size(), r.tokens()));
+            guesses.add(new Guess(mixtureAttack.name(), weightSets, r.tokens()));
         }
         return guesses;
     }
 
     private ThreatModel threatModel(int index, WireDefence defence) {
-        return threatModels.computeIfAbsent(index + "/" + defence.activationBits() + "/" + defence.noiseStd(),
-                k -> ThreatModel.of(config, split, attackerWeights.get(index), publicText,
-                        ThreatModel.LossNormalisation.MEAN_OVER_TARGETS, defence));
+        String key = index + "/" + defence.activationBits() + "/" + defence.noiseStd();
+        ThreatModel cached = threatModels.get(key);
+        if (cached != null) {
+            return cached;
+        }
+        // The first draw's shadow is the mixture's first shadow, taken from its cache rather than warmed again.
+        Map<String, HostTensor> weights = index < attackerWeights.size() ? attackerWeights.get(index)
+                : AdaptiveSipAttack.warmedDraw(mixtureThreatModel(defence), mixture.recipe(), 0);
+        ThreatModel built = ThreatModel.of(config, split, weights, publicText,
+                ThreatModel.LossNormalisation.MEAN_OVER_TARGETS, defence);
+        threatModels.put(key, built);
+        return built;
+    }
+
+    /**
+     * One threat model for every σ: the observation announces the wire, and the warmed draws it caches are the same
+     * at every σ, so a raised σ trains a new inverter without warming the draws again.
+     */
+    private ThreatModel mixtureThreatModel(WireDefence defence) {
+        return threatModels.computeIfAbsent("mixture", k -> ThreatModel.of(config, split, mixture.pretrained(),
+                publicText, ThreatModel.LossNormalisation.MEAN_OVER_TARGETS, defence,
+                recipe -> mixture.warmupRows()));
     }
 
     @Override

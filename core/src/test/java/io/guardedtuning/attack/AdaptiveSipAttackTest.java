@@ -13,12 +13,13 @@ import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 /**
  * The adaptive attacker's shadow replays every defence announced: a privacy warm-up is run from the provider's own
  * seed (the client's is secret) before any drift, for Online and Gradfree alike, on the rows the recipe announces,
- * so that it is exactly the shadow the client's own leakage check attacks itself with. If the auditor stopped
+ * and the client's own leakage check attacks itself with that very shadow. If the auditor stopped
  * replaying the warm-up, or replayed it on other text, this fails.
  */
 class AdaptiveSipAttackTest {
@@ -32,13 +33,12 @@ class AdaptiveSipAttackTest {
         List<int[]> warmupRows = ClientSimulation.randomSequences(new Random(2), 20, 8, 12,
                 AttackTest.CONFIG.vocabSize());
         PrivacyWarmup.Recipe announced = WARMUP.withPublicRows(40);
-        // The shadow the client's own leakage check builds: its warm-up rows, the provider's seed, the pretrained
-        // middle as stand-in.
-        Map<String, HostTensor> clientCheck;
-        try (OptModel standIn = OptModel.fromTensors(AttackTest.CONFIG,
-                HostTensor.select(pretrained, AttackTest.SPLIT.backbone()))) {
-            clientCheck = ClientDefence.shadow(announced, AttackTest.CONFIG,
-                    HostTensor.select(pretrained, AttackTest.SPLIT.client()), standIn, AttackTest.SPLIT, warmupRows);
+        // The recipe replayed by hand: the client's warm-up rows, the provider's seed, the pretrained middle as
+        // stand-in.
+        Map<String, HostTensor> replayed;
+        try (OptModel replay = OptModel.fromTensors(AttackTest.CONFIG, pretrained)) {
+            PrivacyWarmup.run(announced, replay, replay, AttackTest.SPLIT, warmupRows, ClientDefence.SHADOW_SEED);
+            replayed = replay.toTensors(AttackTest.SPLIT.client());
         }
         ShadowAdapters.Settings settings = new ShadowAdapters.Settings(4, 1e-3f, 3);
         try (ThreatModel tm = ThreatModel.of(AttackTest.CONFIG, AttackTest.SPLIT, pretrained, aux,
@@ -48,8 +48,12 @@ class AdaptiveSipAttackTest {
                 KnownDefence known = new KnownDefence(design, 0, 0f, 0f, 1e-3f, announced.spec());
                 try (OptModel shadow = ShadowAdapters.tune(tm, known, 0, settings)) {
                     Map<String, HostTensor> got = shadow.toTensors(AttackTest.SPLIT.client());
-                    clientCheck.forEach((n, t) -> assertArrayEquals(t.data(), got.get(n).data(), 1e-6f,
+                    replayed.forEach((n, t) -> assertArrayEquals(t.data(), got.get(n).data(), 1e-6f,
                             design + " " + n));
+                    // What the client's own check attacks itself with (ForwardLeakageProbe) is this very shadow.
+                    assertEquals(got.keySet(), AdaptiveSipAttack.warmedDraw(tm, announced, 0).keySet());
+                    AdaptiveSipAttack.warmedDraw(tm, announced, 0).forEach((n, t) -> assertArrayEquals(
+                            got.get(n).data(), t.data(), design + " " + n));
                     String moved = OptParameters.layer(0) + "fc1.weight";
                     assertFalse(Arrays.equals(pretrained.get(moved).data(), got.get(moved).data()),
                             "the warm-up moved the shadow's input adapter");

@@ -64,9 +64,9 @@ public final class ExperimentCommand implements Callable<Integer> {
 
     @Option(names = "--defences", split = ";", defaultValue = "none;noise:0.5;warmup;warmup+noise:0.5",
             description = "Frontier: client defences, ';'-separated: none, or '+'-joined noise:R (σ = R x RMS of the "
-                    + "pretrained h_in), warmup[:ALPHA[:PERTURB]] (privacy warm-up: dCor weight, scale of the secret "
-                    + "start, default 8 and 0.1), dcor:A (Online training "
-                    + "penalty) (default: ${DEFAULT-VALUE}).")
+                    + "pretrained h_in), warmup[:ALPHA[:PERTURB[:STEPS]]] (privacy warm-up: dCor "
+                    + "weight, scale of the secret start, steps; default 8, 0.1 and --warmup-steps), dcor:A (Online "
+                    + "training penalty) (default: ${DEFAULT-VALUE}).")
     List<String> defences;
 
     @Option(names = "--lrs", split = ",", defaultValue = "3e-3,1e-4", description = "Frontier: learning rates "

@@ -62,7 +62,7 @@ public final class Frontier {
     public record Defence(String name, float relativeNoise, PrivacyWarmup.Recipe warmup, float alpha) {
 
         /**
-         * {@code none}, or {@code +}-joined parts: {@code noise:R}, {@code warmup[:ALPHA[:PERTURB]]}, {@code dcor:A}.
+         * {@code none}, or {@code +}-joined parts: {@code noise:R}, {@code warmup[:ALPHA[:PERTURB[:STEPS]]]}, {@code dcor:A}.
          */
         public static Defence parse(String spec, int warmupSteps) {
             float noise = 0;
@@ -76,16 +76,20 @@ public final class Frontier {
                     case "dcor" -> alpha = Float.parseFloat(p[1]);
                     case "warmup" -> warmup = warmup(warmupSteps, p.length > 1 ? p[1] : "");
                     default -> throw new IllegalArgumentException("unknown defence part '" + part + "' (none, "
-                            + "noise:R, warmup[:ALPHA[:PERTURB]], dcor:A)");
+                            + "noise:R, warmup[:ALPHA[:PERTURB[:STEPS]]], dcor:A)");
                 }
             }
             return new Defence(spec.strip(), noise, warmup, alpha);
         }
 
-        /** {@code ALPHA[:PERTURB]}: the dCor weight (8 when empty) and the secret start's scale (the recipe's). */
+        /**
+         * {@code ALPHA[:PERTURB[:STEPS]]}: the dCor weight (8 when empty), the secret start's scale (the recipe's) and
+         * the warm-up's steps (the grid's when left out).
+         */
         private static PrivacyWarmup.Recipe warmup(int steps, String args) {
             String[] a = args.isEmpty() ? new String[0] : args.split(":");
-            PrivacyWarmup.Recipe r = PrivacyWarmup.Recipe.dcorLm(steps, a.length > 0 ? Float.parseFloat(a[0]) : 8f);
+            PrivacyWarmup.Recipe r = PrivacyWarmup.Recipe.dcorLm(a.length > 2 ? Integer.parseInt(a[2]) : steps,
+                    a.length > 0 ? Float.parseFloat(a[0]) : 8f);
             return a.length > 1 ? new PrivacyWarmup.Recipe(r.steps(), r.learningRate(), r.alpha(),
                     Float.parseFloat(a[1]), r.batch()) : r;
         }
@@ -271,7 +275,7 @@ public final class Frontier {
                     new SplitLanguageModel(client, split, prepared.around(wire(server, "eval", (st, h, n) -> { }))),
                     test).accuracy();
             WireDefence known = prepared.wire();
-            ForwardLeakageProbe auditor = auditor(defence.warmup(), trunk);
+            ForwardLeakageProbe auditor = auditor(defence.warmup());
             List<Scored> scored = new ArrayList<>();
             List<Long> steps = new ArrayList<>(sent.keySet());
             for (int i = 0; i < steps.size(); i++) {
@@ -301,21 +305,22 @@ public final class Frontier {
         return keys;
     }
 
-    /** The provider's attackers for a warm-up recipe: the pretrained copy, and its own shadow when there is one. */
-    private ForwardLeakageProbe auditor(PrivacyWarmup.Recipe warmup, OptModel standIn) {
+    /**
+     * The provider's attackers for a warm-up recipe: the pretrained copy and, when there is a warm-up, its shadows
+     * warmed from its own draws of the secret start.
+     */
+    private ForwardLeakageProbe auditor(PrivacyWarmup.Recipe warmup) {
         return auditors.computeIfAbsent(warmup.spec(), spec -> {
             Map<String, HostTensor> clientSide = HostTensor.select(pretrained, split.client());
             List<List<int[]>> halves = PublicText.halves(publicText);
-            List<Map<String, HostTensor>> weights = new ArrayList<>(List.of(clientSide));
             ForwardLeakageProbe.WarmupMixture mixture = null;
             if (!warmup.isNone()) {
                 // The warm-up's own rows: the provider knows them (the recipe announces them), not the seed.
-                weights.add(ClientDefence.shadow(warmup, config, clientSide, standIn, split, halves.get(0)));
                 mixture = new ForwardLeakageProbe.WarmupMixture(pretrained, warmup, halves.get(0),
                         AttackCatalog.WARMUP_SEEDS);
             }
-            return new ForwardLeakageProbe(config, split, weights, publicText, ForwardLeakageProbe.Settings.auditors(
-                    grid.sipSteps(), BisrForwardAttack.DEFAULT_STEPS), mixture);
+            return new ForwardLeakageProbe(config, split, List.of(clientSide), publicText,
+                    ForwardLeakageProbe.Settings.auditors(grid.sipSteps(), BisrForwardAttack.DEFAULT_STEPS), mixture);
         });
     }
 

@@ -60,11 +60,13 @@ class FrontierCellsTest {
     }
 
     @Test
-    void aWarmupDefenceSetsItsWeightAndTheScaleOfItsSecretStart() {
+    void aWarmupDefenceSetsItsWeightTheScaleOfItsSecretStartAndItsSteps() {
         Frontier.Defence d = Frontier.Defence.parse("warmup:32:0.5+noise:1", 200);
         assertEquals(new PrivacyWarmup.Recipe(200, 1e-3f, 32f, 0.5f, 8), d.warmup());
         assertEquals(1f, d.relativeNoise());
         assertEquals(PrivacyWarmup.Recipe.dcorLm(200, 8f), Frontier.Defence.parse("warmup", 200).warmup());
+        assertEquals(new PrivacyWarmup.Recipe(600, 1e-3f, 32f, 2f, 8),
+                Frontier.Defence.parse("warmup:32:2:600", 200).warmup());
         assertThrows(IllegalArgumentException.class, () -> Frontier.Defence.parse("warmup:32+shuffle", 200));
     }
 }
