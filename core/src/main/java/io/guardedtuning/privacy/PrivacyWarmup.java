@@ -21,9 +21,11 @@ import java.util.Random;
 
 /**
  * The privacy warm-up: before its first exchange the client tunes its adapters locally on public text so that
- * h_in says less about the tokens (α·dCor²(E(x), h_in), NoPeek's penalty) while the model stays usable (the
- * causal-LM loss on the same text through a local stand-in of the backbone: the Offline design's emulator, or for
- * the bundled tiny model the pretrained middle itself). The input adapter is first perturbed from a secret seed,
+ * h_in says less about the tokens (α·dCor²(E(x), h_in), NoPeek's penalty) while the model stays usable: the
+ * causal-LM loss on the same text ({@code dcor-lm}), or the KL divergence from the pretrained model's next-token
+ * distributions ({@code dcor-kd}, which asks the warmed model to compute what the pretrained one did, not only to
+ * predict the text), through a local stand-in of the backbone (the Offline design's emulator, or for the bundled
+ * tiny model the pretrained middle itself). The input adapter is first perturbed from a secret seed,
  * which also orders the text, so that the adapter it ends with is the client's own: the provider knows the recipe
  * (announced as {@link Recipe#spec()}) and can run it with its own seed, but not this one.
  */
@@ -38,8 +40,11 @@ public final class PrivacyWarmup {
      * @param publicRows   the held-out rows the text is cut from ({@link io.guardedtuning.attack.PublicText#warmupHalves}: the warm-up
      *                     trains on the first half), so the provider can replay it on the same text; 0 when not
      *                     announced
+     * @param distil       keep the model usable by matching the pretrained model's next-token distributions (KL)
+     *                     instead of by the LM loss
      */
-    public record Recipe(int steps, float learningRate, float alpha, float perturbation, int batch, int publicRows) {
+    public record Recipe(int steps, float learningRate, float alpha, float perturbation, int batch, int publicRows,
+                         boolean distil) {
 
         public static final Recipe NONE = new Recipe(0, 1e-3f, 0f, 0f, 1, 0);
 
@@ -52,6 +57,10 @@ public final class PrivacyWarmup {
             }
         }
 
+        public Recipe(int steps, float learningRate, float alpha, float perturbation, int batch, int publicRows) {
+            this(steps, learningRate, alpha, perturbation, batch, publicRows, false);
+        }
+
         public Recipe(int steps, float learningRate, float alpha, float perturbation, int batch) {
             this(steps, learningRate, alpha, perturbation, batch, 0);
         }
@@ -62,17 +71,26 @@ public final class PrivacyWarmup {
 
         /** The same recipe, announcing the number of held-out rows its text is cut from. */
         public Recipe withPublicRows(int rows) {
-            return new Recipe(steps, learningRate, alpha, perturbation, batch, rows);
+            return new Recipe(steps, learningRate, alpha, perturbation, batch, rows, distil);
+        }
+
+        /** The same recipe, keeping the model usable by distillation from the pretrained model. */
+        public Recipe distilled() {
+            return new Recipe(steps, learningRate, alpha, perturbation, batch, publicRows, true);
         }
 
         /**
-         * The announced form, e.g. {@code dcor-lm:steps=200,lr=0.001,alpha=8.0,perturb=0.1,batch=8,rows=600}, or
-         * "none".
+         * The announced form, e.g. {@code dcor-lm:steps=200,lr=0.001,alpha=8.0,perturb=0.1,batch=8,rows=600}
+         * ({@code dcor-kd:...} when distilling), or "none".
          */
         public String spec() {
-            return isNone() ? "none" : String.format(Locale.ROOT, "dcor-lm:steps=%d,lr=%s,alpha=%s,perturb=%s,batch=%d",
-                    steps, learningRate, alpha, perturbation, batch) + (publicRows > 0 ? ",rows=" + publicRows : "");
+            return isNone() ? "none" : String.format(Locale.ROOT, "%s:steps=%d,lr=%s,alpha=%s,perturb=%s,batch=%d",
+                    distil ? KD : LM, steps, learningRate, alpha, perturbation, batch)
+                    + (publicRows > 0 ? ",rows=" + publicRows : "");
         }
+
+        private static final String LM = "dcor-lm";
+        private static final String KD = "dcor-kd";
 
         /** Parses {@link #spec()}; keys left out keep the defaults of {@link #dcorLm}. */
         public static Recipe parse(String spec) {
@@ -80,9 +98,10 @@ public final class PrivacyWarmup {
             if (s.isEmpty() || s.equals("none")) {
                 return NONE;
             }
-            if (!s.startsWith("dcor-lm")) {
+            boolean distil = s.startsWith(KD);
+            if (!s.startsWith(LM) && !distil) {
                 throw new IllegalArgumentException("unknown warm-up recipe '" + spec + "' (known: none, "
-                        + "dcor-lm:steps=N,lr=X,alpha=X,perturb=X,batch=N,rows=N)");
+                        + "dcor-lm or dcor-kd:steps=N,lr=X,alpha=X,perturb=X,batch=N,rows=N)");
             }
             Recipe d = dcorLm(200, 8f);
             int steps = d.steps;
@@ -91,7 +110,7 @@ public final class PrivacyWarmup {
             float lr = d.learningRate;
             float alpha = d.alpha;
             float perturb = d.perturbation;
-            String rest = s.substring("dcor-lm".length());
+            String rest = s.substring(LM.length());
             if (rest.startsWith(":")) {
                 for (String kv : rest.substring(1).split(",")) {
                     String[] p = kv.split("=", 2);
@@ -116,7 +135,7 @@ public final class PrivacyWarmup {
             } else if (!rest.isEmpty()) {
                 throw new IllegalArgumentException("unknown warm-up recipe '" + spec + "'");
             }
-            return new Recipe(steps, lr, alpha, perturb, batch, rows);
+            return new Recipe(steps, lr, alpha, perturb, batch, rows, distil);
         }
 
         public static Recipe dcorLm(int steps, float alpha) {
@@ -146,7 +165,15 @@ public final class PrivacyWarmup {
         }
         long started = System.nanoTime();
         Random random = new Random(secretSeed);
-        perturb(client, split, recipe.perturbation(), random);
+        try (OptModel teacher = recipe.distil() ? OptModel.fromTensors(client.config(),
+                client.toTensors(split.client())) : null) {
+            perturb(client, split, recipe.perturbation(), random);
+            return tune(recipe, client, teacher, standIn, split, publicText, random, started);
+        }
+    }
+
+    private static Report tune(Recipe recipe, OptModel client, OptModel teacher, OptModel standIn, Split split,
+                               List<int[]> publicText, Random random, long started) {
         Map<String, NDArray> trainable = new LinkedHashMap<>();
         client.parameters().forEach((n, p) -> {
             if (split.adapters().test(n)) {
@@ -167,7 +194,7 @@ public final class PrivacyWarmup {
                 }
                 List<int[]> batch = order.subList(position, Math.min(order.size(), position + recipe.batch()));
                 position += recipe.batch();
-                last = forward(client, standIn, split, batch, recipe.alpha(), true);
+                last = forward(client, teacher, standIn, split, batch, recipe.alpha(), true);
                 if (first == null) {
                     first = last;
                 }
@@ -182,28 +209,48 @@ public final class PrivacyWarmup {
 
     /** The LM loss and dCor² of one batch, without training: to check what a warm-up costs the model. */
     public static double[] losses(OptModel client, OptModel standIn, Split split, List<int[]> sequences) {
-        return DjlRuntime.withoutGradients(() -> forward(client, standIn, split, sequences, 0f, false));
+        return DjlRuntime.withoutGradients(() -> forward(client, null, standIn, split, sequences, 0f, false));
     }
 
-    /** {lm, dCor²}; with {@code backward}, the gradient of {@code lm + α·dCor²} is left on the adapters. */
-    private static double[] forward(OptModel client, OptModel standIn, Split split, List<int[]> sequences,
-                                    float alpha, boolean backward) {
+    /**
+     * {lm, dCor²}; with {@code backward}, the gradient of {@code usable + α·dCor²} is left on the adapters, where
+     * {@code usable} is the LM loss, or with a {@code teacher} (the pretrained client side) the KL divergence from its
+     * next-token distributions over the batch's real tokens.
+     */
+    private static double[] forward(OptModel client, OptModel teacher, OptModel standIn, Split split,
+                                    List<int[]> sequences, float alpha, boolean backward) {
         try (NDManager scope = DjlRuntime.newManager();
              TokenBatch batch = TokenBatch.of(scope, sequences, null, client.config().padTokenId());
              GradientCollector gc = DjlRuntime.gradientCollector()) {
             NDArray embeddings = client.tokenEmbeddings(batch);
             NDArray hIn = client.blocks(client.embedFrom(embeddings, batch), batch, 0, split.k());
             NDArray hOut = standIn.blocks(hIn, batch, split.trunkFrom(), split.trunkTo());
-            NDArray lm = LmLoss.mean(client.head(client.blocks(hOut, batch, split.trunkTo(), split.layers())), batch);
+            NDArray logits = client.head(client.blocks(hOut, batch, split.trunkTo(), split.layers()));
+            NDArray lm = LmLoss.mean(logits, batch);
+            NDArray usable = teacher == null ? lm : klFromTeacher(teacher, standIn, split, batch, logits);
             NDArray dcor = DistanceCorrelation.perToken().squared(embeddings.stopGradient(), hIn,
                     batch.attentionMask());
             double[] out = {lm.getFloat(), dcor.getFloat()};
             if (backward) {
                 // α as an array of this scope: DJL frees Number scalars before backward.
-                gc.backward(alpha > 0 ? lm.add(dcor.mul(scope.create(alpha))) : lm);
+                gc.backward(alpha > 0 ? usable.add(dcor.mul(scope.create(alpha))) : usable);
             }
             return out;
         }
+    }
+
+    /** Mean over real tokens of KL(teacher ‖ student) between next-token distributions; the teacher outside the graph. */
+    private static NDArray klFromTeacher(OptModel teacher, OptModel standIn, Split split, TokenBatch batch,
+                                         NDArray studentLogits) {
+        NDArray teacherLogProbs = DjlRuntime.withoutGradients(() -> {
+            NDArray h = teacher.blocks(teacher.embed(batch), batch, 0, split.k());
+            h = standIn.blocks(h, batch, split.trunkFrom(), split.trunkTo());
+            return teacher.head(teacher.blocks(h, batch, split.trunkTo(), split.layers())).logSoftmax(-1);
+        });
+        NDArray perToken = teacherLogProbs.exp().mul(teacherLogProbs.sub(studentLogits.logSoftmax(-1))).sum(
+                new int[] {-1});
+        NDArray mask = batch.attentionMask().toType(perToken.getDataType(), false);
+        return perToken.mul(mask).sum().div(mask.sum().maximum(1f));
     }
 
     /** The secret start: each input-adapter weight matrix plus Gaussian noise of {@code relative} × its std. */

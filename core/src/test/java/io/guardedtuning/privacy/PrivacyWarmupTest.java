@@ -76,12 +76,36 @@ class PrivacyWarmupTest {
     }
 
     @Test
+    void aDistilledWarmUpBringsBackThePretrainedFunctionCloserThanTheLmLoss() {
+        Map<String, HostTensor> pretrained = OptModel.randomTensors(CONFIG, 5, n -> true);
+        List<int[]> publicText = sequences(new Random(1), 160, 12, 16);
+        List<int[]> probe = sequences(new Random(3), 16, 12, 16);
+        PrivacyWarmup.Recipe lm = new PrivacyWarmup.Recipe(80, 3e-3f, 8f, 1f, 8);
+        try (OptModel backbone = OptModel.fromTensors(CONFIG, HostTensor.select(pretrained, SPLIT.backbone()));
+             OptModel original = OptModel.fromTensors(CONFIG, HostTensor.select(pretrained, SPLIT.client()));
+             OptModel byLm = OptModel.fromTensors(CONFIG, HostTensor.select(pretrained, SPLIT.client()));
+             OptModel byKd = OptModel.fromTensors(CONFIG, HostTensor.select(pretrained, SPLIT.client()))) {
+            PrivacyWarmup.Report lmReport = PrivacyWarmup.run(lm, byLm, backbone, SPLIT, publicText, 42);
+            PrivacyWarmup.Report kdReport = PrivacyWarmup.run(lm.distilled(), byKd, backbone, SPLIT, publicText, 42);
+            assertTrue(kdReport.recipe().startsWith("dcor-kd:"), kdReport.recipe());
+            float[] teacher = logProbs(original, backbone, probe);
+            double klLm = meanKl(teacher, logProbs(byLm, backbone, probe));
+            double klKd = meanKl(teacher, logProbs(byKd, backbone, probe));
+            assertTrue(klKd < 0.8 * klLm, "distillation must recover more of the pretrained function from the same "
+                    + "secret start: KL " + klKd + " vs " + klLm + " by the LM loss");
+            assertTrue(kdReport.dcorAfter() < kdReport.dcorBefore(), "dCor² must still fall");
+        }
+    }
+
+    @Test
     void recipesRoundTripAndBadOnesAreNamed() {
         PrivacyWarmup.Recipe r = new PrivacyWarmup.Recipe(120, 2e-3f, 16f, 0.2f, 6);
         assertEquals(r, PrivacyWarmup.Recipe.parse(r.spec()));
         PrivacyWarmup.Recipe announced = r.withPublicRows(600);
         assertTrue(announced.spec().endsWith(",rows=600"), announced.spec());
         assertEquals(announced, PrivacyWarmup.Recipe.parse(announced.spec()));
+        assertEquals(announced.distilled(), PrivacyWarmup.Recipe.parse(announced.distilled().spec()));
+        assertTrue(announced.distilled().spec().startsWith("dcor-kd:"));
         assertEquals(PrivacyWarmup.Recipe.NONE, PrivacyWarmup.Recipe.parse("none"));
         assertEquals(PrivacyWarmup.Recipe.dcorLm(200, 8f), PrivacyWarmup.Recipe.parse("dcor-lm"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> PrivacyWarmup.Recipe.parse("dcor-lm:speed=3"))
@@ -105,6 +129,29 @@ class PrivacyWarmupTest {
                 return OptModel.hostCopy(client.blocks(client.embed(b), b, 0, SPLIT.k()));
             }
         });
+    }
+
+    /** Next-token log-probabilities of the client side around the backbone, flattened. */
+    private static float[] logProbs(OptModel client, OptModel backbone, List<int[]> sequences) {
+        return DjlRuntime.withoutGradients(() -> {
+            try (NDManager scope = DjlRuntime.newManager();
+                 TokenBatch b = TokenBatch.of(scope, sequences, null, CONFIG.padTokenId())) {
+                var h = backbone.blocks(client.blocks(client.embed(b), b, 0, SPLIT.k()), b, SPLIT.trunkFrom(),
+                        SPLIT.trunkTo());
+                return OptModel.hostCopy(client.head(client.blocks(h, b, SPLIT.trunkTo(), SPLIT.layers()))
+                        .logSoftmax(-1)).data();
+            }
+        });
+    }
+
+    /** Mean over positions of KL(teacher ‖ student), both as log-probabilities over the vocabulary. */
+    private static double meanKl(float[] teacher, float[] student) {
+        int v = CONFIG.vocabSize();
+        double sum = 0;
+        for (int i = 0; i < teacher.length; i++) {
+            sum += Math.exp(teacher[i]) * (teacher[i] - student[i]);
+        }
+        return sum / (teacher.length / v);
     }
 
     static long[] lengths(List<int[]> sequences) {

@@ -62,7 +62,8 @@ public final class Frontier {
     public record Defence(String name, float relativeNoise, PrivacyWarmup.Recipe warmup, float alpha) {
 
         /**
-         * {@code none}, or {@code +}-joined parts: {@code noise:R}, {@code warmup[:ALPHA[:PERTURB[:STEPS]]]}, {@code dcor:A}.
+         * {@code none}, or {@code +}-joined parts: {@code noise:R}, {@code warmup[:ALPHA[:PERTURB[:STEPS]]]} (or
+         * {@code warmup-kd...}: kept usable by distillation), {@code dcor:A}.
          */
         public static Defence parse(String spec, int warmupSteps) {
             float noise = 0;
@@ -75,8 +76,9 @@ public final class Frontier {
                     case "noise" -> noise = Float.parseFloat(p[1]);
                     case "dcor" -> alpha = Float.parseFloat(p[1]);
                     case "warmup" -> warmup = warmup(warmupSteps, p.length > 1 ? p[1] : "");
+                    case "warmup-kd" -> warmup = warmup(warmupSteps, p.length > 1 ? p[1] : "").distilled();
                     default -> throw new IllegalArgumentException("unknown defence part '" + part + "' (none, "
-                            + "noise:R, warmup[:ALPHA[:PERTURB[:STEPS]]], dcor:A)");
+                            + "noise:R, warmup[-kd][:ALPHA[:PERTURB[:STEPS]]], dcor:A)");
                 }
             }
             return new Defence(spec.strip(), noise, warmup, alpha);

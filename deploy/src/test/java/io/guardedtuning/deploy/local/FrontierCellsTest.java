@@ -67,6 +67,8 @@ class FrontierCellsTest {
         assertEquals(PrivacyWarmup.Recipe.dcorLm(200, 8f), Frontier.Defence.parse("warmup", 200).warmup());
         assertEquals(new PrivacyWarmup.Recipe(600, 1e-3f, 32f, 2f, 8),
                 Frontier.Defence.parse("warmup:32:2:600", 200).warmup());
+        assertEquals(new PrivacyWarmup.Recipe(200, 1e-3f, 32f, 2f, 8, 0, true),
+                Frontier.Defence.parse("warmup-kd:32:2", 200).warmup());
         assertThrows(IllegalArgumentException.class, () -> Frontier.Defence.parse("warmup:32+shuffle", 200));
     }
 }
