@@ -22,7 +22,7 @@ public record RunSpec(String id, Design design, int k, float alpha, int bitsUp, 
      * The client's defences (client-compute's {@code gt.client.privacy.*}).
      *
      * @param noise         σ on h_in as a multiple of the pretrained h_in's RMS (0 = none)
-     * @param warmup        the privacy warm-up recipe ("none" or dcor-lm[:...])
+     * @param warmup        the privacy warm-up recipe ("none", dcor-lm[:...] or dcor-kd[:...])
      * @param leakageBudget largest ROUGE-L F1 of the client's own attack a sent batch may have (0 = none)
      */
     public record Defence(float noise, String warmup, double leakageBudget) {

@@ -131,7 +131,7 @@ public interface ClientConfig {
         @WithDefault("0")
         float noise();
 
-        /** Privacy warm-up recipe before the first exchange: none, or dcor-lm[:steps=N,lr=X,alpha=X,...]. */
+        /** Privacy warm-up recipe before the first exchange: none, or dcor-lm or dcor-kd[:steps=N,lr=X,alpha=X,...]. */
         @WithDefault("none")
         String warmup();
 
