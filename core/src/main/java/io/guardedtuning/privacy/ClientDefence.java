@@ -93,16 +93,18 @@ public final class ClientDefence implements AutoCloseable {
      * @param pretrainedClientSide the pretrained client-side tensors (what the provider shipped)
      * @param standIn              the middle layers the warm-up's LM loss runs through (null when no warm-up)
      * @param activationBits       bits of h_in on the wire (32 = full precision)
+     * @param own                  the client's own training rows, which a warm-up with several candidates chooses
+     *                             with ({@link PrivacyWarmup#runBestOf}); they never leave this method
      */
     public static ClientDefence prepare(Settings settings, OptModel client,
                                         Map<String, HostTensor> pretrainedClientSide, OptModel standIn, Split split,
                                         List<int[]> publicText, List<int[]> attackerText, int activationBits,
-                                        ForwardLeakageProbe.Settings probeSettings) {
+                                        ForwardLeakageProbe.Settings probeSettings, PrivacyWarmup.OwnRows own) {
         List<List<int[]>> halves = PublicText.halves(publicText);
         // Calibrated on the pretrained adapter, before the warm-up: a unit the provider can compute and check.
         double rms = ActivationNoise.rms(client, split, halves.get(1).subList(0, Math.min(64, halves.get(1).size())));
-        PrivacyWarmup.Report report = PrivacyWarmup.run(settings.warmup(), client, standIn, split, halves.get(0),
-                settings.secret());
+        PrivacyWarmup.Report report = PrivacyWarmup.runBestOf(settings.warmup(), client, standIn, split,
+                halves.get(0), settings.secret(), own);
         float std = (float) (settings.relativeNoise() * rms);
         if (settings.leakageBudget() == 0) {
             return new ClientDefence(settings, report, rms, activationBits, std, null, null);
@@ -116,8 +118,7 @@ public final class ClientDefence implements AutoCloseable {
                     AttackCatalog.WARMUP_SEEDS);
         }
         ForwardLeakageProbe probe = new ForwardLeakageProbe(client.config(), split, List.of(pretrainedClientSide),
-                attackerText,
-                probeSettings, mixture);
+                attackerText, probeSettings, mixture);
         LeakageGuard guard = new LeakageGuard(new LeakageGuard.Budget(settings.leakageBudget(),
                 (float) (Settings.FIRST_RELATIVE_STEP * rms), (float) (settings.maxRelativeNoise() * rms)),
                 activationBits, std, probe, settings.secret());

@@ -3,7 +3,9 @@ package io.guardedtuning.privacy;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
+import io.guardedtuning.data.McExample;
 import io.guardedtuning.engine.DjlRuntime;
+import io.guardedtuning.eval.McEncoder;
 import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.Split;
 import io.guardedtuning.model.TokenBatch;
@@ -27,7 +29,10 @@ import java.util.Random;
  * predict the text), through a local stand-in of the backbone (the Offline design's emulator, or for the bundled
  * tiny model the pretrained middle itself). The input adapter is first perturbed from a secret seed,
  * which also orders the text, so that the adapter it ends with is the client's own: the provider knows the recipe
- * (announced as {@link Recipe#spec()}) and can run it with its own seed, but not this one.
+ * (announced as {@link Recipe#spec()}) and can run it with its own seed, but not this one. With {@code candidates}
+ * K &gt; 1 the client warms K secret starts and keeps the one its own training rows find most usable (the lowest
+ * answer loss through the stand-in): a start is a random draw, and some draws cost the task more than others. The
+ * provider knows K and the rule, not the rows or the draws.
  */
 public final class PrivacyWarmup {
 
@@ -42,19 +47,25 @@ public final class PrivacyWarmup {
      *                     announced
      * @param distil       keep the model usable by matching the pretrained model's next-token distributions (KL)
      *                     instead of by the LM loss
+     * @param candidates   secret starts warmed; the client keeps the one its own rows find most usable
      */
     public record Recipe(int steps, float learningRate, float alpha, float perturbation, int batch, int publicRows,
-                         boolean distil) {
+                         boolean distil, int candidates) {
 
         public static final Recipe NONE = new Recipe(0, 1e-3f, 0f, 0f, 1, 0);
 
         public Recipe {
             if (steps < 0 || batch < 1 || !(learningRate > 0) || !(alpha >= 0) || !(perturbation >= 0)
-                    || publicRows < 0) {
+                    || publicRows < 0 || candidates < 1) {
                 throw new IllegalArgumentException("warm-up recipe: steps >= 0, batch >= 1, lr > 0, alpha >= 0, "
-                        + "perturbation >= 0, rows >= 0; got " + steps + ", " + batch + ", " + learningRate + ", "
-                        + alpha + ", " + perturbation + ", " + publicRows);
+                        + "perturbation >= 0, rows >= 0, candidates >= 1; got " + steps + ", " + batch + ", "
+                        + learningRate + ", " + alpha + ", " + perturbation + ", " + publicRows + ", " + candidates);
             }
+        }
+
+        public Recipe(int steps, float learningRate, float alpha, float perturbation, int batch, int publicRows,
+                      boolean distil) {
+            this(steps, learningRate, alpha, perturbation, batch, publicRows, distil, 1);
         }
 
         public Recipe(int steps, float learningRate, float alpha, float perturbation, int batch, int publicRows) {
@@ -71,12 +82,17 @@ public final class PrivacyWarmup {
 
         /** The same recipe, announcing the number of held-out rows its text is cut from. */
         public Recipe withPublicRows(int rows) {
-            return new Recipe(steps, learningRate, alpha, perturbation, batch, rows, distil);
+            return new Recipe(steps, learningRate, alpha, perturbation, batch, rows, distil, candidates);
         }
 
         /** The same recipe, keeping the model usable by distillation from the pretrained model. */
         public Recipe distilled() {
-            return new Recipe(steps, learningRate, alpha, perturbation, batch, publicRows, true);
+            return new Recipe(steps, learningRate, alpha, perturbation, batch, publicRows, true, candidates);
+        }
+
+        /** The same recipe, warming {@code k} secret starts and keeping the most usable on the client's rows. */
+        public Recipe bestOf(int k) {
+            return new Recipe(steps, learningRate, alpha, perturbation, batch, publicRows, distil, k);
         }
 
         /**
@@ -86,7 +102,8 @@ public final class PrivacyWarmup {
         public String spec() {
             return isNone() ? "none" : String.format(Locale.ROOT, "%s:steps=%d,lr=%s,alpha=%s,perturb=%s,batch=%d",
                     distil ? KD : LM, steps, learningRate, alpha, perturbation, batch)
-                    + (publicRows > 0 ? ",rows=" + publicRows : "");
+                    + (publicRows > 0 ? ",rows=" + publicRows : "")
+                    + (candidates > 1 ? ",candidates=" + candidates : "");
         }
 
         private static final String LM = "dcor-lm";
@@ -107,6 +124,7 @@ public final class PrivacyWarmup {
             int steps = d.steps;
             int batch = d.batch;
             int rows = 0;
+            int candidates = 1;
             float lr = d.learningRate;
             float alpha = d.alpha;
             float perturb = d.perturbation;
@@ -125,8 +143,9 @@ public final class PrivacyWarmup {
                             case "perturb" -> perturb = Float.parseFloat(p[1].strip());
                             case "batch" -> batch = Integer.parseInt(p[1].strip());
                             case "rows" -> rows = Integer.parseInt(p[1].strip());
+                            case "candidates" -> candidates = Integer.parseInt(p[1].strip());
                             default -> throw new IllegalArgumentException("warm-up recipe: unknown key '" + p[0]
-                                    + "' (steps, lr, alpha, perturb, batch, rows)");
+                                    + "' (steps, lr, alpha, perturb, batch, rows, candidates)");
                         }
                     } catch (NumberFormatException e) {
                         throw new IllegalArgumentException("warm-up recipe: '" + kv + "' is not a number");
@@ -135,7 +154,7 @@ public final class PrivacyWarmup {
             } else if (!rest.isEmpty()) {
                 throw new IllegalArgumentException("unknown warm-up recipe '" + spec + "'");
             }
-            return new Recipe(steps, lr, alpha, perturb, batch, rows, distil);
+            return new Recipe(steps, lr, alpha, perturb, batch, rows, distil, candidates);
         }
 
         public static Recipe dcorLm(int steps, float alpha) {
@@ -143,12 +162,100 @@ public final class PrivacyWarmup {
         }
     }
 
-    /** What the warm-up did: both losses on the first batch before and on the last batch after, and its cost. */
+    /**
+     * What the warm-up did: both losses on the first batch before and on the last batch after, and its cost; with
+     * several candidates, each one's loss on the client's rows and the one kept (the losses are the kept one's).
+     */
     public record Report(String recipe, double lmLossBefore, double lmLossAfter, double dcorBefore, double dcorAfter,
-                         long millis) {
+                         long millis, double[] candidateLosses, int kept) {
+
+        Report(String recipe, double lmLossBefore, double lmLossAfter, double dcorBefore, double dcorAfter,
+               long millis) {
+            this(recipe, lmLossBefore, lmLossAfter, dcorBefore, dcorAfter, millis, new double[0], 0);
+        }
     }
 
     private PrivacyWarmup() {
+    }
+
+    /**
+     * As {@link #run}, for each of the recipe's candidates (the first from {@code secretSeed} itself, so one
+     * candidate is {@link #run}); each warmed client is scored by its {@link #answerLoss} on the client's own rows,
+     * and the lowest is kept in {@code client}.
+     */
+    public static Report runBestOf(Recipe recipe, OptModel client, OptModel standIn, Split split,
+                                   List<int[]> publicText, long secretSeed, OwnRows own) {
+        if (recipe.candidates() == 1 || recipe.isNone()) {
+            return run(recipe, client, standIn, split, publicText, secretSeed);
+        }
+        if (own.rows().isEmpty()) {
+            throw new IllegalArgumentException("a warm-up with " + recipe.candidates() + " candidates needs the "
+                    + "client's own rows to choose with");
+        }
+        long started = System.nanoTime();
+        Map<String, HostTensor> start = client.toTensors(split.client());
+        double[] losses = new double[recipe.candidates()];
+        Map<String, HostTensor> best = null;
+        Report kept = null;
+        int keptIndex = 0;
+        for (int i = 0; i < losses.length; i++) {
+            client.load(start);
+            Report r = run(recipe, client, standIn, split, publicText, candidateSeed(secretSeed, i));
+            losses[i] = answerLoss(client, standIn, split, own.rows(), own.scoredFrom());
+            if (best == null || losses[i] < losses[keptIndex]) {
+                best = client.toTensors(split.client());
+                kept = r;
+                keptIndex = i;
+            }
+        }
+        client.load(best);
+        return new Report(recipe.spec(), kept.lmLossBefore(), kept.lmLossAfter(), kept.dcorBefore(),
+                kept.dcorAfter(), (System.nanoTime() - started) / 1_000_000, losses, keptIndex);
+    }
+
+    /** The client's own rows a warm-up chooses among its candidates with, each scored from its answer's first token. */
+    public record OwnRows(List<int[]> rows, int[] scoredFrom) {
+
+        public static final OwnRows NONE = new OwnRows(List.of(), new int[0]);
+
+        /** Rows a choice is made on: enough to rank starts whose losses differ, cheap next to a warm-up. */
+        public static final int MAX = 64;
+
+        public OwnRows {
+            rows = List.copyOf(rows);
+            if (scoredFrom.length != rows.size()) {
+                throw new IllegalArgumentException(rows.size() + " rows but " + scoredFrom.length + " answer starts");
+            }
+        }
+
+        /** The answers of the first {@link #MAX} examples, as the trainer encodes them. */
+        public static OwnRows of(McEncoder encoder, List<McExample> examples) {
+            List<McEncoder.Encoded> encoded = examples.stream().limit(MAX).map(encoder::encodeAnswer).toList();
+            return new OwnRows(encoded.stream().map(McEncoder.Encoded::tokens).toList(),
+                    encoded.stream().mapToInt(McEncoder.Encoded::scoredFrom).toArray());
+        }
+    }
+
+    /** Candidate {@code i}'s secret: the client's own seed for the first, independent streams for the rest. */
+    static long candidateSeed(long secretSeed, int i) {
+        return i == 0 ? secretSeed : new java.util.SplittableRandom(secretSeed).split().nextLong() + i;
+    }
+
+    /**
+     * Mean next-token loss over each row's answer tokens (from {@code scoredFrom}) through the stand-in, without
+     * training: how usable a warmed client is for the client's task, measured on its own rows.
+     */
+    public static double answerLoss(OptModel client, OptModel standIn, Split split, List<int[]> rows,
+                                    int[] scoredFrom) {
+        return DjlRuntime.withoutGradients(() -> {
+            try (NDManager scope = DjlRuntime.newManager();
+                 TokenBatch batch = TokenBatch.of(scope, rows, scoredFrom, client.config().padTokenId())) {
+                NDArray h = client.blocks(client.embed(batch), batch, 0, split.k());
+                h = standIn.blocks(h, batch, split.trunkFrom(), split.trunkTo());
+                return (double) LmLoss.mean(client.head(client.blocks(h, batch, split.trunkTo(), split.layers())),
+                        batch).getFloat();
+            }
+        });
     }
 
     /**
@@ -239,7 +346,7 @@ public final class PrivacyWarmup {
         }
     }
 
-    /** Mean over real tokens of KL(teacher ‖ student) between next-token distributions; the teacher outside the graph. */
+    /** Mean over real tokens of KL(teacher ‖ student) of next-token distributions; the teacher outside the graph. */
     private static NDArray klFromTeacher(OptModel teacher, OptModel standIn, Split split, TokenBatch batch,
                                          NDArray studentLogits) {
         NDArray teacherLogProbs = DjlRuntime.withoutGradients(() -> {

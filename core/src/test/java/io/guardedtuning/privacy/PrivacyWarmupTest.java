@@ -98,6 +98,37 @@ class PrivacyWarmupTest {
     }
 
     @Test
+    void ofSeveralSecretStartsTheClientKeepsTheOneItsOwnRowsFindMostUsable() {
+        Map<String, HostTensor> pretrained = OptModel.randomTensors(CONFIG, 5, n -> true);
+        List<int[]> publicText = sequences(new Random(1), 40, 8, 12);
+        List<int[]> ownRows = sequences(new Random(4), 12, 8, 12);
+        PrivacyWarmup.OwnRows own = new PrivacyWarmup.OwnRows(ownRows, new int[ownRows.size()]);
+        PrivacyWarmup.Recipe one = new PrivacyWarmup.Recipe(5, 1e-3f, 8f, 1f, 4);
+        try (OptModel backbone = OptModel.fromTensors(CONFIG, HostTensor.select(pretrained, SPLIT.backbone()));
+             OptModel client = OptModel.fromTensors(CONFIG, HostTensor.select(pretrained, SPLIT.client()))) {
+            PrivacyWarmup.Report r = PrivacyWarmup.runBestOf(one.bestOf(3), client, backbone, SPLIT, publicText, 7,
+                    own);
+            assertEquals(3, r.candidateLosses().length);
+            double lowest = java.util.Arrays.stream(r.candidateLosses()).min().orElseThrow();
+            assertEquals(lowest, r.candidateLosses()[r.kept()]);
+            assertTrue(java.util.Arrays.stream(r.candidateLosses()).distinct().count() == 3,
+                    "each candidate is its own secret start");
+            assertEquals(lowest, PrivacyWarmup.answerLoss(client, backbone, SPLIT, ownRows, own.scoredFrom()), 1e-6,
+                    "the client holds the kept candidate");
+            // The first candidate is the client's own seed: one candidate is the plain warm-up.
+            Map<String, HostTensor> single = warmed(pretrained, backbone, one, publicText, 7);
+            try (OptModel first = OptModel.fromTensors(CONFIG, HostTensor.select(pretrained, SPLIT.client()))) {
+                PrivacyWarmup.runBestOf(one, first, backbone, SPLIT, publicText, 7, own);
+                String w = "model.decoder.layers.0.fc1.weight";
+                assertEquals(single.get(w), first.toTensors(SPLIT.inputAdapter()).get(w));
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> PrivacyWarmup.runBestOf(
+                new PrivacyWarmup.Recipe(5, 1e-3f, 8f, 1f, 4).bestOf(2), null, null, SPLIT, List.of(), 7,
+                PrivacyWarmup.OwnRows.NONE), "choosing needs the client's rows");
+    }
+
+    @Test
     void recipesRoundTripAndBadOnesAreNamed() {
         PrivacyWarmup.Recipe r = new PrivacyWarmup.Recipe(120, 2e-3f, 16f, 0.2f, 6);
         assertEquals(r, PrivacyWarmup.Recipe.parse(r.spec()));
@@ -106,6 +137,8 @@ class PrivacyWarmupTest {
         assertEquals(announced, PrivacyWarmup.Recipe.parse(announced.spec()));
         assertEquals(announced.distilled(), PrivacyWarmup.Recipe.parse(announced.distilled().spec()));
         assertTrue(announced.distilled().spec().startsWith("dcor-kd:"));
+        assertEquals(announced.bestOf(4), PrivacyWarmup.Recipe.parse(announced.bestOf(4).spec()));
+        assertTrue(announced.bestOf(4).spec().endsWith(",candidates=4"), announced.bestOf(4).spec());
         assertEquals(PrivacyWarmup.Recipe.NONE, PrivacyWarmup.Recipe.parse("none"));
         assertEquals(PrivacyWarmup.Recipe.dcorLm(200, 8f), PrivacyWarmup.Recipe.parse("dcor-lm"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> PrivacyWarmup.Recipe.parse("dcor-lm:speed=3"))

@@ -64,8 +64,9 @@ public final class ExperimentCommand implements Callable<Integer> {
 
     @Option(names = "--defences", split = ";", defaultValue = "none;noise:0.5;warmup;warmup+noise:0.5",
             description = "Frontier: client defences, ';'-separated: none, or '+'-joined noise:R (σ = R x RMS of the "
-                    + "pretrained h_in), warmup[:ALPHA[:PERTURB[:STEPS]]] (privacy warm-up: dCor "
-                    + "weight, scale of the secret start, steps; default 8, 0.1 and --warmup-steps; warmup-kd: kept usable by "
+                    + "pretrained h_in), warmup[:ALPHA[:PERTURB[:STEPS[:K]]]] (privacy warm-up: dCor "
+                    + "weight, scale of the secret start, steps, secret starts the client chooses among by its own "
+                    + "rows; default 8, 0.1, --warmup-steps and 1; warmup-kd: kept usable by "
                     + "distillation from the pretrained model, not the LM loss), dcor:A (Online "
                     + "training penalty) (default: ${DEFAULT-VALUE}).")
     List<String> defences;

@@ -62,7 +62,7 @@ public final class Frontier {
     public record Defence(String name, float relativeNoise, PrivacyWarmup.Recipe warmup, float alpha) {
 
         /**
-         * {@code none}, or {@code +}-joined parts: {@code noise:R}, {@code warmup[:ALPHA[:PERTURB[:STEPS]]]} (or
+         * {@code none}, or {@code +}-joined parts: {@code noise:R}, {@code warmup[:ALPHA[:PERTURB[:STEPS[:K]]]]} (or
          * {@code warmup-kd...}: kept usable by distillation), {@code dcor:A}.
          */
         public static Defence parse(String spec, int warmupSteps) {
@@ -78,22 +78,23 @@ public final class Frontier {
                     case "warmup" -> warmup = warmup(warmupSteps, p.length > 1 ? p[1] : "");
                     case "warmup-kd" -> warmup = warmup(warmupSteps, p.length > 1 ? p[1] : "").distilled();
                     default -> throw new IllegalArgumentException("unknown defence part '" + part + "' (none, "
-                            + "noise:R, warmup[-kd][:ALPHA[:PERTURB[:STEPS]]], dcor:A)");
+                            + "noise:R, warmup[-kd][:ALPHA[:PERTURB[:STEPS[:K]]]], dcor:A)");
                 }
             }
             return new Defence(spec.strip(), noise, warmup, alpha);
         }
 
         /**
-         * {@code ALPHA[:PERTURB[:STEPS]]}: the dCor weight (8 when empty), the secret start's scale (the recipe's) and
-         * the warm-up's steps (the grid's when left out).
+         * {@code ALPHA[:PERTURB[:STEPS[:CANDIDATES]]]}: the dCor weight (8 when empty), the secret start's scale (the
+         * recipe's), the warm-up's steps (the grid's when left out) and the secret starts the client chooses among.
          */
         private static PrivacyWarmup.Recipe warmup(int steps, String args) {
             String[] a = args.isEmpty() ? new String[0] : args.split(":");
             PrivacyWarmup.Recipe r = PrivacyWarmup.Recipe.dcorLm(a.length > 2 ? Integer.parseInt(a[2]) : steps,
                     a.length > 0 ? Float.parseFloat(a[0]) : 8f);
-            return a.length > 1 ? new PrivacyWarmup.Recipe(r.steps(), r.learningRate(), r.alpha(),
+            r = a.length > 1 ? new PrivacyWarmup.Recipe(r.steps(), r.learningRate(), r.alpha(),
                     Float.parseFloat(a[1]), r.batch()) : r;
+            return a.length > 3 ? r.bestOf(Integer.parseInt(a[3])) : r;
         }
     }
 
@@ -249,7 +250,7 @@ public final class Frontier {
              OptModel trunk = OptModel.fromTensors(config, HostTensor.select(pretrained, split.backbone()));
              BackboneServer server = new BackboneServer(trunk, split, 8);
              ClientDefence prepared = ClientDefence.prepare(settings, client, clientSide, trunk, split, publicText,
-                     List.of(), grid.bits(), null);
+                     List.of(), grid.bits(), null, PrivacyWarmup.OwnRows.of(encoder, train));
              DistanceCorrelationPenalty penalty = defence.alpha() > 0
                      ? new DistanceCorrelationPenalty(defence.alpha(), DistanceCorrelation.perToken()) : null;
              ClientSplitTrainer trainer = new ClientSplitTrainer(client, split, design, AdamW.Settings.defaults(),

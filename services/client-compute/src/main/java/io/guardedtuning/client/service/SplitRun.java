@@ -179,11 +179,11 @@ public final class SplitRun {
         Map<String, HostTensor> pretrained = client.toTensors(split.client());
         if (p.defence().warmup().isNone()) {
             return ClientDefence.prepare(p.defence(), client, pretrained, null, split, publicText, attackerText,
-                    settings.session().bitsUp(), p.probe());
+                    settings.session().bitsUp(), p.probe(), PrivacyWarmup.OwnRows.NONE);
         }
         try (OptModel standIn = ModelFiles.load(data.modelDir(), split.backbone())) {
             return ClientDefence.prepare(p.defence(), client, pretrained, standIn, split, publicText, attackerText,
-                    settings.session().bitsUp(), p.probe());
+                    settings.session().bitsUp(), p.probe(), PrivacyWarmup.OwnRows.of(data.encoder(), data.train()));
         }
     }
 
@@ -195,9 +195,13 @@ public final class SplitRun {
         n.put("noiseStd", defence.noiseStd()).put("noiseUnitRms", defence.rms());
         PrivacyWarmup.Report w = defence.warmup();
         if (!Double.isNaN(w.lmLossBefore())) {
-            n.putObject("warmup").put("recipe", w.recipe()).put("lmLossBefore", w.lmLossBefore())
+            ObjectNode warmup = n.putObject("warmup").put("recipe", w.recipe()).put("lmLossBefore", w.lmLossBefore())
                     .put("lmLossAfter", w.lmLossAfter()).put("dcorBefore", w.dcorBefore())
                     .put("dcorAfter", w.dcorAfter()).put("millis", w.millis());
+            if (w.candidateLosses().length > 1) {
+                // Losses on the client's own rows: numbers about its data, kept in the client's summary.
+                warmup.put("kept", w.kept()).set("candidateAnswerLosses", JSON.valueToTree(w.candidateLosses()));
+            }
         }
         LeakageGuard.Report b = defence.budget();
         if (b != null) {
