@@ -127,10 +127,11 @@ public final class ExperimentCommand implements Callable<Integer> {
                 ks.get(0), base.auditEvery, warmupSteps, publicRows, sipSteps);
         System.err.println("frontier (in-process path): " + g);
         Frontier f = Frontier.load(g, base.model, System.err::println);
-        java.util.Set<String> done = Frontier.measuredBy(f.attackers(), mergeFrontier(List.of()));
+        java.util.Set<String> done = Frontier.measuredBy(f.attackers(), g.seeds().size(), mergeFrontier(List.of()));
         if (!done.isEmpty()) {
             System.err.println("frontier: " + done.size() + " cells already in " + out.resolve("frontier.json")
-                    + " measured by these attackers, kept (cells of the grid measured by others run again)");
+                    + " measured by these attackers over as many seeds, kept (cells of the grid measured by others "
+                    + "or over fewer seeds run again)");
         }
         List<Frontier.Cell> cells = f.run(done, this::mergeFrontier);
         System.out.println("frontier: " + out.resolve("frontier.json") + ", " + out.resolve("frontier.html") + " ("

@@ -301,10 +301,14 @@ public final class Frontier {
                 AttackCatalog.WARMUP_SEEDS);
     }
 
-    /** The keys of the cells these attackers measured: a resumed sweep keeps those and runs the others again. */
-    public static java.util.Set<String> measuredBy(String attackers, List<Cell> cells) {
+    /**
+     * The keys of the cells these attackers measured over at least {@code seeds} seeds: a resumed sweep keeps those
+     * and runs the others again (a sweep with more seeds replaces a cell of fewer).
+     */
+    public static java.util.Set<String> measuredBy(String attackers, int seeds, List<Cell> cells) {
         java.util.Set<String> keys = new java.util.HashSet<>();
-        cells.stream().filter(c -> attackers.equals(c.attackers())).forEach(c -> keys.add(c.key()));
+        cells.stream().filter(c -> attackers.equals(c.attackers()) && c.seeds() >= seeds)
+                .forEach(c -> keys.add(c.key()));
         return keys;
     }
 

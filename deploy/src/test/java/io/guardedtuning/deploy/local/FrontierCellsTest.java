@@ -41,10 +41,11 @@ class FrontierCellsTest {
     }
 
     @Test
-    void onlyCellsOfTheSameAttackersAreKept() {
+    void onlyCellsOfTheSameAttackersOverAsManySeedsAreKept() {
         List<Frontier.Cell> cells = List.of(cell("none", ATTACKERS), cell("warmup", null),
                 cell("warmup:32", "SIP 500 steps, BiSR(f) 100 steps"));
-        assertEquals(Set.of("spam-assassin|online|none|1.0E-4"), Frontier.measuredBy(ATTACKERS, cells));
+        assertEquals(Set.of("spam-assassin|online|none|1.0E-4"), Frontier.measuredBy(ATTACKERS, 1, cells));
+        assertEquals(Set.of(), Frontier.measuredBy(ATTACKERS, 6, cells), "a sweep over more seeds runs it again");
     }
 
     @Test
@@ -56,7 +57,7 @@ class FrontierCellsTest {
         assertNull(read.attackers());
         assertNull(read.chance());
         assertFalse(read.meetsGoal(), "without a chance level the goal cannot be shown");
-        assertEquals(Set.of(), Frontier.measuredBy(ATTACKERS, List.of(read)));
+        assertEquals(Set.of(), Frontier.measuredBy(ATTACKERS, 1, List.of(read)));
     }
 
     @Test
