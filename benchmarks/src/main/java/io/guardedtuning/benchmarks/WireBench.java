@@ -140,7 +140,7 @@ public final class WireBench {
                 .include(TensorCopyBenchmark.class.getSimpleName())
                 .forks(1).warmupIterations(2).warmupTime(TimeValue.seconds(2))
                 .measurementIterations(4).measurementTime(TimeValue.seconds(2))
-                .jvmArgs("-Xms6g", "-Xmx6g", "-XX:+AlwaysPreTouch")
+                .jvmArgs("-Xms6g", "-Xmx6g", "-XX:+AlwaysPreTouch", "--add-modules", "jdk.incubator.vector")
                 .build();
         Collection<RunResult> results = new Runner(options).run();
         double copyMs = Double.NaN;

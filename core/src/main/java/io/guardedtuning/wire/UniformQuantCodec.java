@@ -161,21 +161,14 @@ final class UniformQuantCodec implements TensorCodec {
     }
 
     /**
-     * Minimum and maximum of each group; NaN or an infinity shows up in them (Math.min/max propagate NaN). Per
-     * channel, each row block keeps its own extremes, merged at the end.
+     * Minimum and maximum of each group; NaN or an infinity shows up in them (see {@link CodecKernels}). Per channel,
+     * each row block keeps its own extremes, merged at the end.
      */
     private void rangePerGroup(float[] x, int rows, int lastDim, int blocks, float[] low, float[] high) {
         if (granularity == ScaleGranularity.PER_TOKEN) {
             forBlocks(rows, blocks, true, (b, fromRow, toRow) -> {
                 for (int r = fromRow; r < toRow; r++) {
-                    float lo = Float.POSITIVE_INFINITY;
-                    float hi = Float.NEGATIVE_INFINITY;
-                    for (int i = r * lastDim, end = i + lastDim; i < end; i++) {
-                        lo = Math.min(lo, x[i]);
-                        hi = Math.max(hi, x[i]);
-                    }
-                    low[r] = lo;
-                    high[r] = hi;
+                    CodecKernels.ofRow(x, r * lastDim, lastDim, low, high, r);
                 }
             });
             return;
@@ -187,20 +180,14 @@ final class UniformQuantCodec implements TensorCodec {
             float[] hi = b == 0 ? high : new float[lastDim];
             Arrays.fill(lo, Float.POSITIVE_INFINITY);
             Arrays.fill(hi, Float.NEGATIVE_INFINITY);
-            for (int r = fromRow; r < toRow; r++) {
-                for (int j = 0, i = r * lastDim; j < lastDim; j++, i++) {
-                    lo[j] = Math.min(lo[j], x[i]);
-                    hi[j] = Math.max(hi[j], x[i]);
-                }
-            }
+            CodecKernels.foldColumns(x, fromRow, toRow, lastDim, lo, hi);
             lows[b] = lo;
             highs[b] = hi;
         });
+        // A block's minima never raise the running maxima nor its maxima lower the minima: folding both in merges.
         for (int b = 1; b < blocks; b++) {
-            for (int j = 0; j < lastDim; j++) {
-                low[j] = Math.min(low[j], lows[b][j]);
-                high[j] = Math.max(high[j], highs[b][j]);
-            }
+            CodecKernels.foldColumns(lows[b], 0, 1, lastDim, low, high);
+            CodecKernels.foldColumns(highs[b], 0, 1, lastDim, low, high);
         }
     }
 
