@@ -184,10 +184,11 @@ final class UniformQuantCodec implements TensorCodec {
             lows[b] = lo;
             highs[b] = hi;
         });
-        // A block's minima never raise the running maxima nor its maxima lower the minima: folding both in merges.
         for (int b = 1; b < blocks; b++) {
-            CodecKernels.foldColumns(lows[b], 0, 1, lastDim, low, high);
-            CodecKernels.foldColumns(highs[b], 0, 1, lastDim, low, high);
+            for (int j = 0; j < lastDim; j++) {
+                low[j] = Math.min(low[j], lows[b][j]);
+                high[j] = Math.max(high[j], highs[b][j]);
+            }
         }
     }
 

@@ -309,8 +309,8 @@ public final class LocalStack implements AutoCloseable {
         if (!Files.isRegularFile(jar)) {
             throw new IOException(name + " is not built (" + jar + " is missing): run ./mvnw install -DskipTests");
         }
-        List<String> cmd = new ArrayList<>(List.of(LocalBroker.javaBinary(), "-Xmx1g", "--add-modules", "jdk.incubator.vector",
-                "-Dquarkus.http.port=" + port, "-Dquarkus.http.host=127.0.0.1",
+        List<String> cmd = new ArrayList<>(List.of(LocalBroker.javaBinary(), "-Xmx1g",
+                "--add-modules", "jdk.incubator.vector", "-Dquarkus.http.port=" + port, "-Dquarkus.http.host=127.0.0.1",
                 "-Dkafka.bootstrap.servers=" + bootstrap, "-Dai.djl.offline=true", "-DOPT_OUT_TRACKING=true",
                 "-Dai.djl.pytorch.num_threads=" + Math.max(1, Runtime.getRuntime().availableProcessors())));
         props.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
