@@ -51,20 +51,11 @@ public final class FloatFormats {
     }
 
     public static float fromFloat16(short h) {
-        int bits = h & 0xFFFF;
-        int sign = (bits & 0x8000) << 16;
-        int exp = (bits >>> 10) & 0x1F;
-        int mant = bits & 0x03FF;
-        if (exp == 0) {
-            if (mant == 0) {
-                return Float.intBitsToFloat(sign);
-            }
-            float v = mant * 0x1p-24f;
-            return sign != 0 ? -v : v;
-        }
-        if (exp == 0x1F) {
-            return Float.intBitsToFloat(sign | 0x7F800000 | (mant << 13));
-        }
-        return Float.intBitsToFloat(sign | ((exp - 15 + 127) << 23) | (mant << 13));
+        // Branch-free for finite values: the exponent and mantissa bits moved into fp32's place read as the value
+        // times 2^-112 (subnormal halves land on fp32 subnormals), so one exact multiply rebases the exponent.
+        int magnitude = (h & 0x7FFF) << 13;
+        float value = magnitude >= 0x0F800000 ? Float.intBitsToFloat(magnitude | 0x7F800000)
+                : Float.intBitsToFloat(magnitude) * 0x1p112f;
+        return Float.intBitsToFloat(Float.floatToRawIntBits(value) | (h & 0x8000) << 16);
     }
 }

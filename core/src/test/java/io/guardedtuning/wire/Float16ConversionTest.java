@@ -6,7 +6,10 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** The branch-free binary16 conversion against the first, comparing one: the same bits for every float tried. */
+/**
+ * The branch-free binary16 conversions against the first, comparing ones: the same bits for every float tried, and for
+ * every one of the 65,536 halves back.
+ */
 class Float16ConversionTest {
 
     private static void check(int bits) {
@@ -30,6 +33,17 @@ class Float16ConversionTest {
                 for (int mant = 0; mant < (1 << 23); mant++) {
                     check(sign | exp << 23 | mant);
                 }
+            }
+        }
+    }
+
+    @Test
+    void readsEveryHalfLikeTheReference() {
+        for (int h = 0; h <= 0xFFFF; h++) {
+            int want = Float.floatToRawIntBits(ReferenceCodecs.fromFloat16((short) h));
+            int got = Float.floatToRawIntBits(FloatFormats.fromFloat16((short) h));
+            if (want != got) {
+                assertEquals(Integer.toHexString(want), Integer.toHexString(got), "half 0x" + Integer.toHexString(h));
             }
         }
     }

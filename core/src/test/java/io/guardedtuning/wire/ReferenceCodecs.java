@@ -32,6 +32,25 @@ final class ReferenceCodecs {
         return spec.compression() == PayloadCompression.NONE ? codec : new StreamCompressed(codec, spec.compression());
     }
 
+    /** The first binary16 to fp32 conversion: one branch per class (zero, subnormal, Inf/NaN, normal). */
+    static float fromFloat16(short h) {
+        int bits = h & 0xFFFF;
+        int sign = (bits & 0x8000) << 16;
+        int exp = (bits >>> 10) & 0x1F;
+        int mant = bits & 0x03FF;
+        if (exp == 0) {
+            if (mant == 0) {
+                return Float.intBitsToFloat(sign);
+            }
+            float v = mant * 0x1p-24f;
+            return sign != 0 ? -v : v;
+        }
+        if (exp == 0x1F) {
+            return Float.intBitsToFloat(sign | 0x7F800000 | (mant << 13));
+        }
+        return Float.intBitsToFloat(sign | ((exp - 15 + 127) << 23) | (mant << 13));
+    }
+
     /** The first fp32 to binary16 conversion: round to nearest even by comparing the discarded bits with half. */
     static short toFloat16(float f) {
         int bits = Float.floatToRawIntBits(f);
@@ -156,7 +175,7 @@ final class ReferenceCodecs {
                 ShortBuffer halves = in.asShortBuffer();
                 for (int i = 0; i < data.length; i++) {
                     short h = halves.get();
-                    data[i] = format == CodecFormat.FP16 ? FloatFormats.fromFloat16(h) : FloatFormats.fromBfloat16(h);
+                    data[i] = format == CodecFormat.FP16 ? fromFloat16(h) : FloatFormats.fromBfloat16(h);
                 }
             }
             return new HostTensor(shape.clone(), data);
