@@ -6,6 +6,7 @@ import io.guardedtuning.attack.KnownDefence;
 import io.guardedtuning.attack.Observation;
 import io.guardedtuning.attack.PublicText;
 import io.guardedtuning.attack.Reconstruction;
+import io.guardedtuning.attack.SelfTrainedAttack;
 import io.guardedtuning.attack.SipAttack;
 import io.guardedtuning.attack.ThreatModel;
 import io.guardedtuning.attack.WireDefence;
@@ -49,14 +50,17 @@ import java.util.function.Function;
  * <pre>
  * java -cp "$CP" io.guardedtuning.benchmarks.WarmupShadowBenchmark [rows=480] [private=16] [secrets=1,2,3]
  *      [sip-steps=400] [warmup-steps=120] [alpha=32] [perturb=0.1] [shadows=all|client] [private-tokens=48]
- *      [private-task=NAME] [bits=0] [attacker-tokens=256] [mixture=0]
+ *      [private-task=NAME] [bits=0] [attacker-tokens=256] [mixture=0] [mixture-only=false] [oracle=true]
+ *      [self=ROUNDS:STEPS:LR:SHARE:K;...]
  * </pre>
  * {@code perturb} is the scale of the secret start; {@code shadows=client} runs only the shadow the auditor uses;
  * {@code private-tokens} is the length of the private rows (the warm-up tunes on 48-token rows);
  * {@code private-task} takes them from a task's training examples as the client encodes them; {@code bits} sends
  * h_in through that activation codec (every inverter trains through it); {@code attacker-tokens} is the length of
  * the inverters' public rows; {@code mixture=K} adds SIP trained on K shadows warmed from K provider draws of the
- * secret start.
+ * secret start; {@code mixture-only} skips the other columns' attacks, {@code oracle=false} the oracle; each
+ * {@code self} setting adds, after each shadow column, that column's attacker adapted to the observed h_in
+ * ({@link SelfTrainedAttack}).
  */
 public final class WarmupShadowBenchmark {
 
@@ -84,6 +88,7 @@ public final class WarmupShadowBenchmark {
         Map<String, Function<PrivacyWarmup.Recipe, List<int[]>>> shadowTexts = new LinkedHashMap<>();
         shadowTexts.put("shadow on the client's warm-up rows (auditor now)", r -> halves.get(0));
         int mixture = o.integer("mixture", 0);
+        boolean mixtureOnly = Boolean.parseBoolean(o.text("mixture-only", "false"));
         if (mixture > 1) {
             shadowTexts.put("mixture of " + mixture + " shadow draws on the client's warm-up rows", r -> halves.get(0));
         }
@@ -91,11 +96,24 @@ public final class WarmupShadowBenchmark {
             shadowTexts.put("shadow on the other half (client's check before)", r -> halves.get(1));
             shadowTexts.put("shadow on the 256-token auxiliary rows (auditor before)", r -> auxiliary);
         }
+        List<SelfTrainedAttack.Settings> selfTraining = new java.util.ArrayList<>();
+        for (String st : o.text("self", "").split(";")) {
+            if (!st.isBlank()) {
+                String[] p = st.split(":");
+                selfTraining.add(new SelfTrainedAttack.Settings(Integer.parseInt(p[0]), Integer.parseInt(p[1]),
+                        Float.parseFloat(p[2]), Float.parseFloat(p[3]), Integer.parseInt(p[4])));
+            }
+        }
         System.out.printf(Locale.ROOT, "recipe %s; %d private rows; SIP %d steps on %d auxiliary rows%n",
                 recipe.spec(), privateRows.size(), inverter.maxSteps(), auxiliary.size());
-        System.out.println("| client secret | SIP on pretrained | " + String.join(" | ", shadowTexts.keySet())
+        List<String> columns = new java.util.ArrayList<>();
+        for (String text : shadowTexts.keySet()) {
+            columns.add(text);
+            selfTraining.forEach(st -> columns.add("adapted to h_in " + st));
+        }
+        System.out.println("| client secret | SIP on pretrained | " + String.join(" | ", columns)
                 + " | oracle: SIP on the client's adapter |");
-        System.out.println("|---|---:|" + "---:|".repeat(shadowTexts.size() + 1));
+        System.out.println("|---|---:|" + "---:|".repeat(columns.size() + 1));
         for (String secret : o.text("secrets", "1,2,3").split(",")) {
             Map<String, HostTensor> warmed;
             try (OptModel client = OptModel.fromTensors(config, pretrained)) {
@@ -107,14 +125,28 @@ public final class WarmupShadowBenchmark {
                             recipe.spec()));
             StringBuilder row = new StringBuilder("| " + secret.strip() + " | ");
             try (ThreatModel plain = threatModel(config, split, pretrained, auxiliary, wire, null)) {
-                row.append(rouge(new SipAttack(inverter).attack(step, plain), privateRows)).append(" | ");
+                row.append(mixtureOnly ? "-" : rouge(new SipAttack(inverter).attack(step, plain), privateRows))
+                        .append(" | ");
             }
             for (Map.Entry<String, Function<PrivacyWarmup.Recipe, List<int[]>>> text : shadowTexts.entrySet()) {
+                if (mixtureOnly && !text.getKey().startsWith("mixture")) {
+                    row.append("- | ".repeat(1 + selfTraining.size()));
+                    continue;
+                }
                 int draws = text.getKey().startsWith("mixture") ? mixture : 1;
                 try (ThreatModel tm = threatModel(config, split, pretrained, auxiliary, wire, text.getValue())) {
-                    row.append(rouge(AdaptiveSipAttack.underDefence(new AdaptiveSipAttack.Settings(inverter, 0, 8,
-                            1e-3f, draws)).attack(step, tm), privateRows)).append(" | ");
+                    AdaptiveSipAttack adaptive = AdaptiveSipAttack.underDefence(new AdaptiveSipAttack.Settings(
+                            inverter, 0, 8, 1e-3f, draws));
+                    row.append(rouge(adaptive.attack(step, tm), privateRows)).append(" | ");
+                    for (SelfTrainedAttack.Settings st : selfTraining) {
+                        row.append(rouge(new SelfTrainedAttack(adaptive, st).attack(step, tm), privateRows))
+                                .append(" | ");
+                    }
                 }
+            }
+            if (!Boolean.parseBoolean(o.text("oracle", "true"))) {
+                System.out.println(row);
+                continue;
             }
             try (ThreatModel oracle = threatModel(config, split, warmed, auxiliary, wire, null)) {
                 row.append(rouge(new SipAttack(inverter).attack(step, oracle), privateRows)).append(" |");
@@ -157,7 +189,7 @@ public final class WarmupShadowBenchmark {
              TokenBatch batch = TokenBatch.of(scope, rows, null, config.padTokenId())) {
             HostTensor hIn = DjlRuntime.withoutGradients(() -> OptModel.hostCopy(
                     client.blocks(client.embed(batch), batch, 0, split.k())));
-            TensorCodec codec = Precision.activations(wire.activationBits()).newCodec();
+            TensorCodec codec = Precision.activations(wire.activationBits() == 0 ? 32 : wire.activationBits()).newCodec();
             HostTensor received = codec.decode(hIn.shape(), codec.encode(hIn));
             return Observation.forwardOnly("warmup-shadow", 0, received, batch.lengths());
         }

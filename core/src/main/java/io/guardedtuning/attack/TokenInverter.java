@@ -47,6 +47,51 @@ final class TokenInverter implements AutoCloseable {
         parameters.values().forEach(p -> p.setRequiresGradient(true));
     }
 
+    /** A new inverter holding a copy of {@code source}'s weights, to fine-tune without touching the cached one. */
+    private TokenInverter(TokenInverter source) {
+        this.manager = DjlRuntime.newManager();
+        this.width = source.width;
+        this.unitWeight = manager.ones(new Shape(width));
+        this.zeroBias = manager.zeros(new Shape(width));
+        source.parameters.forEach((name, p) -> {
+            NDArray copy = p.duplicate();
+            copy.attach(manager);
+            parameters.put(name, copy);
+        });
+        parameters.values().forEach(p -> p.setRequiresGradient(true));
+        this.trainingSteps = source.trainingSteps;
+        this.trainingLoss = source.trainingLoss;
+        this.trainingMillis = source.trainingMillis;
+    }
+
+    TokenInverter copy() {
+        return DjlRuntime.withoutGradients(() -> new TokenInverter(this));
+    }
+
+    /**
+     * Fine-tunes on fixed activations {@code h} [N, d] toward token ids {@code targets} [N]: {@code steps} full-batch
+     * Adam steps on the mean cross-entropy. Returns the last loss.
+     */
+    float fit(NDArray h, NDArray targets, int steps, float learningRate) {
+        float loss = Float.NaN;
+        try (AdamW optimizer = new AdamW(new AdamW.Settings(0.9f, 0.999f, 1e-8f, 0f, 0f))) {
+            for (int i = 0; i < steps; i++) {
+                try (NDManager scope = DjlRuntime.newManager()) {
+                    NDArray x = h.duplicate();
+                    x.attach(scope);
+                    try (GradientCollector gc = DjlRuntime.gradientCollector()) {
+                        NDArray picked = logits(x).logSoftmax(-1).gather(targets.expandDims(-1), -1);
+                        NDArray mean = picked.mean().neg();
+                        gc.backward(mean);
+                        loss = mean.getFloat();
+                    }
+                }
+                optimizer.update(parameters, learningRate);
+            }
+        }
+        return loss;
+    }
+
     private NDArray gaussian(Shape shape, double std, Random random) {
         float[] data = new float[Math.toIntExact(shape.size())];
         for (int i = 0; i < data.length; i++) {

@@ -100,6 +100,38 @@ class AttackTest {
         assertTrue(cached != null);
     }
 
+    /**
+     * The self-trained attack's frame: with neither a vote nor a round it is its base attack's guess; a vote over
+     * every position gives every position one token; self-training fine-tunes a copy, never the cached inverter the
+     * other attacks share (their guesses stay the same after it ran).
+     */
+    @Test
+    void selfTrainingAdaptsACopyOfItsBaseInverter() {
+        SipAttack sip = new SipAttack(SIP_SETTINGS);
+        List<int[]> base = sip.attack(cleanStep, clean).tokens();
+        Reconstruction none = new SelfTrainedAttack(sip, new SelfTrainedAttack.Settings(0, 1, 1e-3f, 1f, 0))
+                .attack(cleanStep, clean);
+        assertTrue(none.succeeded(), none.detail());
+        assertEquals(toString(base), toString(none.tokens()));
+
+        Reconstruction everyone = new SelfTrainedAttack(sip, new SelfTrainedAttack.Settings(0, 1, 1e-3f, 1f, 1000))
+                .attack(cleanStep, clean);
+        assertTrue(everyone.succeeded(), everyone.detail());
+        assertEquals(1, everyone.tokens().stream().flatMapToInt(java.util.Arrays::stream).distinct().count(),
+                "a vote over all positions gives one token");
+
+        Reconstruction trained = new SelfTrainedAttack(sip, new SelfTrainedAttack.Settings(2, 30, 1e-2f, 0.5f, 0))
+                .attack(cleanStep, clean);
+        assertTrue(trained.succeeded(), trained.detail());
+        assertTrue(trained.detail().contains("last loss"), trained.detail());
+        assertEquals(toString(base), toString(sip.attack(cleanStep, clean).tokens()),
+                "self-training changed the shared, cached inverter");
+    }
+
+    private static String toString(List<int[]> tokens) {
+        return tokens.stream().map(java.util.Arrays::toString).toList().toString();
+    }
+
     @Test
     void eiaImprovesOverARandomGuess() {
         double rouge = score(new EiaAttack().attack(cleanStep, clean)).rougeL();
