@@ -16,7 +16,9 @@ import java.util.Locale;
  * trained on the provider's shadows, not on the client's adapter; but the provider holds the client's outputs. It
  * fine-tunes a copy of the base inverter on its own most confident guesses over the observed h_in, admitting a
  * larger share of positions each round, so that what it reads with confidence teaches it the client's mapping for
- * the same tokens where it was unsure. No ground truth is used.
+ * the same tokens where it was unsure; or it lets each position's neighbours among the observed positions vote. No
+ * ground truth is used. Measured against the privacy warm-up, neither beats its base inverter (docs/benchmarks.md,
+ * "Adapting the attack to the observed h_in"), so the auditor does not run it; {@code WarmupShadowBenchmark} does.
  */
 public final class SelfTrainedAttack extends BaseAttack {
 
