@@ -218,6 +218,13 @@ public final class Frontier {
             accuracies.add(s.accuracy);
             references.add(centralized(taskName, train, test, encoder, design, lr, seed));
             scored.addAll(s.scored);
+            // A cell of many seeds runs for half an hour: say how far it is.
+            log.accept(String.format(Locale.ROOT, "  %s %s %s seed %d (%d of %d): acc %.3f (centralized %.3f), "
+                            + "max ROUGE-L %.3f over %d scored steps, %.0f s so far", taskName, design.id(),
+                    defence.name(), seed, accuracies.size(), grid.seeds().size(), s.accuracy,
+                    references.get(references.size() - 1),
+                    s.scored.stream().mapToDouble(Scored::rougeL).max().orElse(Double.NaN), s.scored.size(),
+                    (System.nanoTime() - started) / 1e9));
         }
         double[] acc = accuracies.stream().mapToDouble(Double::doubleValue).toArray();
         double[] ref = references.stream().mapToDouble(Double::doubleValue).toArray();
