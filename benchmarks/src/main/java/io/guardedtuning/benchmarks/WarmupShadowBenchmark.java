@@ -32,6 +32,7 @@ import io.guardedtuning.tensor.HostTensor;
 import io.guardedtuning.tokenizer.BpeTokenizer;
 import io.guardedtuning.wire.TensorCodec;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -89,6 +90,7 @@ public final class WarmupShadowBenchmark {
         shadowTexts.put("shadow on the client's warm-up rows (auditor now)", r -> halves.get(0));
         int mixture = o.integer("mixture", 0);
         boolean mixtureOnly = Boolean.parseBoolean(o.text("mixture-only", "false"));
+        boolean oracleColumn = Boolean.parseBoolean(o.text("oracle", "true"));
         if (mixture > 1) {
             shadowTexts.put("mixture of " + mixture + " shadow draws on the client's warm-up rows", r -> halves.get(0));
         }
@@ -96,7 +98,7 @@ public final class WarmupShadowBenchmark {
             shadowTexts.put("shadow on the other half (client's check before)", r -> halves.get(1));
             shadowTexts.put("shadow on the 256-token auxiliary rows (auditor before)", r -> auxiliary);
         }
-        List<SelfTrainedAttack.Settings> selfTraining = new java.util.ArrayList<>();
+        List<SelfTrainedAttack.Settings> selfTraining = new ArrayList<>();
         for (String st : o.text("self", "").split(";")) {
             if (!st.isBlank()) {
                 String[] p = st.split(":");
@@ -106,7 +108,7 @@ public final class WarmupShadowBenchmark {
         }
         System.out.printf(Locale.ROOT, "recipe %s; %d private rows; SIP %d steps on %d auxiliary rows%n",
                 recipe.spec(), privateRows.size(), inverter.maxSteps(), auxiliary.size());
-        List<String> columns = new java.util.ArrayList<>();
+        List<String> columns = new ArrayList<>();
         for (String text : shadowTexts.keySet()) {
             columns.add(text);
             selfTraining.forEach(st -> columns.add("adapted to h_in " + st));
@@ -144,7 +146,7 @@ public final class WarmupShadowBenchmark {
                     }
                 }
             }
-            if (!Boolean.parseBoolean(o.text("oracle", "true"))) {
+            if (!oracleColumn) {
                 System.out.println(row);
                 continue;
             }
@@ -189,7 +191,9 @@ public final class WarmupShadowBenchmark {
              TokenBatch batch = TokenBatch.of(scope, rows, null, config.padTokenId())) {
             HostTensor hIn = DjlRuntime.withoutGradients(() -> OptModel.hostCopy(
                     client.blocks(client.embed(batch), batch, 0, split.k())));
-            TensorCodec codec = Precision.activations(wire.activationBits() == 0 ? 32 : wire.activationBits()).newCodec();
+            // The wire's 0 (no quantiser) is the codec's 32 (fp32).
+            int bits = wire.activationBits() == 0 ? 32 : wire.activationBits();
+            TensorCodec codec = Precision.activations(bits).newCodec();
             HostTensor received = codec.decode(hIn.shape(), codec.encode(hIn));
             return Observation.forwardOnly("warmup-shadow", 0, received, batch.lengths());
         }

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import io.guardedtuning.engine.DjlRuntime;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -127,7 +128,7 @@ public final class SelfTrainedAttack extends BaseAttack {
 
     /** Flat indices of the real (non-pad) positions of a [B, T] batch with these lengths. */
     private static long[] realPositions(long[] lengths, long t) {
-        long[] out = new long[(int) java.util.Arrays.stream(lengths).sum()];
+        long[] out = new long[(int) Arrays.stream(lengths).sum()];
         int n = 0;
         for (int b = 0; b < lengths.length; b++) {
             for (long i = 0; i < lengths[b]; i++) {
