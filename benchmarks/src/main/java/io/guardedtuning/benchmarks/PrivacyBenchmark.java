@@ -49,7 +49,7 @@ import java.util.Map;
  *      [cells=online:0:32,online:8:32,online:32:32,online:0:4,gradfree:0:32]
  *          (design:alpha:activation bits[:warm-up alpha:secret start], e.g. online:0:8:32:2)
  *      [warmup-steps=200] [warmup-rows=1200]
- *      [attacks=sip,sip-adaptive,sip-drift,namoe,eia,bisr-f,tag,bisr-b] [gradient-bits=32]
+ *      [attacks=sip,sip-aligned,sip-adaptive,sip-drift,namoe,eia,bisr-f,tag,bisr-b] [gradient-bits=32]
  *      [aux-sequences=4096] [aux-tokens=96] [sip-steps=1500] [eia-steps=300] [bisr-f-steps=100] [tag-steps=300]
  *      [bisr-b-steps=18] [shadow-steps=64] [namoe-alphas=8,32]
  * </pre>

@@ -2,6 +2,8 @@ package io.guardedtuning.benchmarks;
 
 import ai.djl.ndarray.NDManager;
 import io.guardedtuning.attack.AdaptiveSipAttack;
+import io.guardedtuning.attack.AffineAlignment;
+import io.guardedtuning.attack.AlignedSipAttack;
 import io.guardedtuning.attack.KnownDefence;
 import io.guardedtuning.attack.Observation;
 import io.guardedtuning.attack.PublicText;
@@ -52,16 +54,19 @@ import java.util.function.Function;
  * java -cp "$CP" io.guardedtuning.benchmarks.WarmupShadowBenchmark [rows=480] [private=16] [secrets=1,2,3]
  *      [sip-steps=400] [warmup-steps=120] [alpha=32] [perturb=0.1] [shadows=all|client] [private-tokens=48]
  *      [private-task=NAME] [bits=0] [attacker-tokens=256] [mixture=0] [mixture-only=false] [oracle=true]
- *      [self=ROUNDS:STEPS:LR:SHARE:K;...]
+ *      [self=ROUNDS:STEPS:LR:SHARE:K;...] [affine=false]
+ *      [aligned=ROWS:ROUNDS:STEPS:LR:SHARE:RIDGE;...] [unalign=0]
  * </pre>
- * {@code perturb} is the scale of the secret start; {@code shadows=client} runs only the shadow the auditor uses;
+ * {@code perturb} is the scale of the secret start, {@code unalign} the warm-up's weight against the aligned
+ * reading; {@code shadows=client} runs only the shadow the auditor uses;
  * {@code private-tokens} is the length of the private rows (the warm-up tunes on 48-token rows);
  * {@code private-task} takes them from a task's training examples as the client encodes them; {@code bits} sends
  * h_in through that activation codec (every inverter trains through it); {@code attacker-tokens} is the length of
  * the inverters' public rows; {@code mixture=K} adds SIP trained on K shadows warmed from K provider draws of the
  * secret start; {@code mixture-only} skips the other columns' attacks, {@code oracle=false} the oracle; each
  * {@code self} setting adds, after each shadow column, that column's attacker adapted to the observed h_in
- * ({@link SelfTrainedAttack}).
+ * ({@link SelfTrainedAttack}); {@code affine} prints, beside each secret's row, the affine-alignment bound and
+ * each {@code aligned} setting's {@link AlignedSipAttack}.
  */
 public final class WarmupShadowBenchmark {
 
@@ -79,7 +84,8 @@ public final class WarmupShadowBenchmark {
         Split split = Split.of(2, config);
         int rows = o.integer("rows", 480);
         PrivacyWarmup.Recipe recipe = new PrivacyWarmup.Recipe(o.integer("warmup-steps", 120), 1e-3f,
-                Float.parseFloat(o.text("alpha", "32")), Float.parseFloat(o.text("perturb", "0.1")), 8, rows);
+                Float.parseFloat(o.text("alpha", "32")), Float.parseFloat(o.text("perturb", "0.1")), 8, rows)
+                .againstAlignment(Float.parseFloat(o.text("unalign", "0")));
         List<List<int[]>> halves = PublicText.warmupHalves(cache, tokenizer, config.bosTokenId(), rows);
         List<int[]> auxiliary = PublicText.heldOut(cache, tokenizer, config.bosTokenId(), PublicText.ATTACKER_MAX_ROWS,
                 o.integer("attacker-tokens", PublicText.ATTACKER_ROW_TOKENS));
@@ -91,6 +97,16 @@ public final class WarmupShadowBenchmark {
         int mixture = o.integer("mixture", 0);
         boolean mixtureOnly = Boolean.parseBoolean(o.text("mixture-only", "false"));
         boolean oracleColumn = Boolean.parseBoolean(o.text("oracle", "true"));
+        boolean affine = Boolean.parseBoolean(o.text("affine", "false"));
+        List<AlignedSipAttack.Settings> aligned = new ArrayList<>();
+        for (String a : o.text("aligned", "").split(";")) {
+            if (!a.isBlank()) {
+                String[] p = a.split(":");
+                aligned.add(new AlignedSipAttack.Settings(Integer.parseInt(p[0]), Integer.parseInt(p[1]),
+                        Integer.parseInt(p[2]), Float.parseFloat(p[3]), Float.parseFloat(p[4]),
+                        Float.parseFloat(p[5])));
+            }
+        }
         if (mixture > 1) {
             shadowTexts.put("mixture of " + mixture + " shadow draws on the client's warm-up rows", r -> halves.get(0));
         }
@@ -129,6 +145,9 @@ public final class WarmupShadowBenchmark {
             try (ThreatModel plain = threatModel(config, split, pretrained, auxiliary, wire, null)) {
                 row.append(mixtureOnly ? "-" : rouge(new SipAttack(inverter).attack(step, plain), privateRows))
                         .append(" | ");
+                if (affine) {
+                    alignment(config, pretrained, split, privateRows, step, plain, inverter, secret.strip(), aligned);
+                }
             }
             for (Map.Entry<String, Function<PrivacyWarmup.Recipe, List<int[]>>> text : shadowTexts.entrySet()) {
                 if (mixtureOnly && !text.getKey().startsWith("mixture")) {
@@ -174,6 +193,45 @@ public final class WarmupShadowBenchmark {
         McEncoder encoder = new McEncoder(tokenizer, config.bosTokenId(), Math.min(tokens,
                 config.maxPositionEmbeddings()));
         return t.train().stream().limit(count).map(e -> encoder.encodeAnswer(e).tokens()).toList();
+    }
+
+    /**
+     * The affine-alignment bound: an {@link AffineAlignment} fitted with the true pairing on the first half of the
+     * private rows; SIP on the pretrained adapter reads the second half's client h_in, as it is and mapped. Then
+     * each {@link AlignedSipAttack} setting, which estimates the map without ground truth, on all rows. One line each.
+     */
+    private static void alignment(OptConfig config, Map<String, HostTensor> pretrained, Split split,
+                                  List<int[]> privateRows, Observation step, ThreatModel plain,
+                                  SipAttack.Settings inverter, String secret, List<AlignedSipAttack.Settings> aligned) {
+        int fitRows = privateRows.size() / 2;
+        List<int[]> heldOut = privateRows.subList(fitRows, privateRows.size());
+        HostTensor reference = observe(config, pretrained, split, privateRows, new WireDefence(0, 0f)).hIn();
+        SipAttack sip = new SipAttack(inverter);
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT,
+                "affine bound, secret %s, fitted with the truth on %d rows, read on %d: as sent %s", secret, fitRows,
+                heldOut.size(), rouge(sip.attack(rows(step, fitRows), plain), heldOut)));
+        for (double ridge : new double[] {1e-6, 1e-4, 1e-2}) {
+            AffineAlignment.HeldOut fit = AffineAlignment.HeldOut.fit(step.hIn(), reference, step.lengths(), fitRows,
+                    ridge);
+            Observation mapped = Observation.forwardOnly(step.session(), step.step(), fit.mapped(), fit.lengths());
+            line.append(String.format(Locale.ROOT, "; ridge %s: R² %.3f, SIP %s", ridge, fit.r2(),
+                    rouge(sip.attack(mapped, plain), heldOut)));
+        }
+        System.out.println(line);
+        for (AlignedSipAttack.Settings a : aligned) {
+            System.out.printf(Locale.ROOT, "aligned SIP, secret %s, %s: %s%n", secret, a,
+                    rouge(new AlignedSipAttack(sip, a).attack(step, plain), privateRows));
+        }
+    }
+
+    /** The observation's rows from {@code from} on. */
+    private static Observation rows(Observation o, int from) {
+        long[] shape = o.hIn().shape();
+        int stride = (int) (shape[1] * shape[2]);
+        float[] data = java.util.Arrays.copyOfRange(o.hIn().data(), from * stride, (int) shape[0] * stride);
+        long[] lengths = o.lengths();
+        return Observation.forwardOnly(o.session(), o.step(), new HostTensor(new long[] {shape[0] - from, shape[1],
+                shape[2]}, data), java.util.Arrays.copyOfRange(lengths, from, lengths.length));
     }
 
     private static ThreatModel threatModel(OptConfig config, Split split, Map<String, HostTensor> weights,

@@ -29,8 +29,8 @@ public final class AttackCatalog {
      */
     public static final int WARMUP_SEEDS = 4;
 
-    public static final List<String> KNOWN = List.of("sip", "sip-adaptive", "sip-drift", "namoe", "eia", "bisr-f",
-            "tag", "bisr-b");
+    public static final List<String> KNOWN = List.of("sip", "sip-aligned", "sip-adaptive", "sip-drift", "namoe",
+            "eia", "bisr-f", "tag", "bisr-b");
 
     private AttackCatalog() {
     }
@@ -62,6 +62,7 @@ public final class AttackCatalog {
         for (String id : ids(names)) {
             Attack a = switch (id) {
                 case "sip" -> sip;
+                case "sip-aligned" -> new AlignedSipAttack(sip, AlignedSipAttack.Settings.defaults());
                 case "sip-adaptive" -> AdaptiveSipAttack.underDefence(shadow);
                 case "sip-drift" -> AdaptiveSipAttack.followingDrift(shadow);
                 case "namoe" -> new NamoeAttack(new NamoeAttack.Settings(shadow, caps.namoeAlphas()));

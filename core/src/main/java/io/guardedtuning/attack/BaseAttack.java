@@ -75,4 +75,33 @@ abstract class BaseAttack implements Attack {
             return (double) top.mul(attentionMask).sum().getFloat() / attentionMask.sum().getFloat();
         });
     }
+
+    /**
+     * Flat indices of the real (non-pad) positions of rows with these lengths in a [B, T] batch, the first of them
+     * being row {@code firstRow}.
+     */
+    static long[] realPositions(long[] lengths, long t, int firstRow) {
+        long[] out = new long[(int) java.util.Arrays.stream(lengths).sum()];
+        int n = 0;
+        for (int b = 0; b < lengths.length; b++) {
+            for (long i = 0; i < lengths[b]; i++) {
+                out[n++] = (firstRow + b) * t + i;
+            }
+        }
+        return out;
+    }
+
+    /** Flat ids, one per real position in row order, cut back into sequences of these lengths. */
+    static List<int[]> cutIntoSequences(long[] ids, long[] lengths) {
+        List<int[]> out = new ArrayList<>();
+        int n = 0;
+        for (long length : lengths) {
+            int[] seq = new int[(int) length];
+            for (int i = 0; i < seq.length; i++) {
+                seq[i] = (int) ids[n++];
+            }
+            out.add(seq);
+        }
+        return out;
+    }
 }

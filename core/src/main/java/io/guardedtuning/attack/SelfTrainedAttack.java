@@ -6,9 +6,6 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import io.guardedtuning.engine.DjlRuntime;
 
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.Locale;
 
 /**
@@ -68,7 +65,7 @@ public final class SelfTrainedAttack extends BaseAttack {
             NDArray h = ThreatModel.toArray(scope, o.hIn());
             long width = h.getShape().get(2);
             NDArray real = DjlRuntime.withoutGradients(() -> h.reshape(-1, width).get(
-                    scope.create(realPositions(o.lengths(), h.getShape().get(1)))));
+                    scope.create(realPositions(o.lengths(), h.getShape().get(1), 0))));
             long positions = real.getShape().get(0);
             NDArray vote = DjlRuntime.withoutGradients(() -> neighbourVote(real, settings.neighbours()));
             float loss = Float.NaN;
@@ -85,16 +82,7 @@ public final class SelfTrainedAttack extends BaseAttack {
             long[] ids = DjlRuntime.withoutGradients(() -> probabilities.argMax(-1).toLongArray());
             double confidence = DjlRuntime.withoutGradients(() -> probabilities.max(new int[] {-1}).mean()
                     .getFloat());
-            List<int[]> tokens = new ArrayList<>();
-            int n = 0;
-            for (long length : o.lengths()) {
-                int[] seq = new int[(int) length];
-                for (int i = 0; i < seq.length; i++) {
-                    seq[i] = (int) ids[n++];
-                }
-                tokens.add(seq);
-            }
-            return new Guess(tokens, confidence, String.format(Locale.ROOT, "%s, adapted to the observed h_in: "
+            return new Guess(cutIntoSequences(ids, o.lengths()), confidence, String.format(Locale.ROOT, "%s, adapted to the observed h_in: "
                             + "vote over %d neighbours, %d self-training rounds × %d steps up to %.0f%% of %d "
                             + "positions (last loss %.3f); %s", start.summary(), settings.neighbours(),
                     settings.rounds(), settings.stepsPerRound(), 100 * settings.keptShare(), positions, loss,
@@ -124,17 +112,5 @@ public final class SelfTrainedAttack extends BaseAttack {
         NDArray threshold = similarity.sort(1).get(new NDIndex(":, {}", n - kept)).expandDims(1);
         NDArray weights = similarity.gte(threshold).toType(DataType.FLOAT32, false);
         return weights.div(weights.sum(new int[] {1}, true));
-    }
-
-    /** Flat indices of the real (non-pad) positions of a [B, T] batch with these lengths. */
-    private static long[] realPositions(long[] lengths, long t) {
-        long[] out = new long[(int) Arrays.stream(lengths).sum()];
-        int n = 0;
-        for (int b = 0; b < lengths.length; b++) {
-            for (long i = 0; i < lengths[b]; i++) {
-                out[n++] = b * t + i;
-            }
-        }
-        return out;
     }
 }

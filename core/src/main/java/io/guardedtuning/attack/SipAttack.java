@@ -57,7 +57,11 @@ public final class SipAttack extends InverterAttack {
 
     @Override
     TokenInverter inverter(Observation o, ThreatModel threatModel) {
-        WireDefence wire = o.wire(threatModel);
+        return inverter(threatModel, o.wire(threatModel));
+    }
+
+    /** The inverter trained on the pretrained adapter's h_in of public text through {@code wire}, cached. */
+    TokenInverter inverter(ThreatModel threatModel, WireDefence wire) {
         return threatModel.artefact("SIP " + settings + " through " + wire, () -> TokenInverter.train(threatModel,
                 settings, List.of(new TokenInverter.Source(threatModel.pretrained(), wire))));
     }

@@ -1,6 +1,7 @@
 package io.guardedtuning.privacy;
 
 import io.guardedtuning.attack.AdaptiveSipAttack;
+import io.guardedtuning.attack.AlignedSipAttack;
 import io.guardedtuning.attack.Attack;
 import io.guardedtuning.attack.BisrForwardAttack;
 import io.guardedtuning.attack.KnownDefence;
@@ -22,7 +23,9 @@ import java.util.Map;
 
 /**
  * The audit's forward attacks run by the client on its own outgoing h_in: SIP trained on public text through the
- * defence it knows and BiSR(f) refining SIP's guess against the observed h_in, once for each client-side weight set
+ * defence it knows, SIP read through the affine map that matches the observed h_in's moments to the weight set's
+ * ({@link AlignedSipAttack}: a warm-up from a secret start leaves an adapter that is largely an affine re-encoding of
+ * the pretrained one) and BiSR(f) refining SIP's guess against the observed h_in, once for each client-side weight set
  * the provider could hold (the pretrained copy it shipped and, after an announced warm-up, the shadow it warms from
  * its first draw of the secret start); the strongest guess counts. BiSR(f) is here because it is the auditor's: a check that ran SIP
  * alone let the demo send batches the auditor rebuilt over budget (docs/results.md). With a warm-up it also runs the
@@ -33,8 +36,8 @@ import java.util.Map;
 public final class ForwardLeakageProbe implements LeakageProbe, AutoCloseable {
 
     /**
-     * @param refine BiSR(f) from SIP's guess; null checks SIP alone (weaker than the auditor: for tests and
-     *               experiments that measure SIP by itself)
+     * @param refine BiSR(f) from SIP's guess; null checks SIP and its aligned reading alone (weaker than the
+     *               auditor: for tests and experiments that measure SIP by itself)
      */
     public record Settings(SipAttack.Settings sip, BisrForwardAttack.Settings refine) {
 
@@ -88,8 +91,9 @@ public final class ForwardLeakageProbe implements LeakageProbe, AutoCloseable {
         this.attackerWeights = List.copyOf(attackerWeights);
         this.publicText = List.copyOf(publicText);
         SipAttack sip = new SipAttack(settings.sip());
-        this.attacks = settings.refine() == null ? List.of(sip)
-                : List.of(sip, new BisrForwardAttack(sip, settings.refine()));
+        AlignedSipAttack aligned = new AlignedSipAttack(sip, AlignedSipAttack.Settings.defaults());
+        this.attacks = settings.refine() == null ? List.of(sip, aligned)
+                : List.of(sip, aligned, new BisrForwardAttack(sip, settings.refine()));
         this.mixture = mixture;
         this.mixtureAttack = mixture == null ? null : AdaptiveSipAttack.underDefence(new AdaptiveSipAttack.Settings(
                 settings.sip(), 0, 8, mixture.recipe().learningRate(), mixture.draws()));

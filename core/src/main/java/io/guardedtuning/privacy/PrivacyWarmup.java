@@ -3,6 +3,7 @@ package io.guardedtuning.privacy;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
+import io.guardedtuning.attack.AlignedReader;
 import io.guardedtuning.data.McExample;
 import io.guardedtuning.engine.DjlRuntime;
 import io.guardedtuning.eval.McEncoder;
@@ -32,7 +33,10 @@ import java.util.Random;
  * (announced as {@link Recipe#spec()}) and can run it with its own seed, but not this one. With {@code candidates}
  * K &gt; 1 the client warms K secret starts and keeps the one its own training rows find most usable (the lowest
  * answer loss through the stand-in): a start is a random draw, and some draws cost the task more than others. The
- * provider knows K and the rule, not the rows or the draws.
+ * provider knows K and the rule, not the rows or the draws. dCor does not see an affine re-encoding, and a warmed
+ * adapter is largely one of the pretrained adapter (docs/benchmarks.md), which the provider can undo by matching
+ * moments ({@link io.guardedtuning.attack.AlignedSipAttack}); with {@code unalign} &gt; 0 the warm-up also lowers
+ * what that aligned reading gets right, through an {@link AlignedReader} trained on the warm-up's text.
  */
 public final class PrivacyWarmup {
 
@@ -48,19 +52,28 @@ public final class PrivacyWarmup {
      * @param distil       keep the model usable by matching the pretrained model's next-token distributions (KL)
      *                     instead of by the LM loss
      * @param candidates   secret starts warmed; the client keeps the one its own rows find most usable
+     * @param unalign      weight of the probability that the aligned SIP reading ({@link AlignedReader}: SIP for
+     *                     the pretrained adapter, after the affine map matching h_in's moments to the pretrained
+     *                     h_in's) gives the true tokens; 0 leaves it out
      */
     public record Recipe(int steps, float learningRate, float alpha, float perturbation, int batch, int publicRows,
-                         boolean distil, int candidates) {
+                         boolean distil, int candidates, float unalign) {
 
         public static final Recipe NONE = new Recipe(0, 1e-3f, 0f, 0f, 1, 0);
 
         public Recipe {
             if (steps < 0 || batch < 1 || !(learningRate > 0) || !(alpha >= 0) || !(perturbation >= 0)
-                    || publicRows < 0 || candidates < 1) {
+                    || publicRows < 0 || candidates < 1 || !(unalign >= 0)) {
                 throw new IllegalArgumentException("warm-up recipe: steps >= 0, batch >= 1, lr > 0, alpha >= 0, "
-                        + "perturbation >= 0, rows >= 0, candidates >= 1; got " + steps + ", " + batch + ", "
-                        + learningRate + ", " + alpha + ", " + perturbation + ", " + publicRows + ", " + candidates);
+                        + "perturbation >= 0, rows >= 0, candidates >= 1, unalign >= 0; got " + steps + ", " + batch
+                        + ", " + learningRate + ", " + alpha + ", " + perturbation + ", " + publicRows + ", "
+                        + candidates + ", " + unalign);
             }
+        }
+
+        public Recipe(int steps, float learningRate, float alpha, float perturbation, int batch, int publicRows,
+                      boolean distil, int candidates) {
+            this(steps, learningRate, alpha, perturbation, batch, publicRows, distil, candidates, 0f);
         }
 
         public Recipe(int steps, float learningRate, float alpha, float perturbation, int batch, int publicRows,
@@ -82,17 +95,23 @@ public final class PrivacyWarmup {
 
         /** The same recipe, announcing the number of held-out rows its text is cut from. */
         public Recipe withPublicRows(int rows) {
-            return new Recipe(steps, learningRate, alpha, perturbation, batch, rows, distil, candidates);
+            return new Recipe(steps, learningRate, alpha, perturbation, batch, rows, distil, candidates, unalign);
         }
 
         /** The same recipe, keeping the model usable by distillation from the pretrained model. */
         public Recipe distilled() {
-            return new Recipe(steps, learningRate, alpha, perturbation, batch, publicRows, true, candidates);
+            return new Recipe(steps, learningRate, alpha, perturbation, batch, publicRows, true, candidates,
+                    unalign);
         }
 
         /** The same recipe, warming {@code k} secret starts and keeping the most usable on the client's rows. */
         public Recipe bestOf(int k) {
-            return new Recipe(steps, learningRate, alpha, perturbation, batch, publicRows, distil, k);
+            return new Recipe(steps, learningRate, alpha, perturbation, batch, publicRows, distil, k, unalign);
+        }
+
+        /** The same recipe, also training against the aligned SIP reading with weight {@code weight}. */
+        public Recipe againstAlignment(float weight) {
+            return new Recipe(steps, learningRate, alpha, perturbation, batch, publicRows, distil, candidates, weight);
         }
 
         /**
@@ -103,7 +122,8 @@ public final class PrivacyWarmup {
             return isNone() ? "none" : String.format(Locale.ROOT, "%s:steps=%d,lr=%s,alpha=%s,perturb=%s,batch=%d",
                     distil ? KD : LM, steps, learningRate, alpha, perturbation, batch)
                     + (publicRows > 0 ? ",rows=" + publicRows : "")
-                    + (candidates > 1 ? ",candidates=" + candidates : "");
+                    + (candidates > 1 ? ",candidates=" + candidates : "")
+                    + (unalign > 0 ? ",unalign=" + unalign : "");
         }
 
         private static final String LM = "dcor-lm";
@@ -118,13 +138,14 @@ public final class PrivacyWarmup {
             boolean distil = s.startsWith(KD);
             if (!s.startsWith(LM) && !distil) {
                 throw new IllegalArgumentException("unknown warm-up recipe '" + spec + "' (known: none, "
-                        + "dcor-lm or dcor-kd:steps=N,lr=X,alpha=X,perturb=X,batch=N,rows=N)");
+                        + "dcor-lm or dcor-kd:steps=N,lr=X,alpha=X,perturb=X,batch=N,rows=N,candidates=N,unalign=X)");
             }
             Recipe d = dcorLm(200, 8f);
             int steps = d.steps;
             int batch = d.batch;
             int rows = 0;
             int candidates = 1;
+            float unalign = 0;
             float lr = d.learningRate;
             float alpha = d.alpha;
             float perturb = d.perturbation;
@@ -144,8 +165,9 @@ public final class PrivacyWarmup {
                             case "batch" -> batch = Integer.parseInt(p[1].strip());
                             case "rows" -> rows = Integer.parseInt(p[1].strip());
                             case "candidates" -> candidates = Integer.parseInt(p[1].strip());
+                            case "unalign" -> unalign = Float.parseFloat(p[1].strip());
                             default -> throw new IllegalArgumentException("warm-up recipe: unknown key '" + p[0]
-                                    + "' (steps, lr, alpha, perturb, batch, rows, candidates)");
+                                    + "' (steps, lr, alpha, perturb, batch, rows, candidates, unalign)");
                         }
                     } catch (NumberFormatException e) {
                         throw new IllegalArgumentException("warm-up recipe: '" + kv + "' is not a number");
@@ -154,7 +176,7 @@ public final class PrivacyWarmup {
             } else if (!rest.isEmpty()) {
                 throw new IllegalArgumentException("unknown warm-up recipe '" + spec + "'");
             }
-            return new Recipe(steps, lr, alpha, perturb, batch, rows, distil, candidates);
+            return new Recipe(steps, lr, alpha, perturb, batch, rows, distil, candidates, unalign);
         }
 
         public static Recipe dcorLm(int steps, float alpha) {
@@ -198,14 +220,16 @@ public final class PrivacyWarmup {
         Map<String, HostTensor> best = null;
         Report kept = null;
         int keptIndex = 0;
-        for (int i = 0; i < losses.length; i++) {
-            client.load(start);
-            Report r = run(recipe, client, standIn, split, publicText, candidateSeed(secretSeed, i));
-            losses[i] = answerLoss(client, standIn, split, own.rows(), own.scoredFrom());
-            if (best == null || losses[i] < losses[keptIndex]) {
-                best = client.toTensors(split.client());
-                kept = r;
-                keptIndex = i;
+        try (AlignedReader reader = reader(recipe, client, split, publicText)) {
+            for (int i = 0; i < losses.length; i++) {
+                client.load(start);
+                Report r = run(recipe, client, standIn, split, publicText, candidateSeed(secretSeed, i), reader);
+                losses[i] = answerLoss(client, standIn, split, own.rows(), own.scoredFrom());
+                if (best == null || losses[i] < losses[keptIndex]) {
+                    best = client.toTensors(split.client());
+                    kept = r;
+                    keptIndex = i;
+                }
             }
         }
         client.load(best);
@@ -267,6 +291,25 @@ public final class PrivacyWarmup {
         if (recipe.isNone()) {
             return new Report(recipe.spec(), Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0);
         }
+        try (AlignedReader reader = reader(recipe, client, split, publicText)) {
+            return run(recipe, client, standIn, split, publicText, secretSeed, reader);
+        }
+    }
+
+    /**
+     * SIP's inverter for the client side as it is now (the pretrained one, before any perturbation), trained on the
+     * warm-up's text, which the warm-up then trains against; null when the recipe does not.
+     */
+    private static AlignedReader reader(Recipe recipe, OptModel client, Split split, List<int[]> publicText) {
+        return recipe.unalign() > 0 && !recipe.isNone() ? AlignedReader.train(client.config(), split,
+                client.toTensors(split.client()), publicText, UNALIGN_INVERTER_STEPS) : null;
+    }
+
+    /** SIP steps of the inverter a warm-up trains against: near convergence on this model (docs/attacks.md). */
+    static final int UNALIGN_INVERTER_STEPS = 400;
+
+    private static Report run(Recipe recipe, OptModel client, OptModel standIn, Split split, List<int[]> publicText,
+                              long secretSeed, AlignedReader reader) {
         if (publicText.size() < 2) {
             throw new IllegalArgumentException("the privacy warm-up needs public text (at least 2 sequences)");
         }
@@ -275,12 +318,12 @@ public final class PrivacyWarmup {
         try (OptModel teacher = recipe.distil() ? OptModel.fromTensors(client.config(),
                 client.toTensors(split.client())) : null) {
             perturb(client, split, recipe.perturbation(), random);
-            return tune(recipe, client, teacher, standIn, split, publicText, random, started);
+            return tune(recipe, client, teacher, standIn, split, publicText, random, started, reader);
         }
     }
 
     private static Report tune(Recipe recipe, OptModel client, OptModel teacher, OptModel standIn, Split split,
-                               List<int[]> publicText, Random random, long started) {
+                               List<int[]> publicText, Random random, long started, AlignedReader reader) {
         Map<String, NDArray> trainable = new LinkedHashMap<>();
         client.parameters().forEach((n, p) -> {
             if (split.adapters().test(n)) {
@@ -301,7 +344,8 @@ public final class PrivacyWarmup {
                 }
                 List<int[]> batch = order.subList(position, Math.min(order.size(), position + recipe.batch()));
                 position += recipe.batch();
-                last = forward(client, teacher, standIn, split, batch, recipe.alpha(), true);
+                last = forward(client, teacher, standIn, split, batch, recipe.alpha(), reader, recipe.unalign(),
+                        true);
                 if (first == null) {
                     first = last;
                 }
@@ -316,16 +360,19 @@ public final class PrivacyWarmup {
 
     /** The LM loss and dCor² of one batch, without training: to check what a warm-up costs the model. */
     public static double[] losses(OptModel client, OptModel standIn, Split split, List<int[]> sequences) {
-        return DjlRuntime.withoutGradients(() -> forward(client, null, standIn, split, sequences, 0f, false));
+        return DjlRuntime.withoutGradients(() -> forward(client, null, standIn, split, sequences, 0f, null, 0f,
+                false));
     }
 
     /**
-     * {lm, dCor²}; with {@code backward}, the gradient of {@code usable + α·dCor²} is left on the adapters, where
-     * {@code usable} is the LM loss, or with a {@code teacher} (the pretrained client side) the KL divergence from its
-     * next-token distributions over the batch's real tokens.
+     * {lm, dCor²}; with {@code backward}, the gradient of {@code usable + α·dCor² + unalign·p} is left on the
+     * adapters, where {@code usable} is the LM loss, or with a {@code teacher} (the pretrained client side) the KL
+     * divergence from its next-token distributions over the batch's real tokens, and {@code p} is the probability
+     * the {@code reader} gives the true tokens (left out without one).
      */
     private static double[] forward(OptModel client, OptModel teacher, OptModel standIn, Split split,
-                                    List<int[]> sequences, float alpha, boolean backward) {
+                                    List<int[]> sequences, float alpha, AlignedReader reader, float unalign,
+                                    boolean backward) {
         try (NDManager scope = DjlRuntime.newManager();
              TokenBatch batch = TokenBatch.of(scope, sequences, null, client.config().padTokenId());
              GradientCollector gc = DjlRuntime.gradientCollector()) {
@@ -340,7 +387,11 @@ public final class PrivacyWarmup {
             double[] out = {lm.getFloat(), dcor.getFloat()};
             if (backward) {
                 // α as an array of this scope: DJL frees Number scalars before backward.
-                gc.backward(alpha > 0 ? usable.add(dcor.mul(scope.create(alpha))) : usable);
+                NDArray loss = alpha > 0 ? usable.add(dcor.mul(scope.create(alpha))) : usable;
+                if (reader != null) {
+                    loss = loss.add(reader.trueTokenProbability(hIn, batch).mul(scope.create(unalign)));
+                }
+                gc.backward(loss);
             }
             return out;
         }

@@ -128,6 +128,74 @@ class AttackTest {
                 "self-training changed the shared, cached inverter");
     }
 
+    /**
+     * A client whose input adapter re-encodes the pretrained h_in by a secret affine map (as a privacy warm-up from a
+     * secret start largely does): SIP trained on the pretrained copy reads little of it, SIP read through the map
+     * that matches the observed h_in's moments to the pretrained h_in of public text reads much more. Fails if the
+     * auditor's aligned reading is weakened or dropped.
+     */
+    @Test
+    void alignedSipReadsAnAffinelyReencodedAdapter() {
+        Observation reencoded = affinelyReencoded(cleanStep, 11);
+        SipAttack sip = new SipAttack(SIP_SETTINGS);
+        double plain = score(sip.attack(reencoded, clean)).rougeL();
+        double aligned = score(new AlignedSipAttack(sip, AlignedSipAttack.Settings.defaults())
+                .attack(reencoded, clean)).rougeL();
+        System.out.printf("re-encoded h_in: SIP %.3f, aligned SIP %.3f, random guess %.3f%n", plain, aligned,
+                randomGuess);
+        assertTrue(aligned > plain + 0.25, "aligned " + aligned + " vs plain " + plain);
+    }
+
+    /** h_in · S + c with S = Q·diag(λ)·Qᵀ, Q a random rotation, λ spread over [0.1, 4], c a shift of norm ~30. */
+    private static Observation affinelyReencoded(Observation o, long seed) {
+        int d = CONFIG.hiddenSize();
+        Random random = new Random(seed);
+        double[][] q = new double[d][d];
+        for (int i = 0; i < d; i++) {
+            for (int j = 0; j < d; j++) {
+                q[i][j] = random.nextGaussian();
+            }
+            for (int p = 0; p < i; p++) {
+                double dot = 0;
+                for (int j = 0; j < d; j++) {
+                    dot += q[i][j] * q[p][j];
+                }
+                for (int j = 0; j < d; j++) {
+                    q[i][j] -= dot * q[p][j];
+                }
+            }
+            double norm = 0;
+            for (int j = 0; j < d; j++) {
+                norm += q[i][j] * q[i][j];
+            }
+            for (int j = 0; j < d; j++) {
+                q[i][j] /= Math.sqrt(norm);
+            }
+        }
+        double[] lambda = new double[d];
+        double[] shift = new double[d];
+        for (int i = 0; i < d; i++) {
+            lambda[i] = 0.1 * Math.pow(40, (double) i / (d - 1));
+            shift[i] = random.nextGaussian() * 30 / Math.sqrt(d);
+        }
+        float[] h = o.hIn().data();
+        float[] out = new float[h.length];
+        for (int at = 0; at < h.length; at += d) {
+            for (int j = 0; j < d; j++) {
+                double v = shift[j];
+                for (int i = 0; i < d; i++) {
+                    double sij = 0;
+                    for (int m = 0; m < d; m++) {
+                        sij += q[m][i] * lambda[m] * q[m][j];
+                    }
+                    v += h[at + i] * sij;
+                }
+                out[at + j] = (float) v;
+            }
+        }
+        return Observation.forwardOnly(o.session(), o.step(), new HostTensor(o.hIn().shape(), out), o.lengths());
+    }
+
     private static String toString(List<int[]> tokens) {
         return tokens.stream().map(java.util.Arrays::toString).toList().toString();
     }

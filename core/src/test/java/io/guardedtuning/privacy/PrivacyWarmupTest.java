@@ -22,9 +22,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The privacy warm-up on a tiny OPT (V=64, d=32, 4 layers, k=1): the attacker's SIP trained on the pretrained copy
- * must lose most of what it recovers once the client has warmed its input adapter up, while the LM loss through the
- * backbone (what keeps the model usable) stays near where it was.
+ * The privacy warm-up on a tiny OPT (V=64, d=32, 4 layers, k=1): the attacker's SIP trained on the pretrained copy,
+ * read as it is and through the moment-matching affine map, must lose most of what it recovers once the client has
+ * warmed its input adapter up, while the LM loss through the backbone (what keeps the model usable) stays near where
+ * it was.
  */
 class PrivacyWarmupTest {
 
@@ -45,8 +46,9 @@ class PrivacyWarmupTest {
             double before = attacker.leakage(hIn(client, secret), lengths(secret), secret, WireDefence.NONE);
             double[] lossesBefore = PrivacyWarmup.losses(client, backbone, SPLIT, publicText.subList(0, 32));
 
-            PrivacyWarmup.Report r = PrivacyWarmup.run(new PrivacyWarmup.Recipe(150, 3e-3f, 8f, 0.3f, 8), client,
-                    backbone, SPLIT, publicText, 42);
+            // Against the aligned reading too: dCor alone leaves it 0.81 here.
+            PrivacyWarmup.Report r = PrivacyWarmup.run(new PrivacyWarmup.Recipe(150, 3e-3f, 8f, 0.3f, 8)
+                    .againstAlignment(4f), client, backbone, SPLIT, publicText, 42);
 
             double after = attacker.leakage(hIn(client, secret), lengths(secret), secret, WireDefence.NONE);
             double[] lossesAfter = PrivacyWarmup.losses(client, backbone, SPLIT, publicText.subList(0, 32));
@@ -58,6 +60,36 @@ class PrivacyWarmupTest {
                     + "bounded: " + lossesBefore[0] + " -> " + lossesAfter[0]);
             assertTrue(r.millis() >= 0 && r.recipe().startsWith("dcor-lm:"));
         }
+    }
+
+    /**
+     * The same warm-up from the same secret start, with and without training against the aligned SIP reading: the
+     * aligned reading (the client's own check runs it) must rebuild less of the secret rows after the one that
+     * trained against it.
+     */
+    @Test
+    void trainingAgainstTheAlignedReadingLowersWhatItRebuilds() {
+        Map<String, HostTensor> pretrained = OptModel.randomTensors(CONFIG, 5, n -> true);
+        Map<String, HostTensor> clientSide = HostTensor.select(pretrained, SPLIT.client());
+        List<int[]> publicText = sequences(new Random(1), 240, 12, 16);
+        List<int[]> secret = sequences(new Random(2), 16, 12, 16);
+        PrivacyWarmup.Recipe plain = new PrivacyWarmup.Recipe(150, 3e-3f, 2f, 0.3f, 8);
+        double[] leakage = new double[2];
+        try (OptModel backbone = OptModel.fromTensors(CONFIG, HostTensor.select(pretrained, SPLIT.backbone()));
+             ForwardLeakageProbe attacker = new ForwardLeakageProbe(CONFIG, SPLIT, List.of(clientSide), publicText,
+                     new ForwardLeakageProbe.Settings(SIP, null))) {
+            int i = 0;
+            for (PrivacyWarmup.Recipe recipe : List.of(plain, plain.againstAlignment(4f))) {
+                try (OptModel client = OptModel.fromTensors(CONFIG, clientSide)) {
+                    PrivacyWarmup.run(recipe, client, backbone, SPLIT, publicText, 42);
+                    leakage[i++] = attacker.leakage(hIn(client, secret), lengths(secret), secret, WireDefence.NONE);
+                }
+            }
+        }
+        System.out.printf("strongest of SIP and aligned SIP after the warm-up: %.3f; trained against the aligned "
+                + "reading: %.3f%n", leakage[0], leakage[1]);
+        assertTrue(leakage[1] < leakage[0] - 0.1, "plain " + leakage[0] + ", against the aligned reading "
+                + leakage[1]);
     }
 
     @Test
@@ -138,6 +170,9 @@ class PrivacyWarmupTest {
         assertEquals(announced.distilled(), PrivacyWarmup.Recipe.parse(announced.distilled().spec()));
         assertTrue(announced.distilled().spec().startsWith("dcor-kd:"));
         assertEquals(announced.bestOf(4), PrivacyWarmup.Recipe.parse(announced.bestOf(4).spec()));
+        PrivacyWarmup.Recipe unaligned = announced.bestOf(4).againstAlignment(0.5f);
+        assertTrue(unaligned.spec().endsWith(",candidates=4,unalign=0.5"), unaligned.spec());
+        assertEquals(unaligned, PrivacyWarmup.Recipe.parse(unaligned.spec()));
         assertTrue(announced.bestOf(4).spec().endsWith(",candidates=4"), announced.bestOf(4).spec());
         assertEquals(PrivacyWarmup.Recipe.NONE, PrivacyWarmup.Recipe.parse("none"));
         assertEquals(PrivacyWarmup.Recipe.dcorLm(200, 8f), PrivacyWarmup.Recipe.parse("dcor-lm"));

@@ -19,7 +19,7 @@ final class ProviderOptions {
     Double minPerplexityRatio;
 
     @Option(names = "--audit-attacks", split = ",", paramLabel = "ATTACK", description = "The auditor's attacks, "
-            + "e.g. sip,sip-adaptive,sip-drift,namoe,eia,bisr-f,tag,bisr-b for all of them (docs/attacks.md). By "
+            + "e.g. sip,sip-aligned,sip-adaptive,sip-drift,namoe,eia,bisr-f,tag,bisr-b for all of them (docs/attacks.md). By "
             + "default the local stack leaves out EIA, TAG, SIP-adaptive and NaMoE, which hold the audit for about a "
             + "minute per sampled step on 2 cores; naming them runs the full audit (clients wait up to 45 minutes "
             + "for it).")

@@ -62,7 +62,7 @@ public final class Frontier {
     public record Defence(String name, float relativeNoise, PrivacyWarmup.Recipe warmup, float alpha) {
 
         /**
-         * {@code none}, or {@code +}-joined parts: {@code noise:R}, {@code warmup[:ALPHA[:PERTURB[:STEPS[:K]]]]} (or
+         * {@code none}, or {@code +}-joined parts: {@code noise:R}, {@code warmup[:ALPHA[:PERTURB[:STEPS[:K[:U]]]]]} (or
          * {@code warmup-kd...}: kept usable by distillation), {@code dcor:A}.
          */
         public static Defence parse(String spec, int warmupSteps) {
@@ -78,15 +78,16 @@ public final class Frontier {
                     case "warmup" -> warmup = warmup(warmupSteps, p.length > 1 ? p[1] : "");
                     case "warmup-kd" -> warmup = warmup(warmupSteps, p.length > 1 ? p[1] : "").distilled();
                     default -> throw new IllegalArgumentException("unknown defence part '" + part + "' (none, "
-                            + "noise:R, warmup[-kd][:ALPHA[:PERTURB[:STEPS[:K]]]], dcor:A)");
+                            + "noise:R, warmup[-kd][:ALPHA[:PERTURB[:STEPS[:K[:UNALIGN]]]]], dcor:A)");
                 }
             }
             return new Defence(spec.strip(), noise, warmup, alpha);
         }
 
         /**
-         * {@code ALPHA[:PERTURB[:STEPS[:CANDIDATES]]]}: the dCor weight (8 when empty), the secret start's scale (the
-         * recipe's), the warm-up's steps (the grid's when left out) and the secret starts the client chooses among.
+         * {@code ALPHA[:PERTURB[:STEPS[:CANDIDATES[:UNALIGN]]]]}: the dCor weight (8 when empty), the secret start's
+         * scale (the recipe's), the warm-up's steps (the grid's when left out), the secret starts the client chooses
+         * among, and the weight of training against the aligned SIP reading.
          */
         private static PrivacyWarmup.Recipe warmup(int steps, String args) {
             String[] a = args.isEmpty() ? new String[0] : args.split(":");
@@ -94,7 +95,8 @@ public final class Frontier {
                     a.length > 0 ? Float.parseFloat(a[0]) : 8f);
             r = a.length > 1 ? new PrivacyWarmup.Recipe(r.steps(), r.learningRate(), r.alpha(),
                     Float.parseFloat(a[1]), r.batch()) : r;
-            return a.length > 3 ? r.bestOf(Integer.parseInt(a[3])) : r;
+            r = a.length > 3 ? r.bestOf(Integer.parseInt(a[3])) : r;
+            return a.length > 4 ? r.againstAlignment(Float.parseFloat(a[4])) : r;
         }
     }
 
@@ -302,7 +304,8 @@ public final class Frontier {
      * attackers measured (a cell without this field predates it: SIP only, the shadow warmed on other text).
      */
     public String attackers() {
-        return String.format(Locale.ROOT, "SIP %d steps, BiSR(f) %d steps from each SIP guess; the pretrained copy and "
+        return String.format(Locale.ROOT, "SIP %d steps, SIP through the moment-matching affine map, BiSR(f) %d steps "
+                + "from each SIP guess; the pretrained copy and "
                 + "a shadow warmed from the announced recipe on its own rows; SIP on %d shadows warmed from the "
                 + "provider's draws of the secret start", grid.sipSteps(), BisrForwardAttack.DEFAULT_STEPS,
                 AttackCatalog.WARMUP_SEEDS);

@@ -201,7 +201,7 @@ public final class LocalStack implements AutoCloseable {
                 // each would hold the audit for minutes. SIP itself trains through the noise and bits each
                 // activation names.
                 "gt.audit.attacks", auditAttacks != null ? String.join(",", auditAttacks)
-                        : shadowAttacks ? "sip,sip-drift,bisr-f,bisr-b" : "sip,bisr-f,bisr-b",
+                        : shadowAttacks ? "sip,sip-aligned,sip-drift,bisr-f,bisr-b" : "sip,sip-aligned,bisr-f,bisr-b",
                 "gt.audit.auxiliary.corpus", Boolean.toString(auditOnPublicCorpus))), env());
         supervisor.awaitHealthy(server, health(serverPort), START_TIMEOUT);
         supervisor.awaitHealthy(auditor, health(auditorPort), START_TIMEOUT);

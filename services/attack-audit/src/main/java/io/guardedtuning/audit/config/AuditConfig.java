@@ -39,8 +39,8 @@ public interface AuditConfig {
     @WithDefault("2")
     int k();
 
-    /** Attacks by name, run in this order: sip, sip-adaptive, sip-drift, namoe, eia, bisr-f, tag, bisr-b. */
-    @WithDefault("sip,sip-adaptive,sip-drift,namoe,eia,bisr-f,tag,bisr-b")
+    /** Attacks by name, run in this order: sip, sip-aligned, sip-adaptive, sip-drift, namoe, eia, bisr-f, tag, bisr-b. */
+    @WithDefault("sip,sip-aligned,sip-adaptive,sip-drift,namoe,eia,bisr-f,tag,bisr-b")
     List<String> attacks();
 
     Sampling sampling();
