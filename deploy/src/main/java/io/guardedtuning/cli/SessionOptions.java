@@ -74,8 +74,10 @@ final class SessionOptions {
     float noise;
 
     @Option(names = "--warmup", defaultValue = "none", description = "Privacy warm-up of the client's adapters on "
-            + "public text before the first exchange: none, or dcor-lm[:steps=N,lr=X,alpha=X,perturb=X,batch=N] "
-            + "(kept usable by the LM loss), or dcor-kd[:...] (by distillation from the pretrained model) "
+            + "public text before the first exchange: none, or "
+            + "dcor-lm[:steps=N,lr=X,alpha=X,perturb=X,batch=N,candidates=K,unalign=W] (kept usable by the LM loss; "
+            + "unalign: also against SIP read through a moment-matching affine map), or dcor-kd[:...] (by "
+            + "distillation from the pretrained model) "
             + "(announced; default: ${DEFAULT-VALUE}).")
     String warmup;
 
