@@ -55,10 +55,10 @@ import java.util.function.Function;
  *      [sip-steps=400] [warmup-steps=120] [alpha=32] [perturb=0.1] [shadows=all|client] [private-tokens=48]
  *      [private-task=NAME] [bits=0] [attacker-tokens=256] [mixture=0] [mixture-only=false] [oracle=true]
  *      [self=ROUNDS:STEPS:LR:SHARE:K;...] [affine=false]
- *      [aligned=ROWS:ROUNDS:STEPS:LR:SHARE:RIDGE;...] [unalign=0]
+ *      [aligned=ROWS:ROUNDS:STEPS:LR:SHARE:RIDGE;...] [unalign=0] [unpair=0]
  * </pre>
- * {@code perturb} is the scale of the secret start, {@code unalign} the warm-up's weight against the aligned
- * reading; {@code shadows=client} runs only the shadow the auditor uses;
+ * {@code perturb} is the scale of the secret start, {@code unalign} and {@code unpair} the warm-up's weights against
+ * the moment-matching and the paired aligned reading; {@code shadows=client} runs only the shadow the auditor uses;
  * {@code private-tokens} is the length of the private rows (the warm-up tunes on 48-token rows);
  * {@code private-task} takes them from a task's training examples as the client encodes them; {@code bits} sends
  * h_in through that activation codec (every inverter trains through it); {@code attacker-tokens} is the length of
@@ -85,7 +85,8 @@ public final class WarmupShadowBenchmark {
         int rows = o.integer("rows", 480);
         PrivacyWarmup.Recipe recipe = new PrivacyWarmup.Recipe(o.integer("warmup-steps", 120), 1e-3f,
                 Float.parseFloat(o.text("alpha", "32")), Float.parseFloat(o.text("perturb", "0.1")), 8, rows)
-                .againstAlignment(Float.parseFloat(o.text("unalign", "0")));
+                .againstAlignment(Float.parseFloat(o.text("unalign", "0")))
+                .againstPairedAlignment(Float.parseFloat(o.text("unpair", "0")));
         List<List<int[]>> halves = PublicText.warmupHalves(cache, tokenizer, config.bosTokenId(), rows);
         List<int[]> auxiliary = PublicText.heldOut(cache, tokenizer, config.bosTokenId(), PublicText.ATTACKER_MAX_ROWS,
                 o.integer("attacker-tokens", PublicText.ATTACKER_ROW_TOKENS));

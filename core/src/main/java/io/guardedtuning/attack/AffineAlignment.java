@@ -26,19 +26,21 @@ public final class AffineAlignment {
      * {@code x} and {@code y} [N, d]; computed in float64, returned as float32 in {@code x}'s manager.
      */
     static NDArray fit(NDArray x, NDArray y, double ridge) {
-        return DjlRuntime.withoutGradients(() -> {
-            long d = x.getShape().get(1);
-            NDArray xs = withOnes(x).toType(DataType.FLOAT64, false);
-            NDArray gram = xs.transpose().matMul(xs);
-            double diagonal = gram.get(new NDIndex(":{}, :{}", d, d)).diagonal().mean().toType(DataType.FLOAT64,
-                    false).getDouble();
-            float[] penalty = new float[(int) (d + 1)];
-            Arrays.fill(penalty, 0, (int) d, (float) (ridge * diagonal));
-            NDArray regularised = gram.add(x.getManager().eye((int) d + 1).mul(x.getManager().create(penalty))
-                    .toType(DataType.FLOAT64, false));
-            NDArray map = regularised.inverse().matMul(xs.transpose()).matMul(y.toType(DataType.FLOAT64, false));
-            return map.toType(DataType.FLOAT32, false);
-        });
+        return DjlRuntime.withoutGradients(() -> leastSquares(x, y, ridge));
+    }
+
+    /** As {@link #fit}, differentiable in {@code x} (the ridge's scale taken as a constant). */
+    static NDArray leastSquares(NDArray x, NDArray y, double ridge) {
+        long d = x.getShape().get(1);
+        NDArray xs = withOnes(x).toType(DataType.FLOAT64, false);
+        NDArray gram = xs.transpose().matMul(xs);
+        double diagonal = gram.get(new NDIndex(":{}, :{}", d, d)).diagonal().mean().getDouble();
+        float[] penalty = new float[(int) (d + 1)];
+        Arrays.fill(penalty, 0, (int) d, (float) (ridge * diagonal));
+        NDArray regularised = gram.add(x.getManager().eye((int) d + 1).mul(x.getManager().create(penalty))
+                .toType(DataType.FLOAT64, false));
+        NDArray map = regularised.inverse().matMul(xs.transpose()).matMul(y.toType(DataType.FLOAT64, false));
+        return map.toType(DataType.FLOAT32, false);
     }
 
     /**

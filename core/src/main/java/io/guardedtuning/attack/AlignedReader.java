@@ -69,6 +69,30 @@ public final class AlignedReader implements AutoCloseable {
         return probabilities.gather(truth.expandDims(-1), -1).mean();
     }
 
+    /**
+     * As {@link #trueTokenProbability}, through the least-squares affine map from {@code hIn} to the pretrained
+     * adapter's h_in of the same tokens, fitted on the first half of the batch's real positions and read on the
+     * rest: the affine bound, which needs the true pairing, so only the client can compute it; a defence that lowers
+     * it lowers what any affine alignment could read, not only the moment-matching one.
+     */
+    public NDArray pairedTrueTokenProbability(NDArray hIn, TokenBatch batch) {
+        NDManager scope = hIn.getManager();
+        NDArray at = scope.create(BaseAttack.realPositions(batch.lengths(), hIn.getShape().get(1), 0));
+        NDArray real = hIn.reshape(-1, hIn.getShape().get(2)).get(at);
+        NDArray target = DjlRuntime.withoutGradients(() -> {
+            NDArray h = threatModel.inputAdapter(threatModel.pretrained().embed(batch), batch);
+            return h.reshape(-1, h.getShape().get(2)).get(at);
+        });
+        long half = real.getShape().get(0) / 2;
+        NDArray map = AffineAlignment.leastSquares(real.get(":" + half), target.get(":" + half), PAIRED_RIDGE);
+        NDArray probabilities = inverter.logits(AffineAlignment.apply(map, real.get(half + ":"))).softmax(-1);
+        NDArray truth = batch.inputIds().reshape(-1).get(at).get(half + ":");
+        return probabilities.gather(truth.expandDims(-1), -1).mean();
+    }
+
+    /** The affine bound's ridge: the value that read most in docs/benchmarks.md. */
+    private static final double PAIRED_RIDGE = 1e-4;
+
     @Override
     public void close() {
         manager.close();

@@ -36,7 +36,9 @@ import java.util.Random;
  * provider knows K and the rule, not the rows or the draws. dCor does not see an affine re-encoding, and a warmed
  * adapter is largely one of the pretrained adapter (docs/benchmarks.md), which the provider can undo by matching
  * moments ({@link io.guardedtuning.attack.AlignedSipAttack}); with {@code unalign} &gt; 0 the warm-up also lowers
- * what that aligned reading gets right, through an {@link AlignedReader} trained on the warm-up's text.
+ * what that aligned reading gets right, through an {@link AlignedReader} trained on the warm-up's text; with
+ * {@code unpair} &gt; 0 what SIP reads through the best affine map to the pretrained h_in, fitted with the true
+ * pairing on half of each batch (the client has both), so that no affine alignment, however found, reads much.
  */
 public final class PrivacyWarmup {
 
@@ -55,25 +57,28 @@ public final class PrivacyWarmup {
      * @param unalign      weight of the probability that the aligned SIP reading ({@link AlignedReader}: SIP for
      *                     the pretrained adapter, after the affine map matching h_in's moments to the pretrained
      *                     h_in's) gives the true tokens; 0 leaves it out
+     * @param unpair       weight of the same probability through the least-squares affine map to the pretrained
+     *                     h_in of the same tokens (the affine bound, {@link AlignedReader#pairedTrueTokenProbability});
+     *                     0 leaves it out
      */
     public record Recipe(int steps, float learningRate, float alpha, float perturbation, int batch, int publicRows,
-                         boolean distil, int candidates, float unalign) {
+                         boolean distil, int candidates, float unalign, float unpair) {
 
         public static final Recipe NONE = new Recipe(0, 1e-3f, 0f, 0f, 1, 0);
 
         public Recipe {
             if (steps < 0 || batch < 1 || !(learningRate > 0) || !(alpha >= 0) || !(perturbation >= 0)
-                    || publicRows < 0 || candidates < 1 || !(unalign >= 0)) {
+                    || publicRows < 0 || candidates < 1 || !(unalign >= 0) || !(unpair >= 0)) {
                 throw new IllegalArgumentException("warm-up recipe: steps >= 0, batch >= 1, lr > 0, alpha >= 0, "
-                        + "perturbation >= 0, rows >= 0, candidates >= 1, unalign >= 0; got " + steps + ", " + batch
-                        + ", " + learningRate + ", " + alpha + ", " + perturbation + ", " + publicRows + ", "
-                        + candidates + ", " + unalign);
+                        + "perturbation >= 0, rows >= 0, candidates >= 1, unalign >= 0, unpair >= 0; got " + steps
+                        + ", " + batch + ", " + learningRate + ", " + alpha + ", " + perturbation + ", " + publicRows
+                        + ", " + candidates + ", " + unalign + ", " + unpair);
             }
         }
 
         public Recipe(int steps, float learningRate, float alpha, float perturbation, int batch, int publicRows,
                       boolean distil, int candidates) {
-            this(steps, learningRate, alpha, perturbation, batch, publicRows, distil, candidates, 0f);
+            this(steps, learningRate, alpha, perturbation, batch, publicRows, distil, candidates, 0f, 0f);
         }
 
         public Recipe(int steps, float learningRate, float alpha, float perturbation, int batch, int publicRows,
@@ -95,23 +100,37 @@ public final class PrivacyWarmup {
 
         /** The same recipe, announcing the number of held-out rows its text is cut from. */
         public Recipe withPublicRows(int rows) {
-            return new Recipe(steps, learningRate, alpha, perturbation, batch, rows, distil, candidates, unalign);
+            return new Recipe(steps, learningRate, alpha, perturbation, batch, rows, distil, candidates, unalign,
+                    unpair);
         }
 
         /** The same recipe, keeping the model usable by distillation from the pretrained model. */
         public Recipe distilled() {
             return new Recipe(steps, learningRate, alpha, perturbation, batch, publicRows, true, candidates,
-                    unalign);
+                    unalign, unpair);
         }
 
         /** The same recipe, warming {@code k} secret starts and keeping the most usable on the client's rows. */
         public Recipe bestOf(int k) {
-            return new Recipe(steps, learningRate, alpha, perturbation, batch, publicRows, distil, k, unalign);
+            return new Recipe(steps, learningRate, alpha, perturbation, batch, publicRows, distil, k, unalign,
+                    unpair);
         }
 
         /** The same recipe, also training against the aligned SIP reading with weight {@code weight}. */
         public Recipe againstAlignment(float weight) {
-            return new Recipe(steps, learningRate, alpha, perturbation, batch, publicRows, distil, candidates, weight);
+            return new Recipe(steps, learningRate, alpha, perturbation, batch, publicRows, distil, candidates, weight,
+                    unpair);
+        }
+
+        /** The same recipe, also training against the affine bound's reading with weight {@code weight}. */
+        public Recipe againstPairedAlignment(float weight) {
+            return new Recipe(steps, learningRate, alpha, perturbation, batch, publicRows, distil, candidates, unalign,
+                    weight);
+        }
+
+        /** Whether the warm-up trains against an aligned reading (and so needs an {@link AlignedReader}). */
+        boolean readsAligned() {
+            return !isNone() && (unalign > 0 || unpair > 0);
         }
 
         /**
@@ -123,7 +142,8 @@ public final class PrivacyWarmup {
                     distil ? KD : LM, steps, learningRate, alpha, perturbation, batch)
                     + (publicRows > 0 ? ",rows=" + publicRows : "")
                     + (candidates > 1 ? ",candidates=" + candidates : "")
-                    + (unalign > 0 ? ",unalign=" + unalign : "");
+                    + (unalign > 0 ? ",unalign=" + unalign : "")
+                    + (unpair > 0 ? ",unpair=" + unpair : "");
         }
 
         private static final String LM = "dcor-lm";
@@ -138,7 +158,7 @@ public final class PrivacyWarmup {
             boolean distil = s.startsWith(KD);
             if (!s.startsWith(LM) && !distil) {
                 throw new IllegalArgumentException("unknown warm-up recipe '" + spec + "' (known: none, "
-                        + "dcor-lm or dcor-kd:steps=N,lr=X,alpha=X,perturb=X,batch=N,rows=N,candidates=N,unalign=X)");
+                        + "dcor-lm or dcor-kd:steps=N,lr=X,alpha=X,perturb=X,batch=N,rows=N,candidates=N,unalign=X,unpair=X)");
             }
             Recipe d = dcorLm(200, 8f);
             int steps = d.steps;
@@ -146,6 +166,7 @@ public final class PrivacyWarmup {
             int rows = 0;
             int candidates = 1;
             float unalign = 0;
+            float unpair = 0;
             float lr = d.learningRate;
             float alpha = d.alpha;
             float perturb = d.perturbation;
@@ -166,8 +187,9 @@ public final class PrivacyWarmup {
                             case "rows" -> rows = Integer.parseInt(p[1].strip());
                             case "candidates" -> candidates = Integer.parseInt(p[1].strip());
                             case "unalign" -> unalign = Float.parseFloat(p[1].strip());
+                            case "unpair" -> unpair = Float.parseFloat(p[1].strip());
                             default -> throw new IllegalArgumentException("warm-up recipe: unknown key '" + p[0]
-                                    + "' (steps, lr, alpha, perturb, batch, rows, candidates, unalign)");
+                                    + "' (steps, lr, alpha, perturb, batch, rows, candidates, unalign, unpair)");
                         }
                     } catch (NumberFormatException e) {
                         throw new IllegalArgumentException("warm-up recipe: '" + kv + "' is not a number");
@@ -176,7 +198,7 @@ public final class PrivacyWarmup {
             } else if (!rest.isEmpty()) {
                 throw new IllegalArgumentException("unknown warm-up recipe '" + spec + "'");
             }
-            return new Recipe(steps, lr, alpha, perturb, batch, rows, distil, candidates, unalign);
+            return new Recipe(steps, lr, alpha, perturb, batch, rows, distil, candidates, unalign, unpair);
         }
 
         public static Recipe dcorLm(int steps, float alpha) {
@@ -301,7 +323,7 @@ public final class PrivacyWarmup {
      * warm-up's text, which the warm-up then trains against; null when the recipe does not.
      */
     private static AlignedReader reader(Recipe recipe, OptModel client, Split split, List<int[]> publicText) {
-        return recipe.unalign() > 0 && !recipe.isNone() ? AlignedReader.train(client.config(), split,
+        return recipe.readsAligned() ? AlignedReader.train(client.config(), split,
                 client.toTensors(split.client()), publicText, UNALIGN_INVERTER_STEPS) : null;
     }
 
@@ -344,8 +366,7 @@ public final class PrivacyWarmup {
                 }
                 List<int[]> batch = order.subList(position, Math.min(order.size(), position + recipe.batch()));
                 position += recipe.batch();
-                last = forward(client, teacher, standIn, split, batch, recipe.alpha(), reader, recipe.unalign(),
-                        true);
+                last = forward(client, teacher, standIn, split, batch, recipe, reader, true);
                 if (first == null) {
                     first = last;
                 }
@@ -360,19 +381,19 @@ public final class PrivacyWarmup {
 
     /** The LM loss and dCor² of one batch, without training: to check what a warm-up costs the model. */
     public static double[] losses(OptModel client, OptModel standIn, Split split, List<int[]> sequences) {
-        return DjlRuntime.withoutGradients(() -> forward(client, null, standIn, split, sequences, 0f, null, 0f,
+        return DjlRuntime.withoutGradients(() -> forward(client, null, standIn, split, sequences, Recipe.NONE, null,
                 false));
     }
 
     /**
-     * {lm, dCor²}; with {@code backward}, the gradient of {@code usable + α·dCor² + unalign·p} is left on the
-     * adapters, where {@code usable} is the LM loss, or with a {@code teacher} (the pretrained client side) the KL
-     * divergence from its next-token distributions over the batch's real tokens, and {@code p} is the probability
-     * the {@code reader} gives the true tokens (left out without one).
+     * {lm, dCor²}; with {@code backward}, the gradient of {@code usable + α·dCor² + unalign·p + unpair·q} is left
+     * on the adapters, where {@code usable} is the LM loss, or with a {@code teacher} (the pretrained client side)
+     * the KL divergence from its next-token distributions over the batch's real tokens, and {@code p} and {@code q}
+     * are the probabilities the {@code reader} gives the true tokens through the moment-matching and the paired
+     * affine map (left out without a reader).
      */
     private static double[] forward(OptModel client, OptModel teacher, OptModel standIn, Split split,
-                                    List<int[]> sequences, float alpha, AlignedReader reader, float unalign,
-                                    boolean backward) {
+                                    List<int[]> sequences, Recipe recipe, AlignedReader reader, boolean backward) {
         try (NDManager scope = DjlRuntime.newManager();
              TokenBatch batch = TokenBatch.of(scope, sequences, null, client.config().padTokenId());
              GradientCollector gc = DjlRuntime.gradientCollector()) {
@@ -387,9 +408,12 @@ public final class PrivacyWarmup {
             double[] out = {lm.getFloat(), dcor.getFloat()};
             if (backward) {
                 // α as an array of this scope: DJL frees Number scalars before backward.
-                NDArray loss = alpha > 0 ? usable.add(dcor.mul(scope.create(alpha))) : usable;
-                if (reader != null) {
-                    loss = loss.add(reader.trueTokenProbability(hIn, batch).mul(scope.create(unalign)));
+                NDArray loss = recipe.alpha() > 0 ? usable.add(dcor.mul(scope.create(recipe.alpha()))) : usable;
+                if (reader != null && recipe.unalign() > 0) {
+                    loss = loss.add(reader.trueTokenProbability(hIn, batch).mul(scope.create(recipe.unalign())));
+                }
+                if (reader != null && recipe.unpair() > 0) {
+                    loss = loss.add(reader.pairedTrueTokenProbability(hIn, batch).mul(scope.create(recipe.unpair())));
                 }
                 gc.backward(loss);
             }

@@ -173,6 +173,9 @@ class PrivacyWarmupTest {
         PrivacyWarmup.Recipe unaligned = announced.bestOf(4).againstAlignment(0.5f);
         assertTrue(unaligned.spec().endsWith(",candidates=4,unalign=0.5"), unaligned.spec());
         assertEquals(unaligned, PrivacyWarmup.Recipe.parse(unaligned.spec()));
+        PrivacyWarmup.Recipe unpaired = unaligned.againstPairedAlignment(2f);
+        assertTrue(unpaired.spec().endsWith(",unalign=0.5,unpair=2.0"), unpaired.spec());
+        assertEquals(unpaired, PrivacyWarmup.Recipe.parse(unpaired.spec()));
         assertTrue(announced.bestOf(4).spec().endsWith(",candidates=4"), announced.bestOf(4).spec());
         assertEquals(PrivacyWarmup.Recipe.NONE, PrivacyWarmup.Recipe.parse("none"));
         assertEquals(PrivacyWarmup.Recipe.dcorLm(200, 8f), PrivacyWarmup.Recipe.parse("dcor-lm"));

@@ -62,7 +62,7 @@ public final class Frontier {
     public record Defence(String name, float relativeNoise, PrivacyWarmup.Recipe warmup, float alpha) {
 
         /**
-         * {@code none}, or {@code +}-joined parts: {@code noise:R}, {@code warmup[:ALPHA[:PERTURB[:STEPS[:K[:U]]]]]} (or
+         * {@code none}, or {@code +}-joined parts: {@code noise:R}, {@code warmup[:ALPHA[:PERTURB[:STEPS[:K[:U[:P]]]]]]} (or
          * {@code warmup-kd...}: kept usable by distillation), {@code dcor:A}.
          */
         public static Defence parse(String spec, int warmupSteps) {
@@ -78,16 +78,16 @@ public final class Frontier {
                     case "warmup" -> warmup = warmup(warmupSteps, p.length > 1 ? p[1] : "");
                     case "warmup-kd" -> warmup = warmup(warmupSteps, p.length > 1 ? p[1] : "").distilled();
                     default -> throw new IllegalArgumentException("unknown defence part '" + part + "' (none, "
-                            + "noise:R, warmup[-kd][:ALPHA[:PERTURB[:STEPS[:K[:UNALIGN]]]]], dcor:A)");
+                            + "noise:R, warmup[-kd][:ALPHA[:PERTURB[:STEPS[:K[:UNALIGN[:UNPAIR]]]]]], dcor:A)");
                 }
             }
             return new Defence(spec.strip(), noise, warmup, alpha);
         }
 
         /**
-         * {@code ALPHA[:PERTURB[:STEPS[:CANDIDATES[:UNALIGN]]]]}: the dCor weight (8 when empty), the secret start's
-         * scale (the recipe's), the warm-up's steps (the grid's when left out), the secret starts the client chooses
-         * among, and the weight of training against the aligned SIP reading.
+         * {@code ALPHA[:PERTURB[:STEPS[:CANDIDATES[:UNALIGN[:UNPAIR]]]]]}: the dCor weight (8 when empty), the secret
+         * start's scale (the recipe's), the warm-up's steps (the grid's when left out), the secret starts the client
+         * chooses among, and the weights of training against the moment-matching and the paired aligned reading.
          */
         private static PrivacyWarmup.Recipe warmup(int steps, String args) {
             String[] a = args.isEmpty() ? new String[0] : args.split(":");
@@ -96,7 +96,8 @@ public final class Frontier {
             r = a.length > 1 ? new PrivacyWarmup.Recipe(r.steps(), r.learningRate(), r.alpha(),
                     Float.parseFloat(a[1]), r.batch()) : r;
             r = a.length > 3 ? r.bestOf(Integer.parseInt(a[3])) : r;
-            return a.length > 4 ? r.againstAlignment(Float.parseFloat(a[4])) : r;
+            r = a.length > 4 ? r.againstAlignment(Float.parseFloat(a[4])) : r;
+            return a.length > 5 ? r.againstPairedAlignment(Float.parseFloat(a[5])) : r;
         }
     }
 

@@ -72,8 +72,10 @@ class FrontierCellsTest {
                 Frontier.Defence.parse("warmup-kd:32:2", 200).warmup());
         assertEquals(new PrivacyWarmup.Recipe(200, 1e-3f, 32f, 2f, 8, 0, false, 4),
                 Frontier.Defence.parse("warmup:32:2:200:4", 200).warmup());
-        assertEquals(new PrivacyWarmup.Recipe(200, 1e-3f, 32f, 2f, 8, 0, false, 4, 0.5f),
+        assertEquals(new PrivacyWarmup.Recipe(200, 1e-3f, 32f, 2f, 8, 0, false, 4, 0.5f, 0f),
                 Frontier.Defence.parse("warmup:32:2:200:4:0.5", 200).warmup());
+        assertEquals(new PrivacyWarmup.Recipe(200, 1e-3f, 32f, 2f, 8, 0, false, 4, 0.5f, 2f),
+                Frontier.Defence.parse("warmup:32:2:200:4:0.5:2", 200).warmup());
         assertThrows(IllegalArgumentException.class, () -> Frontier.Defence.parse("warmup:32+shuffle", 200));
     }
 }
