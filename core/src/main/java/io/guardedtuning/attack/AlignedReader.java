@@ -59,14 +59,9 @@ public final class AlignedReader implements AutoCloseable {
      * gives the batch's true token there; differentiable in {@code hIn}, in its manager.
      */
     public NDArray trueTokenProbability(NDArray hIn, TokenBatch batch) {
-        long[] lengths = batch.lengths();
-        NDManager scope = hIn.getManager();
-        NDArray at = scope.create(BaseAttack.realPositions(lengths, hIn.getShape().get(1), 0));
-        NDArray real = hIn.reshape(-1, hIn.getShape().get(2)).get(at);
-        NDArray map = AffineAlignment.onto(real, reference);
-        NDArray probabilities = inverter.logits(AffineAlignment.apply(map, real)).softmax(-1);
-        NDArray truth = batch.inputIds().reshape(-1).get(at);
-        return probabilities.gather(truth.expandDims(-1), -1).mean();
+        NDArray real = BaseAttack.realRows(hIn, batch.lengths());
+        return meanTrueProbability(AffineAlignment.apply(AffineAlignment.onto(real, reference), real),
+                BaseAttack.realRows(batch.inputIds(), batch.lengths()));
     }
 
     /**
@@ -76,18 +71,18 @@ public final class AlignedReader implements AutoCloseable {
      * it lowers what any affine alignment could read, not only the moment-matching one.
      */
     public NDArray pairedTrueTokenProbability(NDArray hIn, TokenBatch batch) {
-        NDManager scope = hIn.getManager();
-        NDArray at = scope.create(BaseAttack.realPositions(batch.lengths(), hIn.getShape().get(1), 0));
-        NDArray real = hIn.reshape(-1, hIn.getShape().get(2)).get(at);
-        NDArray target = DjlRuntime.withoutGradients(() -> {
-            NDArray h = threatModel.inputAdapter(threatModel.pretrained().embed(batch), batch);
-            return h.reshape(-1, h.getShape().get(2)).get(at);
-        });
+        NDArray real = BaseAttack.realRows(hIn, batch.lengths());
+        NDArray target = DjlRuntime.withoutGradients(() -> BaseAttack.realRows(threatModel.pretrainedHIn(batch),
+                batch.lengths()));
         long half = real.getShape().get(0) / 2;
         NDArray map = AffineAlignment.leastSquares(real.get(":" + half), target.get(":" + half), PAIRED_RIDGE);
-        NDArray probabilities = inverter.logits(AffineAlignment.apply(map, real.get(half + ":"))).softmax(-1);
-        NDArray truth = batch.inputIds().reshape(-1).get(at).get(half + ":");
-        return probabilities.gather(truth.expandDims(-1), -1).mean();
+        return meanTrueProbability(AffineAlignment.apply(map, real.get(half + ":")),
+                BaseAttack.realRows(batch.inputIds(), batch.lengths()).get(half + ":"));
+    }
+
+    /** The mean probability the inverter gives each true token {@code truth} [N] from mapped h_in [N, d]. */
+    private NDArray meanTrueProbability(NDArray mapped, NDArray truth) {
+        return inverter.logits(mapped).softmax(-1).gather(truth.expandDims(-1), -1).mean();
     }
 
     /** The affine bound's ridge: the value that read most in docs/benchmarks.md. */

@@ -7,7 +7,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.training.GradientCollector;
 import io.guardedtuning.engine.DjlRuntime;
-import io.guardedtuning.model.OptModel;
 import io.guardedtuning.model.TokenBatch;
 import io.guardedtuning.train.AdamW;
 
@@ -81,24 +80,13 @@ public final class AlignedSipAttack extends BaseAttack {
     @Override
     Guess guess(Observation o, ThreatModel threatModel) {
         TokenInverter inverter = base.inverter(o, threatModel);
-        try (TokenInverter frozen = inverter.copy(); NDManager scope = DjlRuntime.newManager()) {
-            NDArray h = ThreatModel.toArray(scope, o.hIn());
-            long t = h.getShape().get(1);
-            NDArray real = h.reshape(-1, h.getShape().get(2)).get(scope.create(realPositions(o.lengths(), t, 0)));
-            NDArray map = AffineAlignment.coral(real, reference(threatModel, o.wire(threatModel),
+        try (NDManager scope = DjlRuntime.newManager()) {
+            NDArray real = realRows(ThreatModel.toArray(scope, o.hIn()), o.lengths());
+            NDArray coral = AffineAlignment.coral(real, reference(threatModel, o.wire(threatModel),
                     settings.referenceRows(), scope));
-            NDArray logPrior = publicUnigram(threatModel, scope).log();
-            for (int round = 0; round < settings.rounds(); round++) {
-                if (settings.adaptSteps() > 0) {
-                    map = maximiseInformation(frozen, real, map, logPrior);
-                }
-                if (settings.keptShare() > 0) {
-                    map = refit(threatModel, frozen, real, o.lengths(), map);
-                }
-            }
-            NDArray finalMap = map;
-            NDArray probabilities = DjlRuntime.withoutGradients(() -> frozen.logits(
-                    AffineAlignment.apply(finalMap, real)).softmax(-1));
+            NDArray map = settings.rounds() == 0 ? coral : refine(threatModel, inverter, real, o.lengths(), coral);
+            NDArray probabilities = DjlRuntime.withoutGradients(() -> inverter.logits(
+                    AffineAlignment.apply(map, real)).softmax(-1));
             long[] ids = DjlRuntime.withoutGradients(() -> probabilities.argMax(-1).toLongArray());
             double confidence = DjlRuntime.withoutGradients(() -> probabilities.max(new int[] {-1}).mean()
                     .getFloat());
@@ -111,20 +99,38 @@ public final class AlignedSipAttack extends BaseAttack {
         }
     }
 
+    /**
+     * The experiments' rounds: adapting the map trains through a copy of the inverter, so the cached one the other
+     * attacks share gathers no gradients; refits only read.
+     */
+    private NDArray refine(ThreatModel threatModel, TokenInverter inverter, NDArray real, long[] lengths,
+                           NDArray start) {
+        try (TokenInverter frozen = inverter.copy()) {
+            NDArray logPrior = settings.adaptSteps() > 0 ? publicUnigram(threatModel, real.getManager()).log() : null;
+            NDArray map = start;
+            for (int round = 0; round < settings.rounds(); round++) {
+                if (settings.adaptSteps() > 0) {
+                    map = maximiseInformation(frozen, real, map, logPrior);
+                }
+                if (settings.keptShare() > 0) {
+                    map = refit(threatModel, inverter, real, lengths, map);
+                }
+            }
+            return map;
+        }
+    }
+
     /** The pretrained adapter's h_in of the first public rows, through the wire the inverter trained through. */
     static NDArray reference(ThreatModel threatModel, WireDefence wire, int referenceRows, NDManager scope) {
         List<int[]> rows = threatModel.auxiliary().subList(0, Math.min(referenceRows,
                 threatModel.auxiliary().size()));
-        OptModel pretrained = threatModel.pretrained();
         List<NDArray> parts = new ArrayList<>();
         for (int from = 0; from < rows.size(); from += REFERENCE_BATCH) {
             List<int[]> part = rows.subList(from, Math.min(rows.size(), from + REFERENCE_BATCH));
             int seed = from;
             parts.add(DjlRuntime.withoutGradients(() -> {
                 try (TokenBatch batch = TokenBatch.of(scope, part, null, threatModel.config().padTokenId())) {
-                    NDArray h = wire.apply(threatModel.inputAdapter(pretrained.embed(batch), batch), seed);
-                    return h.reshape(-1, h.getShape().get(2)).get(scope.create(realPositions(batch.lengths(),
-                            h.getShape().get(1), 0)));
+                    return realRows(wire.apply(threatModel.pretrainedHIn(batch), seed), batch.lengths());
                 }
             }));
         }
@@ -175,15 +181,14 @@ public final class AlignedSipAttack extends BaseAttack {
     }
 
     /** The map refitted onto the pretrained h_in of the current reading, on its most confident positions. */
-    private NDArray refit(ThreatModel threatModel, TokenInverter frozen, NDArray real, long[] lengths, NDArray map) {
+    private NDArray refit(ThreatModel threatModel, TokenInverter inverter, NDArray real, long[] lengths,
+                          NDArray map) {
         return DjlRuntime.withoutGradients(() -> {
-            NDManager scope = real.getManager();
-            NDArray probabilities = frozen.logits(AffineAlignment.apply(map, real)).softmax(-1);
+            NDArray probabilities = inverter.logits(AffineAlignment.apply(map, real)).softmax(-1);
             List<int[]> read = cutIntoSequences(probabilities.argMax(-1).toLongArray(), lengths);
-            try (TokenBatch batch = TokenBatch.of(scope, read, null, threatModel.config().padTokenId())) {
-                NDArray target = threatModel.inputAdapter(threatModel.pretrained().embed(batch), batch);
-                target = target.reshape(-1, target.getShape().get(2)).get(scope.create(realPositions(lengths,
-                        target.getShape().get(1), 0)));
+            try (TokenBatch batch = TokenBatch.of(real.getManager(), read, null,
+                    threatModel.config().padTokenId())) {
+                NDArray target = realRows(threatModel.pretrainedHIn(batch), lengths);
                 long kept = Math.max(real.getShape().get(1) + 1,
                         Math.round(real.getShape().get(0) * settings.keptShare()));
                 NDArray order = probabilities.max(new int[] {-1}).argSort(0, false)

@@ -91,6 +91,15 @@ abstract class BaseAttack implements Attack {
         return out;
     }
 
+    /**
+     * The real positions of a [B, T, ...] array with these lengths, flattened in row order: [N, ...] in its manager.
+     */
+    static NDArray realRows(NDArray batched, long[] lengths) {
+        ai.djl.ndarray.types.Shape shape = batched.getShape();
+        NDArray at = batched.getManager().create(realPositions(lengths, shape.get(1), 0));
+        return batched.reshape(new ai.djl.ndarray.types.Shape(-1).addAll(shape.slice(2))).get(at);
+    }
+
     /** Flat ids, one per real position in row order, cut back into sequences of these lengths. */
     static List<int[]> cutIntoSequences(long[] ids, long[] lengths) {
         List<int[]> out = new ArrayList<>();

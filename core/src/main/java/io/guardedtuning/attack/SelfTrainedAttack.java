@@ -62,10 +62,8 @@ public final class SelfTrainedAttack extends BaseAttack {
     Guess guess(Observation o, ThreatModel threatModel) {
         TokenInverter start = base.inverter(o, threatModel);
         try (TokenInverter adapted = start.copy(); NDManager scope = DjlRuntime.newManager()) {
-            NDArray h = ThreatModel.toArray(scope, o.hIn());
-            long width = h.getShape().get(2);
-            NDArray real = DjlRuntime.withoutGradients(() -> h.reshape(-1, width).get(
-                    scope.create(realPositions(o.lengths(), h.getShape().get(1), 0))));
+            NDArray real = DjlRuntime.withoutGradients(() -> realRows(ThreatModel.toArray(scope, o.hIn()),
+                    o.lengths()));
             long positions = real.getShape().get(0);
             NDArray vote = DjlRuntime.withoutGradients(() -> neighbourVote(real, settings.neighbours()));
             float loss = Float.NaN;

@@ -200,6 +200,11 @@ public final class ThreatModel implements AutoCloseable {
         return pretrained.blocks(layerInput, batch, 0, split.k());
     }
 
+    /** The pretrained input adapter's {@code h_in} of a batch's tokens. */
+    NDArray pretrainedHIn(TokenBatch batch) {
+        return inputAdapter(pretrained.embed(batch), batch);
+    }
+
     /** {@code f_out⁰}: the pretrained output adapter, final norm and head, from {@code h_out} to logits. */
     NDArray outputAdapter(NDArray hOut, TokenBatch batch) {
         return pretrained.head(pretrained.blocks(hOut, batch, split.trunkTo(), config.numHiddenLayers()));

@@ -158,7 +158,8 @@ public final class PrivacyWarmup {
             boolean distil = s.startsWith(KD);
             if (!s.startsWith(LM) && !distil) {
                 throw new IllegalArgumentException("unknown warm-up recipe '" + spec + "' (known: none, "
-                        + "dcor-lm or dcor-kd:steps=N,lr=X,alpha=X,perturb=X,batch=N,rows=N,candidates=N,unalign=X,unpair=X)");
+                        + "dcor-lm or dcor-kd:steps=N,lr=X,alpha=X,perturb=X,batch=N,rows=N,candidates=N,unalign=X,"
+                        + "unpair=X)");
             }
             Recipe d = dcorLm(200, 8f);
             int steps = d.steps;

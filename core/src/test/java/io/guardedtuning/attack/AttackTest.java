@@ -144,6 +144,12 @@ class AttackTest {
         System.out.printf("re-encoded h_in: SIP %.3f, aligned SIP %.3f, random guess %.3f%n", plain, aligned,
                 randomGuess);
         assertTrue(aligned > plain + 0.25, "aligned " + aligned + " vs plain " + plain);
+        String before = toString(sip.attack(cleanStep, clean).tokens());
+        Reconstruction refined = new AlignedSipAttack(sip, new AlignedSipAttack.Settings(64, 1, 5, 1e-2f, 0.5f, 1e-4f))
+                .attack(reencoded, clean);
+        assertTrue(refined.succeeded(), "the experiments' rounds run: " + refined.detail());
+        assertEquals(before, toString(sip.attack(cleanStep, clean).tokens()),
+                "adapting the map changed the shared, cached inverter");
     }
 
     /** h_in · S + c with S = Q·diag(λ)·Qᵀ, Q a random rotation, λ spread over [0.1, 4], c a shift of norm ~30. */
