@@ -191,8 +191,9 @@ public final class PrivacyBenchmark {
                               Map<String, List<Worst>> worst) {
         StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %.0f |",
                 cell.design().id(), cell.alpha(), cell.bits(), cell.warmup().isNone() ? "none"
-                        : String.format(Locale.ROOT, "α %s, start %s", cell.warmup().alpha(),
-                        cell.warmup().perturbation()), spread(accuracies, "%.3f"), bytes));
+                        : String.format(Locale.ROOT, "α %s, start %s, unalign %s, unpair %s", cell.warmup().alpha(),
+                        cell.warmup().perturbation(), cell.warmup().unalign(), cell.warmup().unpair()),
+                spread(accuracies, "%.3f"), bytes));
         String strongest = null;
         double strongestMean = -1;
         for (String a : attackIds) {
@@ -249,15 +250,17 @@ public final class PrivacyBenchmark {
     }
 
     /**
-     * The cells: {@code cells=design:alpha:bits[:warmupAlpha:perturb],...}. Gradfree's α must be 0 (its input
-     * adapter never trains).
+     * The cells: {@code cells=design:alpha:bits[:warmupAlpha:perturb[:unalign[:unpair]]],...}. Gradfree's α must
+     * be 0 (its input adapter never trains).
      */
     private static List<Cell> cells(SplitBench.Options o, int warmupSteps, int warmupRows) {
         return Arrays.stream(o.text("cells", DEFAULT_CELLS).split(",")).map(c -> c.trim().split(":"))
                 .map(p -> new Cell(Design.valueOf(p[0].toUpperCase(Locale.ROOT)), Float.parseFloat(p[1]),
                         Integer.parseInt(p[2]), p.length < 5 ? PrivacyWarmup.Recipe.NONE
                         : new PrivacyWarmup.Recipe(warmupSteps, 1e-3f, Float.parseFloat(p[3]),
-                        Float.parseFloat(p[4]), 8, warmupRows))).toList();
+                        Float.parseFloat(p[4]), 8, warmupRows)
+                        .againstAlignment(p.length > 5 ? Float.parseFloat(p[5]) : 0f)
+                        .againstPairedAlignment(p.length > 6 ? Float.parseFloat(p[6]) : 0f))).toList();
     }
 
     /** Every applicable attack on every sampled step; per attack the most exposed step and its floor. */
