@@ -127,15 +127,15 @@ public final class ExperimentCommand implements Callable<Integer> {
                 ks.get(0), base.auditEvery, warmupSteps, publicRows, sipSteps);
         System.err.println("frontier (in-process path): " + g);
         Frontier f = Frontier.load(g, base.model, System.err::println);
-        java.util.Set<String> done = Frontier.measuredBy(f.attackers(), g.seeds().size(), mergeFrontier(List.of()));
+        java.util.Set<String> done = Frontier.measuredBy(f.attackers(), g.seeds().size(), mergeFrontier(List.of(), f.attackers()));
         if (!done.isEmpty()) {
             System.err.println("frontier: " + done.size() + " cells already in " + out.resolve("frontier.json")
                     + " measured by these attackers over as many seeds, kept (cells of the grid measured by others "
                     + "or over fewer seeds run again)");
         }
-        List<Frontier.Cell> cells = f.run(done, this::mergeFrontier);
+        List<Frontier.Cell> cells = f.run(done, c -> mergeFrontier(c, f.attackers()));
         System.out.println("frontier: " + out.resolve("frontier.json") + ", " + out.resolve("frontier.html") + " ("
-                + mergeFrontier(cells).size() + " cells, " + cells.size() + " new)");
+                + mergeFrontier(cells, f.attackers()).size() + " cells, " + cells.size() + " new)");
         return 0;
     }
 
@@ -143,7 +143,7 @@ public final class ExperimentCommand implements Callable<Integer> {
      * Adds {@code cells} to frontier.json (replacing cells of the same key) and rewrites the report; under a file
      * lock, so sweeps of different tasks can share one output directory. Returns everything now in the file.
      */
-    private List<Frontier.Cell> mergeFrontier(List<Frontier.Cell> cells) {
+    private List<Frontier.Cell> mergeFrontier(List<Frontier.Cell> cells, String attackers) {
         var json = new com.fasterxml.jackson.databind.ObjectMapper();
         Path file = out.resolve("frontier.json");
         try {
@@ -159,7 +159,7 @@ public final class ExperimentCommand implements Callable<Integer> {
                 cells.forEach(c -> all.put(c.key(), c));
                 List<Frontier.Cell> merged = new ArrayList<>(all.values());
                 AtomicFiles.write(file, json.writerWithDefaultPrettyPrinter().writeValueAsBytes(merged));
-                AtomicFiles.write(out.resolve("frontier.html"), FrontierReport.render(merged)
+                AtomicFiles.write(out.resolve("frontier.html"), FrontierReport.render(merged, attackers)
                         .getBytes(StandardCharsets.UTF_8));
                 return merged;
             }

@@ -61,6 +61,18 @@ class FrontierCellsTest {
     }
 
     @Test
+    void theReportGreysCellsOtherAttackersMeasuredAndNeverShowsThemMeetingTheGoal() {
+        Frontier.Cell latest = cell("warmup:32", ATTACKERS, 0.70, 0.71, 0.24);
+        Frontier.Cell older = cell("warmup:16", "SIP 2000 steps", 0.70, 0.71, 0.24);
+        assertTrue(older.meetsGoal(), "its own numbers meet the goal");
+        String html = FrontierReport.render(List.of(latest, older), ATTACKERS);
+        assertTrue(html.contains("<tr class=\"goal\"><td>spam-assassin</td><td>online</td><td>warmup:32</td>"), html);
+        assertTrue(html.contains("<tr class=\"older\"><td>spam-assassin</td><td>online</td><td>warmup:16</td>"), html);
+        assertTrue(html.contains("warmup:16 lr 0.000100000 (older attackers)"), html);
+        assertFalse(html.contains("warmup:32 lr 0.000100000 (older attackers)"), html);
+    }
+
+    @Test
     void aWarmupDefenceSetsItsWeightTheScaleOfItsSecretStartAndItsSteps() {
         Frontier.Defence d = Frontier.Defence.parse("warmup:32:0.5+noise:1", 200);
         assertEquals(new PrivacyWarmup.Recipe(200, 1e-3f, 32f, 0.5f, 8), d.warmup());
