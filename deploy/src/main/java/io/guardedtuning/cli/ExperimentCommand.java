@@ -127,21 +127,24 @@ public final class ExperimentCommand implements Callable<Integer> {
                 ks.get(0), base.auditEvery, warmupSteps, publicRows, sipSteps);
         System.err.println("frontier (in-process path): " + g);
         Frontier f = Frontier.load(g, base.model, System.err::println);
-        java.util.Set<String> done = Frontier.measuredBy(f.attackers(), g.seeds().size(), mergeFrontier(List.of(), f.attackers()));
+        String attackers = f.attackers();
+        java.util.Set<String> done = Frontier.measuredBy(attackers, g.seeds().size(),
+                mergeFrontier(List.of(), attackers));
         if (!done.isEmpty()) {
             System.err.println("frontier: " + done.size() + " cells already in " + out.resolve("frontier.json")
                     + " measured by these attackers over as many seeds, kept (cells of the grid measured by others "
                     + "or over fewer seeds run again)");
         }
-        List<Frontier.Cell> cells = f.run(done, c -> mergeFrontier(c, f.attackers()));
+        List<Frontier.Cell> cells = f.run(done, c -> mergeFrontier(c, attackers));
         System.out.println("frontier: " + out.resolve("frontier.json") + ", " + out.resolve("frontier.html") + " ("
-                + mergeFrontier(cells, f.attackers()).size() + " cells, " + cells.size() + " new)");
+                + mergeFrontier(cells, attackers).size() + " cells, " + cells.size() + " new)");
         return 0;
     }
 
     /**
      * Adds {@code cells} to frontier.json (replacing cells of the same key) and rewrites the report; under a file
-     * lock, so sweeps of different tasks can share one output directory. Returns everything now in the file.
+     * lock, so sweeps of different tasks can share one output directory; the report greys the cells other
+     * {@code attackers} than this sweep's measured. Returns everything now in the file.
      */
     private List<Frontier.Cell> mergeFrontier(List<Frontier.Cell> cells, String attackers) {
         var json = new com.fasterxml.jackson.databind.ObjectMapper();
