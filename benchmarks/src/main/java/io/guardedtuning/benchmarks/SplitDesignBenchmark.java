@@ -178,6 +178,26 @@ public final class SplitDesignBenchmark {
         }
     }
 
+    /**
+     * The median over {@code rounds} of an in-process step with the backbone on a thread of its own
+     * ({@link OwnThreadLink}) over the same step with the backbone on the client's thread, each pair back to back.
+     */
+    static double ownThreadOverInProcess(SplitBench bench, String cell, int batch, float lr, int timed, int rounds)
+            throws Exception {
+        Cell c = Cell.parse(cell);
+        double[] ratios = new double[rounds];
+        for (int r = 0; r < rounds; r++) {
+            String session = "thread-" + r;
+            double ownThread = inProcess(bench, c.settings(session, batch, lr, 1, timed), c, timed, true);
+            double sameThread = inProcess(bench, c.settings(session, batch, lr, 1, timed), c, timed, false);
+            ratios[r] = ownThread / sameThread;
+            System.out.printf(Locale.ROOT, "%s, round %d: %.1f ms/step with the backbone on its own thread, %.1f on "
+                    + "the client's (steps 1..%d)%n", cell, r, ownThread, sameThread, timed - 1);
+        }
+        Arrays.sort(ratios);
+        return ratios[rounds / 2];
+    }
+
     private static Result overKafka(SplitBench bench, EmbeddedKafkaBroker broker, SessionSettings s, Cell c,
                                     int timed, int microBatches, boolean sendAhead) throws Exception {
         String session = s.sessionId();
@@ -211,9 +231,16 @@ public final class SplitDesignBenchmark {
     }
 
     private static double inProcess(SplitBench bench, SessionSettings s, Cell c, int timed) throws Exception {
-        try (SplitBench.Parties p = bench.parties(c.design(), c.alpha(), s.learningRate())) {
-            WireSimulatedLink link = new WireSimulatedLink(p.server, s.sessionId(), s.bitsUp(), s.bitsDown(),
-                    s.gradientBitsUp(), s.gradientBitsDown(), WireSimulatedLink.ServerView.NONE);
+        return inProcess(bench, s, c, timed, false);
+    }
+
+    private static double inProcess(SplitBench bench, SessionSettings s, Cell c, int timed, boolean ownThread)
+            throws Exception {
+        try (SplitBench.Parties p = bench.parties(c.design(), c.alpha(), s.learningRate());
+             OwnThreadLink backboneThread = new OwnThreadLink(new WireSimulatedLink(p.server, s.sessionId(),
+                     s.bitsUp(), s.bitsDown(), s.gradientBitsUp(), s.gradientBitsDown(),
+                     WireSimulatedLink.ServerView.NONE))) {
+            BackboneLink link = ownThread ? backboneThread : backboneThread.backbone();
             StepClock clock = new StepClock();
             ClientSession.train(s, p.trainer, new TaskBatches(bench.train, bench.encoder, s.batchSize(), s.seed()),
                     link, null, AuditSink.NONE, r -> clock.tick());

@@ -37,7 +37,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * {@code event=keep} its event-vs-Kafka figure;
  * {@code opt125m} is the OPT-125m shape's timed steps per design (0 leaves it out: ~20 s a step on 2 cores; keep
  * copies its ratios from the existing {@code out}). Gradfree on the bundled model is also run without sending
- * ahead, to show what sending ahead saves.
+ * ahead, to show what sending ahead saves, and in-process with the backbone on a thread of its own
+ * ({@code backboneOnOwnThreadOverInProcess}, no wire): what two threads taking turns at PyTorch cost on these cores.
  */
 public final class WireBench {
 
@@ -69,6 +70,11 @@ public final class WireBench {
         // What sending ahead saves here, where the client, the broker and the backbone share the same cores.
         double gradfreeNotAhead = SplitDesignBenchmark.kafkaOverInProcess(bundledBench, GRADFREE, 8, 3e-3f, timed,
                 micro, false, rounds);
+        // What two threads taking turns at PyTorch cost here without any wire (the server's poll loop is a thread
+        // of its own): the part of the Kafka run's extra time that co-locating both parties on these cores adds.
+        double[] ownThread = {
+            SplitDesignBenchmark.ownThreadOverInProcess(bundledBench, ONLINE, 8, 3e-3f, timed, rounds),
+            SplitDesignBenchmark.ownThreadOverInProcess(bundledBench, GRADFREE, 8, 3e-3f, timed, rounds)};
         boolean keepOpt125m = o.text("opt125m", "4").equals("keep");
         int opt125mTimed = keepOpt125m ? 0 : o.integer("opt125m", 4);
         double[] opt125m = {Double.NaN, Double.NaN};
@@ -93,7 +99,9 @@ public final class WireBench {
                 + "  \"gradfreeNotSendingAhead\": {\"bundled\": " + fmt(gradfreeNotAhead) + "},\n"
                 + "  \"unpipelined\": {\"onlineOverInProcess\": {\"bundled\": " + fmt(bundledWhole[0])
                 + ", \"opt125m\": " + fmt(opt125mWhole[0]) + "}, \"gradfreeOverInProcess\": {\"bundled\": "
-                + fmt(bundledWhole[1]) + ", \"opt125m\": " + fmt(opt125mWhole[1]) + "}}\n}\n";
+                + fmt(bundledWhole[1]) + ", \"opt125m\": " + fmt(opt125mWhole[1]) + "}},\n"
+                + "  \"backboneOnOwnThreadOverInProcess\": {\"online\": {\"bundled\": " + fmt(ownThread[0])
+                + "}, \"gradfree\": {\"bundled\": " + fmt(ownThread[1]) + "}}\n}\n";
         Files.writeString(out, json);
         System.out.print(json);
     }
