@@ -47,7 +47,8 @@ import java.util.Map;
  * java -cp "$CP" io.guardedtuning.benchmarks.PrivacyBenchmark [task=spam-assassin] [train=400] [test=200]
  *      [epochs=1] [lr=3e-3] [batch=8] [k=2] [tokens=96] [every=25] [seeds=1,2,3]
  *      [cells=online:0:32,online:8:32,online:32:32,online:0:4,gradfree:0:32]
- *          (design:alpha:activation bits[:warm-up alpha:secret start], e.g. online:0:8:32:2)
+ *          (design:alpha:activation bits[:warm-up alpha:secret start[:unalign[:unpair[:best of]]]], e.g.
+ *          online:0:8:32:2, or online:0:8:8:2:4:0:4 for the frontier's warmup:8:2:200:4:4)
  *      [warmup-steps=200] [warmup-rows=1200]
  *      [attacks=sip,sip-aligned,sip-adaptive,sip-drift,namoe,eia,bisr-f,tag,bisr-b] [gradient-bits=32]
  *      [aux-sequences=4096] [aux-tokens=96] [sip-steps=1500] [eia-steps=300] [bisr-f-steps=100] [tag-steps=300]
@@ -191,8 +192,9 @@ public final class PrivacyBenchmark {
                               Map<String, List<Worst>> worst) {
         StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %.0f |",
                 cell.design().id(), cell.alpha(), cell.bits(), cell.warmup().isNone() ? "none"
-                        : String.format(Locale.ROOT, "α %s, start %s, unalign %s, unpair %s", cell.warmup().alpha(),
-                        cell.warmup().perturbation(), cell.warmup().unalign(), cell.warmup().unpair()),
+                        : String.format(Locale.ROOT, "α %s, start %s, unalign %s, unpair %s, best of %d",
+                        cell.warmup().alpha(), cell.warmup().perturbation(), cell.warmup().unalign(),
+                        cell.warmup().unpair(), cell.warmup().candidates()),
                 spread(accuracies, "%.3f"), bytes));
         String strongest = null;
         double strongestMean = -1;
@@ -230,7 +232,8 @@ public final class PrivacyBenchmark {
                                      int gradientBits, int every, long seed, List<int[]> warmupText) {
         Recorder recorder = new Recorder(every);
         try (SplitBench.Parties p = bench.parties(cell.design(), cell.alpha(), lr)) {
-            PrivacyWarmup.run(cell.warmup(), p.client, p.trunk, bench.split, warmupText, 0x7A11L * 31 + seed);
+            PrivacyWarmup.runBestOf(cell.warmup(), p.client, p.trunk, bench.split, warmupText, 0x7A11L * 31 + seed,
+                    PrivacyWarmup.OwnRows.of(bench.encoder, bench.train));
             WireSimulatedLink link = new WireSimulatedLink(p.server, session, cell.bits(), cell.bits(), gradientBits,
                     gradientBits, recorder);
             TaskBatches batches = new TaskBatches(bench.train, bench.encoder, batch, seed);
@@ -250,8 +253,9 @@ public final class PrivacyBenchmark {
     }
 
     /**
-     * The cells: {@code cells=design:alpha:bits[:warmupAlpha:perturb[:unalign[:unpair]]],...}. Gradfree's α must
-     * be 0 (its input adapter never trains).
+     * The cells: {@code cells=design:alpha:bits[:warmupAlpha:perturb[:unalign[:unpair[:candidates]]]],...}: with
+     * candidates &gt; 1 the client warms that many secret starts and keeps the one its own training rows find most
+     * usable. Gradfree's α must be 0 (its input adapter never trains).
      */
     private static List<Cell> cells(SplitBench.Options o, int warmupSteps, int warmupRows) {
         return Arrays.stream(o.text("cells", DEFAULT_CELLS).split(",")).map(c -> c.trim().split(":"))
@@ -260,7 +264,8 @@ public final class PrivacyBenchmark {
                         : new PrivacyWarmup.Recipe(warmupSteps, 1e-3f, Float.parseFloat(p[3]),
                         Float.parseFloat(p[4]), 8, warmupRows)
                         .againstAlignment(p.length > 5 ? Float.parseFloat(p[5]) : 0f)
-                        .againstPairedAlignment(p.length > 6 ? Float.parseFloat(p[6]) : 0f))).toList();
+                        .againstPairedAlignment(p.length > 6 ? Float.parseFloat(p[6]) : 0f)
+                        .bestOf(p.length > 7 ? Integer.parseInt(p[7]) : 1))).toList();
     }
 
     /** Every applicable attack on every sampled step; per attack the most exposed step and its floor. */
